@@ -1,0 +1,171 @@
+/* Generic free and deep comparison, driven by the descriptor tables. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define AT(obj, off, T) ((T *) ((char *) (obj) + (off)))
+#define CAT(obj, off, T) ((T const *) ((const char *) (obj) + (off)))
+
+static void free_fields (const struct oci_type *t, void *obj);
+
+static void
+free_strv (char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free (v[i]);
+  free (v);
+}
+
+static void
+free_field (const struct oci_field *f, void *obj)
+{
+  size_t n = f->len_off ? *AT (obj, f->len_off, size_t) : 0;
+
+  switch (f->kind)
+    {
+    case OCI_K_STR:
+      free (*AT (obj, f->off, char *));
+      break;
+    case OCI_K_STRVEC:
+      free_strv (*AT (obj, f->off, char **), n);
+      break;
+    case OCI_K_U32VEC:
+      free (*AT (obj, f->off, uint32_t *));
+      break;
+    case OCI_K_STRMAP:
+      free_strv (*AT (obj, f->keys_off, char **), n);
+      free_strv (*AT (obj, f->off, char **), n);
+      break;
+    case OCI_K_OBJ:
+      oci_free (f->sub, *AT (obj, f->off, void *));
+      break;
+    case OCI_K_OBJMAP:
+      free_strv (*AT (obj, f->keys_off, char **), n);
+      /* fall through */
+    case OCI_K_OBJVEC:
+      {
+        char *v = *AT (obj, f->off, char *);
+        for (size_t i = 0; v && i < n; i++)
+          free_fields (f->sub, v + i * f->sub->size);
+        free (v);
+      }
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+free_fields (const struct oci_type *t, void *obj)
+{
+  for (size_t i = 0; i < t->n_fields; i++)
+    free_field (&t->fields[i], obj);
+}
+
+void
+oci_free (const struct oci_type *t, void *obj)
+{
+  if (obj == NULL)
+    return;
+  free_fields (t, obj);
+  free (obj);
+}
+
+static bool
+str_eq (const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return strcmp (a, b) == 0;
+}
+
+static bool
+strv_eq (char *const *a, char *const *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!str_eq (a[i], b[i]))
+      return false;
+  return true;
+}
+
+static bool equal_fields (const struct oci_type *t, const void *a, const void *b);
+
+static bool
+field_equal (const struct oci_field *f, const void *a, const void *b)
+{
+  bool ha = *CAT (a, f->has_off, bool), hb = *CAT (b, f->has_off, bool);
+  size_t n;
+
+  if (ha != hb)
+    return false;
+  if (!ha)
+    return true;
+  n = f->len_off ? *CAT (a, f->len_off, size_t) : 0;
+  if (f->len_off && n != *CAT (b, f->len_off, size_t))
+    return false;
+
+  switch (f->kind)
+    {
+    case OCI_K_BOOL:
+      return *CAT (a, f->off, bool) == *CAT (b, f->off, bool);
+    case OCI_K_STR:
+      return str_eq (*CAT (a, f->off, char *), *CAT (b, f->off, char *));
+    case OCI_K_I32:
+      return *CAT (a, f->off, int32_t) == *CAT (b, f->off, int32_t);
+    case OCI_K_U32:
+      return *CAT (a, f->off, uint32_t) == *CAT (b, f->off, uint32_t);
+    case OCI_K_U16:
+      return *CAT (a, f->off, uint16_t) == *CAT (b, f->off, uint16_t);
+    case OCI_K_I64:
+      return *CAT (a, f->off, int64_t) == *CAT (b, f->off, int64_t);
+    case OCI_K_U64:
+      return *CAT (a, f->off, uint64_t) == *CAT (b, f->off, uint64_t);
+    case OCI_K_STRVEC:
+      return strv_eq (*CAT (a, f->off, char **), *CAT (b, f->off, char **), n);
+    case OCI_K_U32VEC:
+      return n == 0
+             || memcmp (*CAT (a, f->off, uint32_t *), *CAT (b, f->off, uint32_t *),
+                        n * sizeof (uint32_t)) == 0;
+    case OCI_K_STRMAP:
+      return strv_eq (*CAT (a, f->keys_off, char **), *CAT (b, f->keys_off, char **), n)
+             && strv_eq (*CAT (a, f->off, char **), *CAT (b, f->off, char **), n);
+    case OCI_K_OBJ:
+      {
+        const void *x = *CAT (a, f->off, void *), *y = *CAT (b, f->off, void *);
+        if (x == NULL || y == NULL)
+          return x == y;
+        return equal_fields (f->sub, x, y);
+      }
+    case OCI_K_OBJMAP:
+      if (!strv_eq (*CAT (a, f->keys_off, char **), *CAT (b, f->keys_off, char **), n))
+        return false;
+      /* fall through */
+    case OCI_K_OBJVEC:
+      {
+        const char *x = *CAT (a, f->off, char *), *y = *CAT (b, f->off, char *);
+        for (size_t i = 0; i < n; i++)
+          if (!equal_fields (f->sub, x + i * f->sub->size, y + i * f->sub->size))
+            return false;
+        return true;
+      }
+    }
+  return false;
+}
+
+static bool
+equal_fields (const struct oci_type *t, const void *a, const void *b)
+{
+  for (size_t i = 0; i < t->n_fields; i++)
+    if (!field_equal (&t->fields[i], a, b))
+      return false;
+  return true;
+}
+
+bool
+oci_equal (const struct oci_type *t, const void *a, const void *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return equal_fields (t, a, b);
+}

@@ -1,0 +1,285 @@
+/* Unit tests for libocispec: every field round-trips, every error kind
+   names the right JSON path, limits hold. */
+#include "spec.h"
+#include "cleanup.h"
+#include "../../tests/unit/tap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define AT(obj, off, T) ((T *) ((char *) (obj) + (off)))
+
+static char *
+read_data_file (const char *name, size_t *len)
+{
+  char path[1024];
+  FILE *f;
+  char *buf;
+  long n;
+
+  snprintf (path, sizeof path, "%s/%s", TEST_DATA_DIR, name);
+  f = fopen (path, "rb");
+  if (f == NULL)
+    return NULL;
+  fseek (f, 0, SEEK_END);
+  n = ftell (f);
+  fseek (f, 0, SEEK_SET);
+  buf = malloc ((size_t) n + 1);
+  if (fread (buf, 1, (size_t) n, f) != (size_t) n)
+    n = 0;
+  buf[n] = '\0';
+  fclose (f);
+  *len = (size_t) n;
+  return buf;
+}
+
+/* Every field of every type reachable from config must be present at least
+   once somewhere in full.json: then it really exercises the whole table. */
+struct seen {
+  const struct oci_type *type;
+  bool field[64];
+};
+static struct seen seen_types[128];
+static size_t n_seen_types;
+
+static struct seen *
+seen_for (const struct oci_type *t)
+{
+  for (size_t i = 0; i < n_seen_types; i++)
+    if (seen_types[i].type == t)
+      return &seen_types[i];
+  seen_types[n_seen_types].type = t;
+  return &seen_types[n_seen_types++];
+}
+
+static void
+mark_coverage (const struct oci_type *t, const void *obj)
+{
+  struct seen *s = seen_for (t);
+  for (size_t i = 0; i < t->n_fields; i++)
+    {
+      const struct oci_field *f = &t->fields[i];
+      if (!*(const bool *) ((const char *) obj + f->has_off))
+        continue;
+      s->field[i] = true;
+      if (f->kind == OCI_K_OBJ)
+        mark_coverage (f->sub, *(void *const *) ((const char *) obj + f->off));
+      else if (f->kind == OCI_K_OBJVEC || f->kind == OCI_K_OBJMAP)
+        {
+          size_t n = *(const size_t *) ((const char *) obj + f->len_off);
+          const char *v = *(char *const *) ((const char *) obj + f->off);
+          for (size_t j = 0; j < n; j++)
+            mark_coverage (f->sub, v + j * f->sub->size);
+        }
+    }
+}
+
+static int
+count_uncovered (void)
+{
+  int missing = 0;
+  for (size_t i = 0; i < n_seen_types; i++)
+    for (size_t j = 0; j < seen_types[i].type->n_fields; j++)
+      if (!seen_types[i].field[j])
+        {
+          tap_diag ("full.json never sets %s.%s", seen_types[i].type->name,
+                    seen_types[i].type->fields[j].key);
+          missing++;
+        }
+  return missing;
+}
+
+static void
+test_roundtrip (void)
+{
+  size_t len = 0;
+  cleanup_free char *data = read_data_file ("full.json", &len);
+  cleanup_free char *out = NULL;
+  cleanup_free char *out2 = NULL;
+  cleanup_config struct oci_config *a = NULL;
+  cleanup_config struct oci_config *b = NULL;
+  struct berth_error err = { 0 };
+  char ebuf[1024];
+  int missing = 0;
+
+  if (!tap_ok (data != NULL, "read full.json"))
+    return;
+  if (!tap_ok (oci_config_parse_data (data, len, &a, &err) == 0, "full.json parses (%s)",
+               err.kind ? berth_err_format (&err, ebuf, sizeof ebuf) : "ok"))
+    return;
+  mark_coverage (&oci_type_config, a);
+  missing = count_uncovered ();
+  tap_ok (missing == 0, "full.json sets every field of the spec model (%d missing)", missing);
+  tap_ok (oci_emit (&oci_type_config, a, true, &out, NULL, &err) == 0, "emit pretty");
+  tap_ok (oci_config_parse_data (out, strlen (out), &b, &err) == 0, "emitted JSON parses");
+  tap_ok (oci_equal (&oci_type_config, a, b), "parse(emit(parse(x))) == parse(x)");
+  tap_ok (oci_emit (&oci_type_config, b, false, &out2, NULL, &err) == 0, "emit compact");
+  {
+    cleanup_config struct oci_config *c = NULL;
+    tap_ok (oci_config_parse_data (out2, strlen (out2), &c, &err) == 0
+                && oci_equal (&oci_type_config, a, c),
+            "compact form round-trips too");
+  }
+  /* A few values checked by name, including the extremes of their types. */
+  tap_ok (a->process->rlimits[0].hard == UINT64_MAX, "uint64 max survives");
+  tap_ok (a->linux->resources->memory->swap == -1, "negative int64 survives");
+  tap_ok (a->process->oom_score_adj == -17, "negative int32 survives");
+  tap_ok (a->process->terminal && a->process->has_terminal, "bool and its presence");
+  tap_ok (a->process->capabilities->has_inheritable
+              && a->process->capabilities->inheritable_len == 0,
+          "empty array is present, not absent");
+  tap_ok (strcmp (a->linux->sysctl_keys[0], "net.ipv4.ip_forward") == 0
+              && strcmp (a->linux->sysctl[0], "1") == 0,
+          "string map keys and values");
+  tap_ok (a->process->args[a->process->args_len] == NULL, "string vectors are NULL-terminated");
+  tap_ok (strcmp (a->linux->time_offsets_keys[0], "monotonic") == 0
+              && a->linux->time_offsets[0].secs == 86400,
+          "object maps");
+  tap_ok (strstr (out, "\"ociVersion\": \"1.3.0\"") != NULL, "emitted text uses spec keys");
+}
+
+static enum berth_error_kind
+kind_from_name (const char *s)
+{
+  for (int k = BERTH_E_NONE; k <= BERTH_E_CHILD; k++)
+    if (strcmp (berth_err_kind_name (k), s) == 0)
+      return k;
+  return -1;
+}
+
+static void
+test_malformed (void)
+{
+  size_t len = 0;
+  cleanup_free char *data = read_data_file ("malformed.txt", &len);
+  char *save = NULL, *line;
+  int cases = 0;
+
+  if (!tap_ok (data != NULL, "read malformed.txt"))
+    return;
+  for (line = strtok_r (data, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *kind, *path, *doc, *bar1, *bar2;
+      struct oci_config *c = NULL;
+      struct berth_error err = { 0 };
+      char ebuf[1200];
+      int r;
+
+      if (line[0] == '#')
+        continue;
+      bar1 = strchr (line, '|');
+      bar2 = bar1 ? strchr (bar1 + 1, '|') : NULL;
+      if (bar2 == NULL)
+        {
+          tap_ok (0, "malformed.txt line is not kind|path|doc: %s", line);
+          continue;
+        }
+      *bar1 = *bar2 = '\0';
+      kind = line, path = bar1 + 1, doc = bar2 + 1;
+      cases++;
+      r = oci_config_parse_data (doc, strlen (doc), &c, &err);
+      berth_err_format (&err, ebuf, sizeof ebuf);
+      tap_ok (r < 0 && c == NULL && err.kind == kind_from_name (kind)
+                  && strcmp (err.path, path) == 0 && strcmp (err.source, "config.json") == 0,
+              "%s at '%s' -> %s", kind, path, ebuf);
+      if (c)
+        oci_config_free (c);
+    }
+  tap_ok (cases >= 30, "at least 30 malformed configs (%d)", cases);
+}
+
+static void
+test_versions (void)
+{
+  const char *good[] = { "1.0.0", "1.0.2-dev", "1.1.0-rc.1", "1.2.1", "1.3.0", "1.3.7+dev", "1.0.0-rc5-dev" };
+  const char *bad[] = { "", "1", "1.0", "2.0.0", "0.9.0", "1.4.0", "v1.0.0", "1.0.0 ", "1.x.0", "1.0.0-" };
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+    tap_ok (oci_version_supported (good[i]), "version %s accepted", good[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    tap_ok (!oci_version_supported (bad[i]), "version '%s' refused", bad[i]);
+}
+
+static void
+test_limits_and_leniency (void)
+{
+  struct berth_error err = { 0 };
+  struct oci_config *c = NULL;
+  const char *unknown = "{\"ociVersion\": \"1.0.2-dev\", \"root\": {\"path\": \"r\"}, "
+                        "\"future\": {\"x\": [1, 2]}, \"process\": null, "
+                        "\"linux\": {\"resources\": {\"memory\": {\"limit\": 1}}, \"zzz\": 1}}";
+  size_t big = OCI_MAX_DOCUMENT_SIZE + 10;
+  char *huge;
+
+  tap_ok (oci_config_parse_data (unknown, strlen (unknown), &c, &err) == 0 && c
+              && c->process == NULL && c->linux->resources->memory->limit == 1,
+          "unknown properties ignored, null is absent");
+  oci_config_free (c);
+  c = NULL;
+
+  huge = malloc (big);
+  memset (huge, ' ', big);
+  tap_ok (oci_config_parse_data (huge, big, &c, &err) < 0 && err.kind == BERTH_E_LIMIT,
+          "documents over the size limit are refused before parsing");
+  free (huge);
+
+  {
+    const char *dup = "{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"a\"}, "
+                      "\"root\": {\"path\": \"b\"}}";
+    tap_ok (oci_config_parse_data (dup, strlen (dup), &c, &err) == 0
+                && strcmp (c->root->path, "b") == 0,
+            "duplicate keys: the last wins");
+    oci_config_free (c);
+    c = NULL;
+  }
+  {
+    const char *nul = "{\"ociVersion\": \"1.0.0\"\0, \"root\": {\"path\": \"a\"}}";
+    tap_ok (oci_config_parse_data (nul, 45, &c, &err) < 0 && err.kind == BERTH_E_JSON,
+            "embedded NUL is a JSON error");
+  }
+  {
+    const char *bad = "{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": {\"path\": }\n}";
+    char ebuf[512];
+    tap_ok (oci_config_parse_data (bad, strlen (bad), &c, &err) < 0
+                && strstr (berth_err_format (&err, ebuf, sizeof ebuf), "line 3") != NULL,
+            "syntax errors say where: %s", ebuf);
+  }
+}
+
+static void
+test_state_and_features (void)
+{
+  struct oci_state s = { 0 };
+  struct berth_error err = { 0 };
+  cleanup_free char *out = NULL;
+  void *back = NULL;
+  char *keys[] = { "a", NULL }, *vals[] = { "b", NULL };
+
+  OCI_SET (&s, oci_version, "1.3.0");
+  OCI_SET (&s, id, "c1");
+  OCI_SET (&s, status, "running");
+  OCI_SET (&s, pid, 42);
+  OCI_SET (&s, bundle, "/b");
+  s.annotations_keys = keys;
+  OCI_SET (&s, annotations, vals);
+  s.annotations_len = 1;
+  tap_ok (oci_emit (&oci_type_state, &s, false, &out, NULL, &err) == 0
+              && strcmp (out, "{\"ociVersion\":\"1.3.0\",\"id\":\"c1\",\"status\":\"running\","
+                              "\"pid\":42,\"bundle\":\"/b\",\"annotations\":{\"a\":\"b\"}}")
+                     == 0,
+          "state emits in spec order: %s", out ? out : "(null)");
+  tap_ok (oci_parse_data (&oci_type_state, out, strlen (out), "state", &back, &err) == 0
+              && oci_equal (&oci_type_state, &s, back),
+          "state round-trips");
+  oci_free (&oci_type_state, back);
+}
+
+int
+main (void)
+{
+  test_roundtrip ();
+  test_malformed ();
+  test_versions ();
+  test_limits_and_leniency ();
+  test_state_and_features ();
+  return tap_done ();
+}
