@@ -128,8 +128,8 @@ emit_object (yajl_gen g, const struct oci_type *t, const void *obj)
 }
 
 int
-oci_emit (const struct oci_type *t, const void *obj, bool pretty, char **out, size_t *out_len,
-          struct berth_error *err)
+oci_emit (const struct oci_type *t, const void *obj, const char *indent, char **out,
+          size_t *out_len, struct berth_error *err)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
   const unsigned char *buf;
@@ -139,10 +139,10 @@ oci_emit (const struct oci_type *t, const void *obj, bool pretty, char **out, si
   *out = NULL;
   if (g == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
-  if (pretty)
+  if (indent)
     {
       yajl_gen_config (g, yajl_gen_beautify, 1);
-      yajl_gen_config (g, yajl_gen_indent_string, "\t");
+      yajl_gen_config (g, yajl_gen_indent_string, indent);
     }
   s = emit_object (g, t, obj);
   if (s != yajl_gen_status_ok)

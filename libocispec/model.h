@@ -153,7 +153,8 @@ int oci_parse_file (const struct oci_type *t, const char *file, const char *sour
                     void **out, struct berth_error *err);
 
 /* Emit as JSON; *out is NUL-terminated and malloc'd. */
-int oci_emit (const struct oci_type *t, const void *obj, bool pretty, char **out,
+/* indent: NULL for compact output, else the indent string ("\t", "  "). */
+int oci_emit (const struct oci_type *t, const void *obj, const char *indent, char **out,
               size_t *out_len, struct berth_error *err);
 
 /* Append a map key to a JSON path the way errors spell it: ".key" for plain

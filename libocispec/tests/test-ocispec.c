@@ -110,10 +110,10 @@ test_roundtrip (void)
   mark_coverage (&oci_type_config, a);
   missing = count_uncovered ();
   tap_ok (missing == 0, "full.json sets every field of the spec model (%d missing)", missing);
-  tap_ok (oci_emit (&oci_type_config, a, true, &out, NULL, &err) == 0, "emit pretty");
+  tap_ok (oci_emit (&oci_type_config, a, "\t", &out, NULL, &err) == 0, "emit pretty");
   tap_ok (oci_config_parse_data (out, strlen (out), &b, &err) == 0, "emitted JSON parses");
   tap_ok (oci_equal (&oci_type_config, a, b), "parse(emit(parse(x))) == parse(x)");
-  tap_ok (oci_emit (&oci_type_config, b, false, &out2, NULL, &err) == 0, "emit compact");
+  tap_ok (oci_emit (&oci_type_config, b, NULL, &out2, NULL, &err) == 0, "emit compact");
   {
     cleanup_config struct oci_config *c = NULL;
     tap_ok (oci_config_parse_data (out2, strlen (out2), &c, &err) == 0
@@ -262,7 +262,7 @@ test_state_and_features (void)
   s.annotations_keys = keys;
   OCI_SET (&s, annotations, vals);
   s.annotations_len = 1;
-  tap_ok (oci_emit (&oci_type_state, &s, false, &out, NULL, &err) == 0
+  tap_ok (oci_emit (&oci_type_state, &s, NULL, &out, NULL, &err) == 0
               && strcmp (out, "{\"ociVersion\":\"1.3.0\",\"id\":\"c1\",\"status\":\"running\","
                               "\"pid\":42,\"bundle\":\"/b\",\"annotations\":{\"a\":\"b\"}}")
                      == 0,

@@ -7,7 +7,7 @@
 
 static int tap_n, tap_failed;
 
-__attribute__ ((format (printf, 2, 3))) static int
+__attribute__ ((format (printf, 2, 3), unused)) static int
 tap_ok (int cond, const char *fmt, ...)
 {
   va_list ap;
@@ -21,7 +21,7 @@ tap_ok (int cond, const char *fmt, ...)
   return cond;
 }
 
-__attribute__ ((format (printf, 1, 2))) static void
+__attribute__ ((format (printf, 1, 2), unused)) static void
 tap_diag (const char *fmt, ...)
 {
   va_list ap;

@@ -1,0 +1,15 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+berth_cmd_pause (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
+{
+  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    {
+      puts ("Usage: berth pause ...\n\nNot implemented yet in this build.");
+      return 0;
+    }
+  return cli_not_implemented ("pause", err);
+}

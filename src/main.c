@@ -1,0 +1,199 @@
+/* berth — entry point: global flags, command dispatch, and the one place
+   where errors are printed and turned into exit statuses. */
+#include "cli/cli.h"
+#include "cleanup.h"
+#include "spec.h"
+#include "version.h"
+
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <yajl/yajl_version.h>
+
+/* runc's statuses: 3 for an unknown command, 1 for other usage errors. */
+enum { EXIT_UNKNOWN_COMMAND = 3 };
+
+#define BERTH_COMMAND_ENTRY(name, summary) { #name, summary, berth_cmd_##name, 1 },
+static const struct berth_command commands[] = { BERTH_COMMANDS (BERTH_COMMAND_ENTRY) };
+
+static void
+print_version (void)
+{
+  const struct scmp_version *sv = seccomp_version ();
+  printf ("berth version %s\n", BERTH_VERSION);
+  printf ("commit: %s\n", BERTH_COMMIT);
+  printf ("spec: %s\n", OCI_SPEC_VERSION);
+  printf ("yajl: %d.%d.%d\n", YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO);
+  printf ("libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
+  printf ("libcap: %d.%d\n", LIBCAP_MAJOR, LIBCAP_MINOR);
+}
+
+static void
+print_help (void)
+{
+  printf ("berth - an OCI container runtime\n\n"
+          "Usage: berth [global options] command [command options] [arguments...]\n\n"
+          "Commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    printf ("   %-10s %s\n", commands[i].name, commands[i].summary);
+  printf ("\nGlobal options:\n"
+          "   --debug                   enable debug logging\n"
+          "   --log FILE                log file (default: stderr)\n"
+          "   --log-format text|json    log format (default: text)\n"
+          "   --root DIR                root directory for container state (default: %s)\n"
+          "   --systemd-cgroup          manage cgroups with systemd (cgroupsPath is "
+          "\"slice:prefix:name\")\n"
+          "   --rootless true|false|auto  ignore cgroup permission errors (default: auto)\n"
+          "   --criu PATH               accepted for compatibility; unused\n"
+          "   --help, -h                show help\n"
+          "   --version, -v             print the version\n\n"
+          "Run 'berth COMMAND --help' for a command's options.\n",
+          BERTH_DEFAULT_ROOT);
+}
+
+static const struct berth_command *
+find_command (const char *name)
+{
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp (commands[i].name, name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_CRIU };
+
+static int
+parse_globals (int argc, char **argv, struct berth_globals *g, struct berth_error *err)
+{
+  static const struct option opts[] = {
+    { "root", required_argument, NULL, OPT_ROOT },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+    { "debug", no_argument, NULL, OPT_DEBUG },
+    { "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
+    { "rootless", required_argument, NULL, OPT_ROOTLESS },
+    { "criu", required_argument, NULL, OPT_CRIU },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'v' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  while ((c = cli_getopt ("berth", argc, argv, "+v", opts, err)) != -1)
+    switch (c)
+      {
+      case OPT_ROOT:
+        g->root = optarg;
+        break;
+      case OPT_LOG:
+        g->log_file = optarg;
+        break;
+      case OPT_LOG_FORMAT:
+        if (strcmp (optarg, "json") == 0)
+          g->log_format = BERTH_LOG_JSON;
+        else if (strcmp (optarg, "text") == 0)
+          g->log_format = BERTH_LOG_TEXT;
+        else
+          return berth_err (err, BERTH_E_USAGE, "invalid log-format: %s (want text or json)",
+                            optarg);
+        break;
+      case OPT_DEBUG:
+        g->debug = true;
+        break;
+      case OPT_SYSTEMD:
+        g->systemd_cgroup = true;
+        break;
+      case OPT_ROOTLESS:
+        if (strcmp (optarg, "true") && strcmp (optarg, "false") && strcmp (optarg, "auto"))
+          return berth_err (err, BERTH_E_USAGE, "invalid --rootless value: %s "
+                                                "(want true, false or auto)", optarg);
+        g->rootless = optarg;
+        break;
+      case OPT_CRIU:
+        break;
+      case 'h':
+        print_help ();
+        exit (EXIT_SUCCESS);
+      case 'v':
+        print_version ();
+        exit (EXIT_SUCCESS);
+      default:
+        return -1;
+      }
+  if (g->root[0] == '\0')
+    return berth_err (err, BERTH_E_USAGE, "--root must not be empty");
+  return 0;
+}
+
+static int
+fail (const struct berth_error *err, int status)
+{
+  char line[2048];
+  berth_log_error (berth_err_format (err, line, sizeof line));
+  return status;
+}
+
+int
+main (int argc, char **argv)
+{
+  struct berth_globals g = {
+    .root = BERTH_DEFAULT_ROOT,
+    .log_format = BERTH_LOG_TEXT,
+    .rootless = "auto",
+    .argv0 = argv[0],
+  };
+  struct berth_error err = { 0 };
+  const struct berth_command *cmd;
+  int r;
+
+  if (parse_globals (argc, argv, &g, &err) < 0)
+    {
+      fail (&err, EXIT_FAILURE);
+      fputs ("Run 'berth --help' for usage.\n", stderr);
+      return EXIT_FAILURE;
+    }
+  if (berth_log_setup (g.log_file, g.log_format, g.debug, &err) < 0)
+    return fail (&err, EXIT_FAILURE);
+
+  if (optind >= argc)
+    {
+      print_help ();
+      return EXIT_SUCCESS;
+    }
+  if (strcmp (argv[optind], "help") == 0 || strcmp (argv[optind], "h") == 0)
+    {
+      if (optind + 1 < argc && (cmd = find_command (argv[optind + 1])) != NULL)
+        {
+          char *help_argv[] = { (char *) cmd->name, "--help", NULL };
+          optind = 0;
+          return cmd->run (&g, 2, help_argv, &err);
+        }
+      print_help ();
+      return EXIT_SUCCESS;
+    }
+  cmd = find_command (argv[optind]);
+  if (cmd == NULL)
+    {
+      berth_err (&err, BERTH_E_USAGE, "unknown command \"%s\" (see 'berth --help')",
+                 argv[optind]);
+      return fail (&err, EXIT_UNKNOWN_COMMAND);
+    }
+
+  argc -= optind;
+  argv += optind;
+  optind = 0; /* re-initialise getopt for the command's own flags */
+  r = cmd->run (&g, argc, argv, &err);
+  if (r < 0)
+    {
+      int status = cmd->error_status;
+      if (strcmp (cmd->name, "exec") == 0)
+        status = 255;
+      fail (&err, status);
+      if (err.kind == BERTH_E_USAGE)
+        fprintf (stderr, "Run 'berth %s --help' for usage.\n", cmd->name);
+      return status;
+    }
+  return r;
+}

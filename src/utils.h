@@ -1,0 +1,40 @@
+/* berth — small file and process helpers shared by the modules.
+ *
+ * Contract: thin, errno-preserving wrappers; each fallible one returns < 0
+ * and fills the berth_error with the path it was working on.
+ */
+#ifndef BERTH_UTILS_H
+#define BERTH_UTILS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+int write_file_at (int dirfd, const char *path, const char *data, size_t len,
+                   struct berth_error *err);
+/* Write to a temporary name in dirfd, fsync, rename over `name`. */
+int write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
+                       struct berth_error *err);
+/* Read a whole (small) file; *out is NUL-terminated. */
+int read_file_at (int dirfd, const char *path, char **out, size_t *len, struct berth_error *err);
+ssize_t write_all (int fd, const void *buf, size_t len);
+int mkdir_p (const char *path, mode_t mode, struct berth_error *err);
+
+/* Process start time (field 22 of /proc/PID/stat, clock ticks since boot)
+   and state letter.  Returns -1 with errno ESRCH when the process is gone. */
+int proc_stat (pid_t pid, uint64_t *start_time, char *state);
+
+/* pidfd of `pid` if it is still the process that started at `start_time`;
+   -1 otherwise (the pid is gone or was recycled). */
+int pidfd_for (pid_t pid, uint64_t start_time);
+
+/* RFC 3339 with nanoseconds, UTC. */
+void rfc3339_now (char *buf, size_t len);
+
+/* Signal numbers from runc's spellings: "KILL", "SIGKILL", "sigkill", "9". */
+int parse_signal (const char *s, int *sig);
+
+#endif
