@@ -1,0 +1,590 @@
+#include "cgroup.h"
+#include "cleanup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_UNIFIED CG_ROOT "/unified"
+#define JPATH ".linux.cgroupsPath"
+
+static int
+oom (struct berth_error *err)
+{
+  return berth_err_sys (err, ENOMEM, "cgroup: out of memory");
+}
+
+static char *
+join (const char *dir, const char *file)
+{
+  char *r = NULL;
+  return asprintf (&r, "%s/%s", dir, file) < 0 ? NULL : r;
+}
+
+/* cgroupfs files report st_size 0, so read until EOF instead of trusting stat. */
+static int
+read_all (const char *path, char **out, struct berth_error *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  cleanup_free char *buf = NULL;
+  size_t len = 0, cap = 0;
+  ssize_t r = 1;
+
+  if (fd < 0)
+    return berth_err_sys (err, errno, "open %s", path);
+  for (; r != 0; len += r > 0 ? (size_t) r : 0)
+    {
+      char *nb = cap - len < 4096 ? realloc (buf, cap += 8192) : buf;
+      if (nb == NULL)
+        return oom (err);
+      if ((r = read (fd, (buf = nb) + len, cap - len - 1)) < 0 && errno != EINTR)
+        return berth_err_sys (err, errno, "read %s", path);
+    }
+  buf[len] = '\0';
+  *out = steal_pointer (&buf);
+  return 0;
+}
+
+static int
+write_str (const char *path, const char *s, struct berth_error *err)
+{
+  cleanup_close int fd = open (path, O_WRONLY | O_CLOEXEC);
+  ssize_t r = fd < 0 ? -1 : write (fd, s, strlen (s));
+
+  /* Kernel control files take one write; a short one is a failure. */
+  if (r != (ssize_t) strlen (s))
+    return berth_err_sys (err, r < 0 ? errno : EIO, "write %s", path);
+  return 0;
+}
+
+/* Whether the first `sep`-separated word of `tok` is one of those of `list`. */
+static bool
+has_word (const char *list, const char *tok, const char *sep)
+{
+  size_t tl = strcspn (tok, sep), wl;
+
+  for (; tl && *list; list += wl + (list[wl] != '\0'))
+    if ((wl = strcspn (list, sep)) == tl && memcmp (list, tok, tl) == 0)
+      return true;
+  return false;
+}
+
+/* Whether `anc` is `path` or one of its ancestors; "/" is everyone's. */
+static bool
+is_within (const char *anc, const char *path)
+{
+  size_t l = strlen (anc);
+
+  l -= l && anc[l - 1] == '/';
+  return strncmp (anc, path, l) == 0 && (path[l] == '/' || path[l] == '\0');
+}
+
+int
+cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err)
+{
+  struct statfs sf;
+
+  if (statfs (CG_ROOT, &sf) < 0)
+    return berth_err_sys (err, errno, "statfs %s", CG_ROOT);
+  /* Anything else holds v1 hierarchies (tmpfs, or one cgroupfs): which ones
+     is for resolve to learn from mountinfo. */
+  if (sf.f_type == CGROUP2_SUPER_MAGIC)
+    *mode = BERTH_CGROUP_V2;
+  else if (statfs (CG_UNIFIED, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+    *mode = BERTH_CGROUP_HYBRID;
+  else
+    *mode = BERTH_CGROUP_V1;
+  return 0;
+}
+
+/* Mountinfo escapes space, tab, newline and backslash (only those) as \ooo. */
+static void
+unescape (char *s)
+{
+  char *w = s;
+  unsigned o;
+
+  for (; *s; s++)
+    *w++ = *s == '\\' && sscanf (s + 1, "%3o", &o) == 1 ? (s += 3, (char) o) : *s;
+  *w = '\0';
+}
+
+/* Find the mount of the v1 hierarchy holding the controllers `ctrls`, or
+   (ctrls NULL) the cgroup2 mount at `want`: its mount point and root.  As
+   runc, only v1 mounts under /sys/fs/cgroup count (not a bind mount in some
+   rootfs); the last one wins, as it hides any before it at that point. */
+static bool
+find_mount (const char *mountinfo, const char *ctrls, const char *want, char **point, char **root)
+{
+  cleanup_fclose FILE *f = fmemopen ((void *) mountinfo, strlen (mountinfo), "r");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  while (f && getline (&line, &cap, f) > 0)
+    {
+      cleanup_free char *r = NULL, *m = NULL, *fs = NULL, *opts = NULL;
+      const char *sep = strstr (line, " - "), *c = ctrls;
+      if (!sep || sscanf (line, "%*s %*s %*s %ms %ms", &r, &m) != 2
+          || sscanf (sep + 3, "%ms %*s %ms", &fs, &opts) != 2)
+        continue;
+      unescape (r);
+      unescape (m);
+      /* c ends NULL only once every controller was found in opts. */
+      while (ctrls && !strcmp (fs, "cgroup") && has_word (opts, c, ",") && (c = strchr (c, ',')))
+        c++;
+      if (ctrls ? c != NULL || !is_within (CG_ROOT, m) : strcmp (fs, "cgroup2") || strcmp (m, want))
+        continue;
+      free (*point);
+      free (*root);
+      *point = steal_pointer (&m);
+      *root = steal_pointer (&r);
+    }
+  return *point != NULL;
+}
+
+/* Collapse ".", ".." and repeated slashes; refuse a ".." that climbs above
+   the base the path is relative to, and a path naming the base itself. */
+static int
+normalise (const char *in, char **out, struct berth_error *err)
+{
+  cleanup_free char *res = calloc (1, strlen (in) + 1);
+  size_t len = 0, l;
+
+  if (res == NULL)
+    return oom (err);
+  for (in += strspn (in, "/"); *in; in += l + strspn (in + l, "/"))
+    {
+      char *up = strrchr (res, '/');
+      bool dotdot = (l = strcspn (in, "/")) == 2 && in[0] == '.' && in[1] == '.';
+      if (dotdot && len == 0)
+        return berth_err_at (err, BERTH_E_VALUE, JPATH, "climbs out of its base cgroup with \"..\"");
+      if (dotdot)
+        res[len = up ? (size_t) (up - res) : 0] = '\0';
+      else if (l != 1 || in[0] != '.')
+        {
+          if (len)
+            res[len++] = '/';
+          memcpy (res + len, in, l);
+          res[len += l] = '\0';
+        }
+    }
+  if (len == 0)
+    return berth_err_at (err, BERTH_E_VALUE, JPATH, "names the base cgroup, not one below it");
+  *out = steal_pointer (&res);
+  return 0;
+}
+
+/* Takes `path` even on failure. */
+static int
+add_dir (struct berth_cgroup *cg, const char *ctrl, char *path, struct berth_error *err)
+{
+  struct berth_cgroup_dir *nd = realloc (cg->dirs, (cg->n_dirs + 1) * sizeof *nd);
+  cleanup_free char *p = path;
+
+  if (nd == NULL || path == NULL)
+    return oom (err);
+  cg->dirs = nd;
+  nd = memset (&cg->dirs[cg->n_dirs], 0, sizeof *nd);
+  if ((nd->controller = strdup (ctrl)) == NULL)
+    return oom (err);
+  nd->path = steal_pointer (&p);
+  cg->n_dirs++;
+  return 0;
+}
+
+/* One hierarchy's directory.  The caller's cgroup `own` is made relative to
+   the mount's root (a container sees only part of the tree); v2 nests beside
+   the caller, under its parent. */
+static int
+place (struct berth_cgroup *cg, const char *ctrl, const char *point, const char *root,
+       const char *own, bool absolute, const char *rel, struct berth_error *err)
+{
+  const char *slash;
+  char *path = NULL;
+  size_t len;
+
+  if (absolute || !is_within (root, own)) /* outside the mount: its root is the nearest */
+    own = "";
+  else if (strcmp (root, "/") != 0)
+    own += strlen (root);
+  /* own is now "" or "/a/b"; "/" (len 1) too is the hierarchy's root. */
+  len = *ctrl || !(slash = strrchr (own, '/')) ? strlen (own) : (size_t) (slash - own);
+  if (asprintf (&path, "%s%.*s/%s", point, len > 1 ? (int) len : 0, own, rel) < 0)
+    return oom (err);
+  return add_dir (cg, ctrl, path, err);
+}
+
+int
+cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
+                struct berth_error *err)
+{
+  __attribute__ ((cleanup (cgroup_free))) struct berth_cgroup tmp = { 0 };
+  cleanup_free char *rel = NULL, *self = NULL, *mi = NULL;
+  const char *p = cgroups_path && *cgroups_path ? cgroups_path : id, *want;
+  char *save = NULL, *line;
+
+  memset (cg, 0, sizeof *cg);
+  if (p == NULL || *p == '\0')
+    return berth_err_at (err, BERTH_E_VALUE, JPATH, "no cgroups path and no container id");
+  if (normalise (p, &rel, err) < 0)
+    return berth_err_prefix (err, "cgroups path \"%s\" ", p), -1;
+  if (cgroup_detect_mode (&tmp.mode, err) < 0 || read_all ("/proc/self/cgroup", &self, err) < 0
+      || read_all ("/proc/self/mountinfo", &mi, err) < 0)
+    return -1;
+  /* Lines are "N:ctrl1,ctrl2:/path" for v1 and "0::/path" for v2. */
+  for (line = strtok_r (self, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      cleanup_free char *point = NULL, *root = NULL;
+      char *ctrls = strchr (line, ':'), *own;
+      if (ctrls == NULL || (own = strchr (++ctrls, ':')) == NULL)
+        continue;
+      *own++ = '\0';
+      /* A v1 host may still list "0::/"; a v2 host lists nothing else. */
+      if (*ctrls ? tmp.mode == BERTH_CGROUP_V2 : tmp.mode == BERTH_CGROUP_V1)
+        continue;
+      want = tmp.mode == BERTH_CGROUP_V2 ? CG_ROOT : CG_UNIFIED;
+      if (!find_mount (mi, *ctrls ? ctrls : NULL, want, &point, &root))
+        continue; /* a hierarchy nobody mounted cannot hold the container */
+      if (place (&tmp, ctrls, point, root, own, *p == '/', rel, err) < 0)
+        return -1;
+    }
+  if (tmp.n_dirs == 0)
+    return berth_err (err, BERTH_E_UNSUPPORTED, "no mounted cgroup hierarchy holds this process");
+  *cg = tmp;
+  memset (&tmp, 0, sizeof tmp);
+  return 0;
+}
+
+/* Best effort, as runc: a controller the parent cannot delegate (not in its
+   cgroup.controllers, or refused) only means the child goes without it. */
+static void
+enable_controllers (const char *dir)
+{
+  static const char *const wanted[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset", "+hugetlb" };
+  cleanup_free char *avail = NULL, *ctl = join (dir, "cgroup.controllers");
+  cleanup_free char *sub = join (dir, "cgroup.subtree_control");
+  struct berth_error ignored;
+  size_t i;
+
+  if (!ctl || !sub || read_all (ctl, &avail, &ignored) < 0)
+    return;
+  for (i = 0; i < sizeof wanted / sizeof *wanted; i++)
+    if (has_word (avail, wanted[i] + 1, " \n"))
+      (void) write_str (sub, wanted[i], &ignored); /* one by one: a refusal fails a write */
+}
+
+/* mkdir -p; *top receives the first directory made, the topmost as the
+   recursion creates top-down.  On v2 each new level's parent delegates its
+   controllers first, so that they reach the leaf. */
+static int
+mkdir_p (const char *path, bool v2, char **top, struct berth_error *err)
+{
+  cleanup_free char *parent = strdup (path);
+  char *slash = parent ? strrchr (parent, '/') : NULL;
+  struct stat st;
+
+  if (stat (path, &st) == 0)
+    return 0;
+  if (slash == NULL || slash == parent)
+    return parent ? berth_err_sys (err, ENOENT, "mkdir %s", path) : oom (err);
+  *slash = '\0';
+  if (mkdir_p (parent, v2, top, err) < 0)
+    return -1;
+  if (v2)
+    enable_controllers (parent);
+  if (mkdir (path, 0755) < 0) /* EEXIST: made by someone else meanwhile */
+    return errno == EEXIST ? 0 : berth_err_sys (err, errno, "mkdir %s", path);
+  return *top || (*top = strdup (path)) ? 0 : oom (err);
+}
+
+/* A new v1 cpuset cgroup has empty cpuset.cpus/mems and refuses tasks until
+   they are set: inherit them from the nearest ancestor that has them. */
+static int
+cpuset_inherit (const char *dir, const char *file, struct berth_error *err)
+{
+  cleanup_free char *path = join (dir, file), *parent = strdup (dir), *val = NULL, *pval = NULL;
+  cleanup_free char *ppath = NULL;
+  char *slash = parent ? strrchr (parent, '/') : NULL;
+
+  if (!path || !parent || read_all (path, &val, err) < 0)
+    return path && parent ? -1 : oom (err);
+  if (val[strspn (val, " \n")] != '\0')
+    return 0;
+  if (slash == NULL || slash == parent)
+    return berth_err (err, BERTH_E_SYSTEM, "no ancestor of %s has %s set", dir, file);
+  *slash = '\0';
+  if ((ppath = join (parent, file)) == NULL)
+    return oom (err);
+  if (cpuset_inherit (parent, file, err) < 0 || read_all (ppath, &pval, err) < 0)
+    return -1;
+  return write_str (path, pval, err);
+}
+
+int
+cgroup_create (struct berth_cgroup *cg, struct berth_error *err)
+{
+  size_t i;
+
+  for (i = 0; i < cg->n_dirs; i++)
+    {
+      struct berth_cgroup_dir *d = &cg->dirs[i];
+      bool cpuset = *d->controller && has_word (d->controller, "cpuset", ",");
+      int r = mkdir_p (d->path, *d->controller == '\0', &d->created_top, err);
+
+      d->created = d->created_top != NULL;
+      if (r == 0 && cpuset)
+        r = cpuset_inherit (d->path, "cpuset.cpus", err);
+      if (r == 0 && cpuset)
+        r = cpuset_inherit (d->path, "cpuset.mems", err);
+      if (r < 0)
+        return (void) cgroup_destroy (cg, true, &(struct berth_error){ 0 }), -1;
+    }
+  return 0;
+}
+
+int
+cgroup_enter (const struct berth_cgroup *cg, pid_t pid, struct berth_error *err)
+{
+  char buf[32];
+  size_t i;
+
+  snprintf (buf, sizeof buf, "%d", (int) pid);
+  for (i = 0; i < cg->n_dirs; i++)
+    {
+      cleanup_free char *procs = join (cg->dirs[i].path, "cgroup.procs");
+      if (procs == NULL || write_str (procs, buf, err) < 0)
+        return procs ? -1 : oom (err);
+    }
+  return 0;
+}
+
+const char *
+cgroup_dir (const struct berth_cgroup *cg, const char *controller)
+{
+  size_t i;
+
+  /* "cpu" finds a "cpu,cpuacct" hierarchy too. */
+  for (i = 0; i < cg->n_dirs; i++)
+    if (*controller ? has_word (cg->dirs[i].controller, controller, ",") : !*cg->dirs[i].controller)
+      return cg->dirs[i].path;
+  return NULL;
+}
+
+/* The container may have made cgroups of its own: walk `dir` and those below
+   it, collecting pids or (pids NULL) removing them deepest first, as a
+   cgroup with sub-cgroups cannot go.  Only `dir` itself must exist. */
+static int
+walk (const char *dir, pid_t **pids, size_t *n, bool nested, struct berth_error *err)
+{
+  cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
+  cleanup_closedir DIR *d = NULL;
+  struct berth_error mine;
+  struct dirent *de;
+  char *p, *e;
+  long v, waited = 0, step = 10;
+
+  if (procs == NULL)
+    return oom (err);
+  if (pids && read_all (procs, &text, &mine) < 0)
+    return nested && mine.errnum == ENOENT ? 0 : (*err = mine, -1);
+  for (p = text; text && (v = strtol (p, &e, 10), e != p); p = e)
+    {
+      pid_t *nv = *n % 64 ? *pids : realloc (*pids, (*n + 64) * sizeof *nv);
+      if (nv == NULL)
+        return oom (err);
+      (*pids = nv)[(*n)++] = (pid_t) v;
+    }
+  if ((d = opendir (dir)) == NULL)
+    return errno == ENOENT ? 0 : berth_err_sys (err, errno, "opendir %s", dir);
+  while ((de = readdir (d)))
+    {
+      cleanup_free char *sub = NULL;
+      if (de->d_type != DT_DIR || strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if ((sub = join (dir, de->d_name)) == NULL || walk (sub, pids, n, true, err) < 0)
+        return sub ? -1 : oom (err);
+    }
+  /* The kernel reports EBUSY while the last tasks of a cgroup are still
+     exiting: back off 10, 20, 40 ... ms, about a second in all. */
+  for (; !pids && rmdir (dir) < 0 && errno != ENOENT; waited += step, step *= 2)
+    {
+      if (errno != EBUSY || waited >= 1000)
+        return berth_err_sys (err, errno, "rmdir %s", dir);
+      step = step < 1000 - waited ? step : 1000 - waited;
+      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
+    }
+  return 0;
+}
+
+int
+cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err)
+{
+  const char *dir = cg->mode == BERTH_CGROUP_V2 ? cgroup_dir (cg, "") : NULL;
+
+  if (!dir && !(dir = cgroup_dir (cg, "pids")) && !(dir = cgroup_dir (cg, "memory")))
+    dir = cg->n_dirs ? cg->dirs[0].path : NULL;
+  if (dir == NULL)
+    return berth_err (err, BERTH_E_STATE, "container has no cgroup");
+  /* No duplicates to weed out: a process is in one cgroup per hierarchy,
+     and the kernel already sorts and uniqs v1 cgroup.procs. */
+  *pids = NULL;
+  *n = 0;
+  if (walk (dir, pids, n, false, err) == 0)
+    return 0;
+  free (steal_pointer (pids));
+  return -1;
+}
+
+bool
+cgroup_is_frozen (const struct berth_cgroup *cg)
+{
+  const char *v1 = cg->mode == BERTH_CGROUP_V2 ? NULL : cgroup_dir (cg, "freezer");
+  const char *dir = v1 ? v1 : cgroup_dir (cg, "");
+  cleanup_free char *path = dir ? join (dir, v1 ? "freezer.state" : "cgroup.events") : NULL;
+  cleanup_free char *text = NULL;
+
+  if (path == NULL || read_all (path, &text, &(struct berth_error){ 0 }) < 0)
+    return false;
+  if (v1)
+    return strcmp (text, "FROZEN\n") == 0 || strcmp (text, "FROZEN") == 0;
+  return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
+}
+
+/* Remove a directory with its sub-cgroups, then the chain mkdir -p made
+   above it.  EBUSY there means a sibling container came to share it (berth
+   puts no tasks in one): it and those above it stay. */
+static int
+remove_dir (struct berth_cgroup_dir *d, struct berth_error *err)
+{
+  cleanup_free char *up = strdup (d->path);
+  char *slash;
+
+  if (up == NULL || walk (d->path, NULL, NULL, false, err) < 0)
+    return up ? -1 : oom (err);
+  while (d->created_top && strcmp (d->created_top, up) && is_within (d->created_top, up)
+         && (slash = strrchr (up, '/')))
+    {
+      *slash = '\0';
+      if (rmdir (up) == 0 || errno == ENOENT)
+        continue;
+      if (errno != EBUSY && errno != ENOTEMPTY)
+        return berth_err_sys (err, errno, "rmdir %s", up);
+      break;
+    }
+  d->created = false;
+  free (steal_pointer (&d->created_top));
+  return 0;
+}
+
+int
+cgroup_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err)
+{
+  struct berth_error later;
+  int ret = 0;
+  size_t i;
+
+  /* Go on after a failure, but report the first one. */
+  for (i = 0; i < cg->n_dirs; i++)
+    if ((!only_created || cg->dirs[i].created) && remove_dir (&cg->dirs[i], ret ? &later : err) < 0)
+      ret = -1;
+  return ret;
+}
+
+void
+cgroup_free (struct berth_cgroup *cg)
+{
+  size_t i;
+
+  for (i = 0; i < cg->n_dirs; i++)
+    free (cg->dirs[i].controller), free (cg->dirs[i].path), free (cg->dirs[i].created_top);
+  free (cg->dirs);
+  memset (cg, 0, sizeof *cg);
+}
+
+static const char *const mode_names[] = { "v1", "hybrid", "v2" };
+
+int
+cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct berth_error *err)
+{
+  cleanup_strv char **v = calloc (2 * cg->n_dirs + 2, sizeof (char *));
+  size_t k = 0, i;
+  bool ok;
+
+  if (v == NULL)
+    return oom (err);
+  ok = asprintf (&v[k++], "mode=%s", mode_names[cg->mode]) >= 0;
+  for (i = 0; ok && i < cg->n_dirs; i++)
+    {
+      const struct berth_cgroup_dir *d = &cg->dirs[i];
+      ok = asprintf (&v[k++], "%s=%s", d->controller, d->path) >= 0
+           && (!d->created_top || asprintf (&v[k++], "created=%s", d->created_top) >= 0);
+    }
+  if (!ok) /* asprintf leaves its pointer undefined: clear it for cleanup_strv */
+    return v[k - 1] = NULL, oom (err);
+  *n = k;
+  *out = steal_pointer (&v);
+  return 0;
+}
+
+/* The state file is trusted only as far as naming clean absolute paths:
+   destroy must never be led out of a cgroup tree by "..". */
+static bool
+clean_abs (const char *p)
+{
+  cleanup_free char *norm = NULL;
+
+  return *p == '/' && normalise (p, &norm, &(struct berth_error){ 0 }) == 0
+         && strcmp (norm, p + 1) == 0;
+}
+
+int
+cgroup_from_strv (char *const *v, size_t n, struct berth_cgroup *cg, struct berth_error *err)
+{
+  __attribute__ ((cleanup (cgroup_free))) struct berth_cgroup tmp = { 0 };
+  size_t i, m = 3;
+
+  memset (cg, 0, sizeof *cg);
+  for (i = 0; i < n; i++)
+    {
+      /* "name=systemd=/..." has its path at the first "=/". */
+      const char *eq = strstr (v[i], "=/");
+      cleanup_free char *ctrl = eq ? strndup (v[i], (size_t) (eq - v[i])) : NULL;
+      struct berth_cgroup_dir *d = tmp.n_dirs ? &tmp.dirs[tmp.n_dirs - 1] : NULL;
+
+      if (i == 0 && strncmp (v[i], "mode=", 5) == 0)
+        for (m = 0; m < 3 && strcmp (v[i] + 5, mode_names[m]) != 0; m++)
+          ;
+      else if (eq && ctrl == NULL)
+        return oom (err);
+      else if (ctrl == NULL || !clean_abs (eq + 1))
+        break;
+      else if (strcmp (ctrl, "created") != 0)
+        {
+          if (add_dir (&tmp, ctrl, strdup (eq + 1), err) < 0)
+            return -1;
+        }
+      /* created_top follows its directory, which it must contain. */
+      else if (!d || d->created_top || !is_within (eq + 1, d->path)
+               || !(d->created_top = strdup (eq + 1)))
+        break;
+      else
+        d->created = true;
+    }
+  if (i < n)
+    return berth_err (err, BERTH_E_VALUE, "cgroup state: bad entry \"%s\"", v[i]);
+  if (m == 3)
+    return berth_err (err, BERTH_E_VALUE, "cgroup state: no valid \"mode=\" entry first");
+  tmp.mode = (enum berth_cgroup_mode) m;
+  *cg = tmp;
+  memset (&tmp, 0, sizeof tmp);
+  return 0;
+}
