@@ -1,0 +1,776 @@
+#include "container.h"
+#include "cgroup.h"
+#include "cleanup.h"
+#include "init.h"
+#include "log.h"
+#include "namespaces.h"
+#include "resources.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "terminal.h"
+#include "utils.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+OCI_DEFINE_TYPE (runc_state)
+
+#define EXEC_FIFO "exec.fifo"
+
+static int
+pidfd_signal (int pidfd, int sig)
+{
+  return (int) syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+static int
+load_bundle_config (const char *bundle, char *bundle_abs, struct oci_config **out,
+                    struct berth_error *err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_close int fd = -1;
+  void *obj = NULL;
+
+  if (realpath (bundle, bundle_abs) == NULL)
+    return berth_err_sys (err, errno, "bundle %s", bundle);
+  dirfd = open (bundle_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return berth_err_sys (err, errno, "bundle %s", bundle_abs);
+  fd = openat (dirfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0 && errno == ENOENT)
+    return berth_err (err, BERTH_E_NOT_FOUND, "config.json not found in bundle %s", bundle_abs);
+  if (fd < 0 && errno == ELOOP)
+    return berth_err (err, BERTH_E_VALUE,
+                      "config.json in %s is a symbolic link; berth reads only a regular file",
+                      bundle_abs);
+  if (fd < 0)
+    return berth_err_sys (err, errno, "open %s/config.json", bundle_abs);
+  if (oci_parse_fd (&oci_type_config, fd, "config.json", &obj, err) < 0)
+    return -1;
+  if (oci_config_validate (obj, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      oci_config_free (obj);
+      return -1;
+    }
+  *out = obj;
+  return 0;
+}
+
+static int
+check_config_for_create (const struct oci_config *c, const struct create_options *o,
+                         struct berth_error *err)
+{
+  const struct oci_linux *l = c->linux;
+  bool mount_ns = false;
+
+  if (c->process == NULL)
+    return berth_err_at (err, BERTH_E_MISSING, ".process",
+                         "a container needs a process to run");
+  for (size_t i = 0; l && i < l->namespaces_len; i++)
+    if (strcmp (l->namespaces[i].type, "mount") == 0)
+      mount_ns = true;
+  if (!mount_ns)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.namespaces",
+                         "berth needs a mount namespace (add {\"type\": \"mount\"})");
+  if (c->process->terminal && o->console_socket == NULL && !o->keep_console)
+    return berth_err_at (err, BERTH_E_VALUE, ".process.terminal",
+                         "a terminal was requested but there is nobody to hand it to: "
+                         "pass --console-socket, or use 'run' in the foreground");
+  /* Properties berth cannot apply yet are refused rather than ignored
+     (runtime.md: an unsupported property MUST be an error). */
+  if (l && l->memory_policy)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.memoryPolicy", "not supported by berth yet");
+  if (l && l->net_devices_len)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
+  if (l && l->intel_rdt)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
+  if (l && l->seccomp)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.seccomp", "not supported by berth yet");
+  if (l && l->personality)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.personality", "not supported by berth yet");
+  if (c->hooks)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".hooks", "hooks are not supported by berth yet");
+  if (c->process->scheduler)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.scheduler", "not supported by berth yet");
+  if (c->process->io_priority)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.ioPriority", "not supported by berth yet");
+  if (c->process->exec_cpu_affinity)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.execCPUAffinity", "not supported by berth yet");
+  if (c->process->apparmor_profile && c->process->apparmor_profile[0])
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.apparmorProfile", "not supported by berth yet");
+  if (c->process->selinux_label && c->process->selinux_label[0])
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.selinuxLabel", "not supported by berth yet");
+  return 0;
+}
+
+static int
+resolve_rootfs (const struct oci_config *c, const char *bundle_abs, char *rootfs,
+                struct berth_error *err)
+{
+  char joined[PATH_MAX];
+  struct stat st;
+
+  int n;
+
+  if (c->root->path[0] == '/')
+    n = snprintf (joined, sizeof joined, "%s", c->root->path);
+  else
+    n = snprintf (joined, sizeof joined, "%s/%s", bundle_abs, c->root->path);
+  if (n < 0 || (size_t) n >= sizeof joined)
+    return berth_err_at (err, BERTH_E_VALUE, ".root.path", "path too long");
+  if (realpath (joined, rootfs) == NULL || stat (rootfs, &st) < 0)
+    {
+      berth_err_sys (err, errno, "rootfs %s", joined);
+      snprintf (err->path, sizeof err->path, ".root.path");
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      berth_err_at (err, BERTH_E_VALUE, ".root.path", "rootfs %s is not a directory", rootfs);
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+static int
+write_pid_file (const char *path, pid_t pid, struct berth_error *err)
+{
+  char abs[PATH_MAX], buf[32];
+  char *slash;
+  cleanup_close int dirfd = -1;
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+
+  if (path[0] == '/')
+    snprintf (abs, sizeof abs, "%s", path);
+  else if (getcwd (abs, sizeof abs) == NULL
+           || strlen (abs) + strlen (path) + 2 > sizeof abs)
+    return berth_err_sys (err, errno ? errno : ENAMETOOLONG, "pid file %s", path);
+  else
+    {
+      strcat (abs, "/");
+      strcat (abs, path);
+    }
+  slash = strrchr (abs, '/');
+  *slash = '\0';
+  dirfd = open (slash == abs ? "/" : abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return berth_err_sys (err, errno, "directory of pid file %s", path);
+  return write_file_atomic (dirfd, slash + 1, buf, (size_t) n, 0644, err);
+}
+
+struct create_job {
+  const struct berth_runtime *rt;
+  const char *id;
+  const struct create_options *o;
+  struct oci_config *config;
+  char bundle[PATH_MAX];
+  char rootfs[PATH_MAX];
+  struct state_handle state;
+  struct berth_cgroup cg;
+  struct ns_plan ns;
+  pid_t first_child;
+  int child_pidfd;
+  pid_t init_pid;
+  int console;
+};
+
+static int
+spawn_init (struct create_job *j, struct berth_error *err)
+{
+  int sv[2];
+  bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
+  int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
+  cleanup_close int sock = -1;
+  cleanup_close int child_dir = -1;
+  pid_t child;
+
+  if (j->ns.join_fd[NS_PID] >= 0 && setns (j->ns.join_fd[NS_PID], CLONE_NEWPID) < 0)
+    return berth_err_sys (err, errno, "join pid namespace");
+  /* The init gets its own description of the state directory: the flock
+     lives on ours, and must not be held by the container. */
+  child_dir = openat (j->state.dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (child_dir < 0)
+    return berth_err_sys (err, errno, "open state directory");
+  if (sync_pair (sv, err) < 0)
+    return -1;
+  sock = sv[0];
+  child = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (child < 0)
+    {
+      close (sv[1]);
+      return berth_err_sys (err, errno, "clone the container's init (namespaces 0x%x)", flags);
+    }
+  if (child == 0)
+    {
+      struct init_ctx ctx = {
+        .config = j->config,
+        .id = j->id,
+        .rootfs = j->rootfs,
+        .sync_fd = sv[1],
+        .state_dir_fd = child_dir,
+        .ns = &j->ns,
+        .staged = staged,
+        .preserve_fds = j->o->preserve_fds,
+        .no_pivot = j->o->no_pivot,
+        .no_new_keyring = j->o->no_new_keyring,
+      };
+      close (sv[0]);
+      close (j->state.dir_fd);
+      init_run (&ctx);
+    }
+  close (sv[1]);
+  j->first_child = child;
+  j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
+
+  if (cgroup_enter (&j->cg, child, err) < 0)
+    return -1;
+  if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
+    return berth_err_sys (err, errno, "start the container's init");
+  if (staged && (j->ns.new_flags & CLONE_NEWUSER))
+    {
+      if (sync_expect (sock, SYNC_NEED_MAPS, NULL, NULL, err) < 0)
+        return -1;
+      if (ns_write_id_maps (child, j->config->linux, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
+        return berth_err_sys (err, errno, "start the container's init");
+    }
+  for (;;)
+    {
+      struct sync_msg m;
+      int fd = -1;
+      pid_t sender = 0;
+
+      if (sync_recv (sock, &m, &fd, &sender, err) < 0)
+        return -1;
+      if (m.kind == SYNC_ERROR)
+        {
+          *err = m.err;
+          if (err->path[0] && err->source[0] == '\0')
+            berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      if (m.kind == SYNC_CONSOLE)
+        {
+          int r = 0;
+          if (j->o->console_socket)
+            r = terminal_send_fd (j->o->console_socket, fd, err);
+          if (j->o->keep_console && j->console < 0)
+            j->console = fd;
+          else
+            close (fd);
+          if (r < 0)
+            return -1;
+          continue;
+        }
+      if (m.kind == SYNC_READY)
+        {
+          j->init_pid = sender;
+          break;
+        }
+      return berth_err (err, BERTH_E_CHILD, "unexpected message %d from the container's init",
+                        (int) m.kind);
+    }
+  if (staged)
+    {
+      /* The first child only forked the init; reap it. */
+      waitpid (child, NULL, 0);
+      close (j->child_pidfd);
+      j->child_pidfd = (int) syscall (SYS_pidfd_open, j->init_pid, 0);
+    }
+  return 0;
+}
+
+static int
+save_created_state (struct create_job *j, struct berth_error *err)
+{
+  struct oci_berth_state s = { 0 };
+  char created[64];
+  uint64_t start = 0;
+  int r;
+
+  if (proc_stat (j->init_pid, &start, NULL) < 0)
+    return berth_err (err, BERTH_E_CHILD, "the container's init (pid %d) exited during create",
+                      (int) j->init_pid);
+  rfc3339_now (created, sizeof created);
+  OCI_SET (&s, id, (char *) j->id);
+  OCI_SET (&s, pid, j->init_pid);
+  OCI_SET (&s, pid_start, start);
+  OCI_SET (&s, bundle, j->bundle);
+  OCI_SET (&s, rootfs, j->rootfs);
+  OCI_SET (&s, created, created);
+  if (j->config->annotations_len)
+    {
+      s.annotations_keys = j->config->annotations_keys;
+      s.annotations_len = j->config->annotations_len;
+      OCI_SET (&s, annotations, j->config->annotations);
+    }
+  {
+    char **cg = NULL;
+    size_t n = 0;
+    if (cgroup_to_strv (&j->cg, &cg, &n, err) < 0)
+      return -1;
+    s.cgroups_len = n;
+    OCI_SET (&s, cgroups, cg);
+    OCI_SET (&s, host_pid_ns, !(j->ns.new_flags & CLONE_NEWPID) && j->ns.join_fd[NS_PID] < 0);
+    r = state_save (&j->state, &s, err);
+    for (size_t i = 0; i < n; i++)
+      free (cg[i]);
+    free (cg);
+  }
+  return r;
+}
+
+static void
+rollback_create (struct create_job *j)
+{
+  struct berth_error ignored = { 0 };
+
+  if (j->child_pidfd >= 0)
+    {
+      pidfd_signal (j->child_pidfd, SIGKILL);
+      close (j->child_pidfd);
+      j->child_pidfd = -1;
+    }
+  if (j->first_child > 0)
+    waitpid (j->first_child, NULL, 0);
+  if (j->init_pid > 0 && j->init_pid != j->first_child)
+    kill (j->init_pid, SIGKILL);
+  cgroup_destroy (&j->cg, true, &ignored);
+  if (j->state.dir_fd >= 0)
+    state_remove (&j->state, &ignored);
+  if (j->console >= 0)
+    close (j->console);
+  j->console = -1;
+}
+
+int
+container_create (const struct berth_runtime *rt, const char *id, const struct create_options *o,
+                  struct created *out, struct berth_error *err)
+{
+  struct create_job j = { .rt = rt, .id = id, .o = o, .child_pidfd = -1, .console = -1,
+                          .state = { -1, -1, NULL } };
+  cleanup_config struct oci_config *config = NULL;
+  int r = -1;
+
+  for (int i = 0; i < NS_COUNT; i++)
+    j.ns.join_fd[i] = -1;
+  if (state_validate_id (id, err) < 0)
+    return -1;
+  if (load_bundle_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
+      || check_config_for_create (config, o, err) < 0
+      || resolve_rootfs (config, j.bundle, j.rootfs, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  j.config = config;
+  if (ns_plan (config, &j.ns, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (state_open (rt->root, id, true, &j.state, err) < 0)
+    {
+      ns_plan_close (&j.ns);
+      return -1;
+    }
+  if (mkfifoat (j.state.dir_fd, EXEC_FIFO, 0622) < 0)
+    berth_err_sys (err, errno, "create exec fifo");
+  else if (cgroup_resolve (config->linux ? config->linux->cgroups_path : NULL, id, &j.cg, err) < 0)
+    berth_err_set_source (err, err->path[0] ? "config.json" : "");
+  else if (cgroup_create (&j.cg, err) >= 0
+           && cgroup_apply_resources (&j.cg, config->linux ? config->linux->resources : NULL,
+                                      false, err) >= 0
+           && spawn_init (&j, err) >= 0
+           && save_created_state (&j, err) >= 0
+           && (o->pid_file == NULL || write_pid_file (o->pid_file, j.init_pid, err) >= 0))
+    r = 0;
+
+  ns_plan_close (&j.ns);
+  if (r < 0)
+    rollback_create (&j);
+  else
+    {
+      out->pid = j.init_pid;
+      out->console = j.console;
+      if (j.child_pidfd >= 0)
+        close (j.child_pidfd);
+    }
+  cgroup_free (&j.cg);
+  state_close (&j.state);
+  return r;
+}
+
+/* ---- start, kill, delete ------------------------------------------------ */
+
+static int
+load_with_status (const struct berth_runtime *rt, const char *id, struct state_handle *h,
+                  struct oci_berth_state **s, const char **status, struct berth_error *err)
+{
+  struct berth_cgroup cg = { 0 };
+  bool frozen = false;
+
+  if (state_open (rt->root, id, false, h, err) < 0)
+    return -1;
+  if (state_load (h, s, err) < 0)
+    return -1;
+  if (cgroup_from_strv ((*s)->cgroups, (*s)->cgroups_len, &cg, err) == 0)
+    {
+      frozen = cgroup_is_frozen (&cg);
+      cgroup_free (&cg);
+    }
+  *status = state_status (h, *s, frozen);
+  return 0;
+}
+
+int
+container_start (const struct berth_runtime *rt, const char *id, struct berth_error *err)
+{
+  cleanup_state_handle struct state_handle h = { -1, -1, NULL };
+  cleanup_state struct oci_berth_state *s = NULL;
+  cleanup_close int fifo = -1;
+  cleanup_close int pidfd = -1;
+  const char *status;
+  char byte;
+
+  if (load_with_status (rt, id, &h, &s, &status, err) < 0)
+    return -1;
+  if (strcmp (status, "stopped") == 0)
+    return berth_err (err, BERTH_E_STATE, "cannot start a container that has stopped");
+  if (strcmp (status, "created") != 0)
+    return berth_err (err, BERTH_E_STATE, "cannot start an already %s container", status);
+  pidfd = pidfd_for (s->pid, s->pid_start);
+  fifo = openat (h.dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fifo < 0)
+    return berth_err_sys (err, errno, "open exec fifo");
+  for (;;)
+    {
+      struct pollfd fds[2] = { { fifo, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+      if (poll (fds, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return berth_err_sys (err, errno, "wait for the container's init");
+        }
+      if (fds[0].revents & POLLIN)
+        break;
+      if (fds[1].revents || (fds[0].revents & POLLHUP))
+        return berth_err (err, BERTH_E_STATE, "cannot start a container that has stopped");
+    }
+  if (read (fifo, &byte, 1) != 1)
+    return berth_err_sys (err, errno, "read exec fifo");
+  unlinkat (h.dir_fd, EXEC_FIFO, 0);
+  return 0;
+}
+
+static int
+signal_all (const struct oci_berth_state *s, int sig, struct berth_error *err)
+{
+  struct berth_cgroup cg = { 0 };
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0;
+  int r;
+
+  if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
+    return -1;
+  r = cgroup_pids (&cg, &pids, &n, err);
+  cgroup_free (&cg);
+  if (r < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (kill (pids[i], sig) < 0 && errno != ESRCH)
+      return berth_err_sys (err, errno, "signal process %d", (int) pids[i]);
+  return 0;
+}
+
+int
+container_kill (const struct berth_runtime *rt, const char *id, int sig, bool all,
+                struct berth_error *err)
+{
+  cleanup_state_handle struct state_handle h = { -1, -1, NULL };
+  cleanup_state struct oci_berth_state *s = NULL;
+  cleanup_close int pidfd = -1;
+  const char *status;
+
+  if (load_with_status (rt, id, &h, &s, &status, err) < 0)
+    return -1;
+  if (strcmp (status, "stopped") == 0)
+    {
+      if (all)
+        return 0;
+      return berth_err (err, BERTH_E_STATE, "container not running");
+    }
+  if (all)
+    return signal_all (s, sig, err);
+  pidfd = pidfd_for (s->pid, s->pid_start);
+  if (pidfd < 0)
+    return berth_err (err, BERTH_E_STATE, "container not running");
+  if (pidfd_signal (pidfd, sig) < 0)
+    {
+      if (errno == ESRCH)
+        return berth_err (err, BERTH_E_STATE, "container not running");
+      return berth_err_sys (err, errno, "unable to signal init");
+    }
+  return 0;
+}
+
+/* SIGKILL the init (and, when it shares the host's pid namespace, every
+   process of the cgroup, since they do not die with it) and wait for it. */
+static int
+kill_and_wait (const struct oci_berth_state *s, struct berth_error *err)
+{
+  cleanup_close int pidfd = pidfd_for (s->pid, s->pid_start);
+  struct pollfd p;
+
+  if (s->host_pid_ns)
+    signal_all (s, SIGKILL, err);
+  if (pidfd < 0)
+    return 0;
+  if (pidfd_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
+    return berth_err_sys (err, errno, "kill the container's init");
+  p.fd = pidfd;
+  p.events = POLLIN;
+  if (poll (&p, 1, 10000) == 0)
+    return berth_err (err, BERTH_E_STATE, "the container's init (pid %d) did not die in 10s",
+                      (int) s->pid);
+  return 0;
+}
+
+int
+container_delete (const struct berth_runtime *rt, const char *id, bool force,
+                  struct berth_error *err)
+{
+  cleanup_state_handle struct state_handle h = { -1, -1, NULL };
+  cleanup_state struct oci_berth_state *s = NULL;
+  struct berth_cgroup cg = { 0 };
+  const char *status;
+  int r;
+
+  if (load_with_status (rt, id, &h, &s, &status, err) < 0)
+    {
+      if (err->kind == BERTH_E_NOT_FOUND && force)
+        return 0;
+      if (force && h.dir_fd >= 0)
+        {
+          /* No usable state (an interrupted create, a corrupt file): remove
+             what there is. */
+          berth_warn ("container %s: %s; removing its state directory", id, err->msg);
+          return state_remove (&h, err);
+        }
+      return -1;
+    }
+  if ((strcmp (status, "running") == 0 || strcmp (status, "paused") == 0) && !force)
+    return berth_err (err, BERTH_E_STATE, "cannot delete container %s that is not stopped: %s",
+                      id, status);
+  if (strcmp (status, "stopped") != 0 && kill_and_wait (s, err) < 0)
+    return -1;
+  if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
+    return -1;
+  r = cgroup_destroy (&cg, false, err);
+  cgroup_free (&cg);
+  if (r < 0)
+    return -1;
+  return state_remove (&h, err);
+}
+
+/* ---- state and list ----------------------------------------------------- */
+
+static int
+to_runc_state (const struct oci_berth_state *s, const char *status, const char *owner,
+               struct oci_runc_state **out, struct berth_error *err)
+{
+  struct oci_runc_state *r = calloc (1, sizeof *r);
+  bool stopped = strcmp (status, "stopped") == 0;
+
+  if (r == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  OCI_SET (r, oci_version, strdup (OCI_SPEC_VERSION));
+  OCI_SET (r, id, strdup (s->id));
+  OCI_SET (r, pid, stopped ? 0 : s->pid);
+  OCI_SET (r, status, strdup (status));
+  OCI_SET (r, bundle, strdup (s->bundle));
+  OCI_SET (r, rootfs, strdup (s->rootfs ? s->rootfs : ""));
+  OCI_SET (r, created, strdup (s->created ? s->created : ""));
+  OCI_SET (r, owner, strdup (owner));
+  if (s->annotations_len)
+    {
+      r->annotations_keys = calloc (s->annotations_len + 1, sizeof (char *));
+      r->annotations = calloc (s->annotations_len + 1, sizeof (char *));
+      r->annotations_len = s->annotations_len;
+      r->has_annotations = true;
+      for (size_t i = 0; r->annotations_keys && r->annotations && i < s->annotations_len; i++)
+        {
+          r->annotations_keys[i] = strdup (s->annotations_keys[i]);
+          r->annotations[i] = strdup (s->annotations[i]);
+        }
+    }
+  *out = r;
+  return 0;
+}
+
+void
+container_state_free (struct oci_runc_state *s)
+{
+  oci_free (&oci_type_runc_state, s);
+}
+
+int
+container_state (const struct berth_runtime *rt, const char *id, struct oci_runc_state **out,
+                 struct berth_error *err)
+{
+  cleanup_state_handle struct state_handle h = { -1, -1, NULL };
+  cleanup_state struct oci_berth_state *s = NULL;
+  const char *status;
+
+  if (load_with_status (rt, id, &h, &s, &status, err) < 0)
+    return -1;
+  return to_runc_state (s, status, "", out, err);
+}
+
+static int
+compare_ids (const void *a, const void *b)
+{
+  const struct oci_runc_state *x = *(struct oci_runc_state *const *) a;
+  const struct oci_runc_state *y = *(struct oci_runc_state *const *) b;
+  return strcmp (x->id, y->id);
+}
+
+int
+container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, size_t *count,
+                struct berth_error *err)
+{
+  cleanup_closedir DIR *d = opendir (rt->root);
+  struct oci_runc_state **v = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+
+  *out = NULL;
+  *count = 0;
+  if (d == NULL)
+    return errno == ENOENT ? 0 : berth_err_sys (err, errno, "open %s", rt->root);
+  while ((de = readdir (d)) != NULL)
+    {
+      struct state_handle h = { dirfd (d), -1, de->d_name };
+      struct oci_berth_state *s = NULL;
+      struct berth_cgroup cg = { 0 };
+      struct berth_error ignored = { 0 };
+      struct oci_runc_state *r = NULL;
+      struct stat st;
+      struct passwd *pw;
+      char owner[32];
+      bool frozen = false;
+
+      if (de->d_name[0] == '.' || state_validate_id (de->d_name, &ignored) < 0)
+        continue;
+      h.dir_fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (h.dir_fd < 0)
+        continue;
+      /* Reading without the lock is safe: state.json is replaced atomically. */
+      if (state_load (&h, &s, &ignored) < 0)
+        {
+          close (h.dir_fd);
+          continue;
+        }
+      if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, &ignored) == 0)
+        {
+          frozen = cgroup_is_frozen (&cg);
+          cgroup_free (&cg);
+        }
+      fstat (h.dir_fd, &st);
+      pw = getpwuid (st.st_uid);
+      snprintf (owner, sizeof owner, "%s", pw ? pw->pw_name : "#");
+      if (!pw)
+        snprintf (owner, sizeof owner, "#%u", (unsigned) st.st_uid);
+      if (to_runc_state (s, state_status (&h, s, frozen), owner, &r, err) < 0)
+        {
+          close (h.dir_fd);
+          state_free (s);
+          break;
+        }
+      close (h.dir_fd);
+      state_free (s);
+      if (n == cap)
+        {
+          struct oci_runc_state **nv = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+          if (nv == NULL)
+            {
+              container_state_free (r);
+              break;
+            }
+          v = nv;
+        }
+      v[n++] = r;
+    }
+  if (n)
+    qsort (v, n, sizeof *v, compare_ids);
+  *out = v;
+  *count = n;
+  return 0;
+}
+
+/* ---- run in the foreground ----------------------------------------------- */
+
+int
+container_wait (pid_t pid, int console, struct berth_error *err)
+{
+  static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  cleanup_close int sfd = -1;
+  sigset_t mask;
+  int status = 0;
+
+  if (pidfd < 0)
+    return berth_err_sys (err, errno, "watch the container's init");
+  sigemptyset (&mask);
+  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+    sigaddset (&mask, forwarded[i]);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  if (console >= 0)
+    terminal_relay (console, pidfd, err);
+  for (;;)
+    {
+      struct pollfd fds[2] = { { pidfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+      struct signalfd_siginfo si;
+      if (poll (fds, 2, -1) < 0 && errno != EINTR)
+        return berth_err_sys (err, errno, "wait for the container");
+      while (read (sfd, &si, sizeof si) == (ssize_t) sizeof si)
+        pidfd_signal (pidfd, (int) si.ssi_signo);
+      if (fds[0].revents & POLLIN)
+        break;
+    }
+  if (waitpid (pid, &status, 0) < 0)
+    return berth_err_sys (err, errno, "wait for the container's init");
+  sigprocmask (SIG_UNBLOCK, &mask, NULL);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return WEXITSTATUS (status);
+}

@@ -1,0 +1,290 @@
+#include "init.h"
+#include "cleanup.h"
+#include "log.h"
+#include "process.h"
+#include "rootfs.h"
+#include "sync.h"
+#include "terminal.h"
+#include "utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+int
+init_direct_clone_flags (const struct ns_plan *ns)
+{
+  /* The cgroup namespace is unshared later, once the init sits in its own
+     cgroup, so that the namespace is rooted there. */
+  return ns->new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_NEWUSER);
+}
+
+__attribute__ ((noreturn)) static void
+fail (struct init_ctx *ctx, struct berth_error *err)
+{
+  sync_send (ctx->sync_fd, SYNC_ERROR, err, -1);
+  _exit (1);
+}
+
+static bool
+has_ns (const struct oci_config *c, const char *type)
+{
+  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
+    if (strcmp (c->linux->namespaces[i].type, type) == 0)
+      return true;
+  return false;
+}
+
+/* Namespaced sysctls only: the rest would change the host. */
+static const char *
+sysctl_namespace (const char *key)
+{
+  static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                     "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                     "kernel.shmmni", "kernel.shm_rmid_forced" };
+  for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
+    if (strcmp (key, ipc[i]) == 0)
+      return "ipc";
+  if (strncmp (key, "fs.mqueue.", 10) == 0)
+    return "ipc";
+  if (strcmp (key, "kernel.hostname") == 0 || strcmp (key, "kernel.domainname") == 0)
+    return "uts";
+  if (strncmp (key, "net.", 4) == 0)
+    return "network";
+  return NULL;
+}
+
+static int
+apply_sysctl (const struct oci_config *c, struct berth_error *err)
+{
+  const struct oci_linux *l = c->linux;
+  for (size_t i = 0; l && i < l->sysctl_len; i++)
+    {
+      const char *key = l->sysctl_keys[i];
+      const char *ns = sysctl_namespace (key);
+      char jpath[256], file[512];
+
+      oci_path_key (jpath, sizeof jpath, ".linux.sysctl", key);
+      if (ns == NULL)
+        return berth_err_at (err, BERTH_E_VALUE, jpath,
+                             "sysctl \"%s\" is not namespaced: setting it would change the host",
+                             key);
+      if (!has_ns (c, ns))
+        return berth_err_at (err, BERTH_E_VALUE, jpath,
+                             "sysctl \"%s\" needs the container to have its own %s namespace", key,
+                             ns);
+      if (strstr (key, "..") || strchr (key, '/'))
+        return berth_err_at (err, BERTH_E_VALUE, jpath, "invalid sysctl name \"%s\"", key);
+      snprintf (file, sizeof file, "/proc/sys/%s", key);
+      for (char *p = file + 10; *p; p++)
+        if (*p == '.')
+          *p = '/';
+      if (write_file_at (AT_FDCWD, file, l->sysctl[i], strlen (l->sysctl[i]), err) < 0)
+        {
+          snprintf (err->path, sizeof err->path, "%s", jpath);
+          return -1;
+        }
+    }
+  return 0;
+}
+
+static int
+join_session_keyring (const char *id, struct berth_error *err)
+{
+  char name[300];
+  long k;
+  snprintf (name, sizeof name, "_ses.%s", id);
+  k = syscall (SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+  if (k < 0 && errno != ENOSYS && errno != EDQUOT)
+    return berth_err_sys (err, errno, "create a session keyring for the container");
+  if (k >= 0)
+    /* possessor: all; user: view and read, so the container can't tamper
+       with another's keys via the user keyring. */
+    syscall (SYS_keyctl, KEYCTL_SETPERM, k, 0x3f1f0000, 0, 0);
+  return 0;
+}
+
+/* Staged start: user and time namespaces must exist before the namespaces
+   they own or govern, and pid/time namespaces apply only to children. */
+static void
+stage_one (struct init_ctx *ctx)
+{
+  struct berth_error err = { 0 };
+  const struct oci_linux *l = ctx->config->linux;
+  int rest = ctx->ns->new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+  pid_t child;
+  int status;
+
+  if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+    _exit (1);
+  if (ns_join (ctx->ns, false, &err) < 0)
+    fail (ctx, &err);
+  if (ctx->ns->new_flags & CLONE_NEWUSER)
+    {
+      if (unshare (CLONE_NEWUSER) < 0)
+        {
+          berth_err_sys (&err, errno, "create the user namespace");
+          fail (ctx, &err);
+        }
+      if (sync_send (ctx->sync_fd, SYNC_NEED_MAPS, NULL, -1) < 0
+          || sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (1);
+    }
+  if (ctx->ns->in_user_ns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    {
+      berth_err_sys (&err, errno, "become root in the user namespace (is 0 mapped?)");
+      fail (ctx, &err);
+    }
+  if (rest && unshare (rest) < 0)
+    {
+      berth_err_sys (&err, errno, "create namespaces (flags 0x%x)", rest);
+      fail (ctx, &err);
+    }
+  if ((rest & CLONE_NEWTIME) && l && ns_write_time_offsets (l, &err) < 0)
+    fail (ctx, &err);
+
+  child = fork ();
+  if (child < 0)
+    {
+      berth_err_sys (&err, errno, "fork the container's init");
+      fail (ctx, &err);
+    }
+  if (child > 0)
+    {
+      /* The init reports to the runtime itself; this process only has to
+         outlive the fork so the init gets reparented cleanly. */
+      _exit (0);
+    }
+  (void) status;
+}
+
+static void
+mark_fds_cloexec (int first)
+{
+  if (syscall (SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+    return;
+  for (int fd = first; fd < 1024; fd++)
+    fcntl (fd, F_SETFD, FD_CLOEXEC);
+}
+
+__attribute__ ((noreturn)) void
+init_run (struct init_ctx *ctx)
+{
+  const struct oci_config *c = ctx->config;
+  const struct oci_process *p = c->process;
+  struct berth_error err = { 0 };
+  struct rootfs_options ro = {
+    .rootfs = ctx->rootfs,
+    .no_pivot = ctx->no_pivot,
+    .in_user_ns = ctx->ns->in_user_ns,
+    .terminal = p->terminal,
+  };
+  cleanup_free char *program = NULL;
+  int fifo;
+
+  /* Die with the runtime while it still supervises us. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (ctx->staged)
+    stage_one (ctx);
+  else
+    {
+      if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (1);
+      if (ns_join (ctx->ns, false, &err) < 0)
+        fail (ctx, &err);
+    }
+  if ((ctx->ns->new_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+    {
+      berth_err_sys (&err, errno, "create the cgroup namespace");
+      fail (ctx, &err);
+    }
+  if (setsid () < 0)
+    {
+      berth_err_sys (&err, errno, "setsid");
+      fail (ctx, &err);
+    }
+  if (!ctx->no_new_keyring && join_session_keyring (ctx->id, &err) < 0)
+    fail (ctx, &err);
+
+  if (rootfs_prepare (c, &ro, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
+    fail (ctx, &err);
+  if (p->terminal)
+    {
+      int master = -1;
+      if (terminal_open_in_container (p, &master, &err) < 0)
+        {
+          snprintf (err.path, sizeof err.path, ".process.terminal");
+          fail (ctx, &err);
+        }
+      if (sync_send (ctx->sync_fd, SYNC_CONSOLE, NULL, master) < 0)
+        _exit (1);
+      close (master);
+    }
+  if (c->hostname && c->hostname[0] && sethostname (c->hostname, strlen (c->hostname)) < 0)
+    {
+      berth_err_sys (&err, errno, "sethostname");
+      snprintf (err.path, sizeof err.path, ".hostname");
+      fail (ctx, &err);
+    }
+  if (c->domainname && c->domainname[0]
+      && setdomainname (c->domainname, strlen (c->domainname)) < 0)
+    {
+      berth_err_sys (&err, errno, "setdomainname");
+      snprintf (err.path, sizeof err.path, ".domainname");
+      fail (ctx, &err);
+    }
+  if (apply_sysctl (c, &err) < 0 || rootfs_finalize (c, &err) < 0)
+    fail (ctx, &err);
+  if (process_enter_cwd (p, ".process", &err) < 0
+      || process_find_program (p, ".process", &program, &err) < 0
+      || process_apply_rlimits (p, ".process", &err) < 0
+      || process_apply_oom_score_adj (p, ".process", &err) < 0)
+    fail (ctx, &err);
+
+  /* Everything the runtime opened goes away at execve; the preserved fds
+     and stdio stay. */
+  mark_fds_cloexec (3 + ctx->preserve_fds);
+  for (int fd = 3; fd < 3 + ctx->preserve_fds; fd++)
+    fcntl (fd, F_SETFD, 0);
+  /* From here the init outlives `create`. */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (sync_send (ctx->sync_fd, SYNC_READY, NULL, -1) < 0)
+    _exit (1);
+  close (ctx->sync_fd);
+
+  /* Blocks until `start` opens the other end. */
+  fifo = openat (ctx->state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+  if (fifo < 0 || write (fifo, "0", 1) != 1)
+    _exit (1);
+  close (fifo);
+  close (ctx->state_dir_fd);
+
+  if (process_apply_identity (p, ".process", &err) < 0)
+    {
+      char line[1200];
+      dprintf (STDERR_FILENO, "berth: %s\n", berth_err_format (&err, line, sizeof line));
+      _exit (127);
+    }
+  process_exec (p, program, &err);
+  {
+    char line[1200];
+    dprintf (STDERR_FILENO, "berth: %s\n", berth_err_format (&err, line, sizeof line));
+  }
+  _exit (127);
+}

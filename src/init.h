@@ -1,0 +1,41 @@
+/* berth — the container's init, from clone() to execve().
+ *
+ * Contract: init_run() runs in the freshly cloned child (which shares no
+ * memory with the runtime, only a copy) and never returns to the runtime's
+ * code: it execs the container's program or _exits.  Sequence, as a list:
+ *   [staged: join path namespaces, unshare user ns and wait for the maps,
+ *    unshare the rest, write time offsets, fork the real init]
+ *   wait for GO (cgroup placed) -> join path namespaces -> unshare cgroup ns
+ *   -> setsid -> session keyring -> rootfs (mounts, devices, pivot) -> pty
+ *   -> hostname, domainname, sysctl -> masked/readonly paths, ro root -> cwd
+ *   -> find the program -> rlimits, oom_score_adj -> READY -> block on
+ *   exec.fifo until `start` -> user, capabilities, no_new_privs -> execve.
+ * Any failure before READY is sent to the runtime as a berth_error.
+ */
+#ifndef BERTH_INIT_H
+#define BERTH_INIT_H
+
+#include <stdbool.h>
+
+#include "namespaces.h"
+#include "spec.h"
+
+struct init_ctx {
+  const struct oci_config *config;
+  const char *id;
+  const char *rootfs;     /* absolute host path */
+  int sync_fd;            /* the init's end of the sync channel */
+  int state_dir_fd;       /* holds exec.fifo */
+  struct ns_plan *ns;
+  bool staged;            /* two-step start: user or time namespace involved */
+  int preserve_fds;       /* fds 3 .. 3+N-1 stay open in the container */
+  bool no_pivot;
+  bool no_new_keyring;
+};
+
+__attribute__ ((noreturn)) void init_run (struct init_ctx *ctx);
+
+/* Clone flags used for the direct (single clone) path. */
+int init_direct_clone_flags (const struct ns_plan *ns);
+
+#endif

@@ -1,0 +1,40 @@
+/* berth — Linux namespaces: which to create, which to join, ID maps.
+ *
+ * Contract:
+ *  - ns_plan() reads linux.namespaces into clone flags for the new ones and
+ *    opened, type-checked fds for the ones joined by path (a path that is not
+ *    a namespace of the named type is BERTH_E_VALUE at
+ *    .linux.namespaces[i].path).  Fds are O_CLOEXEC.
+ *  - ns_join() setns()es the joined ones in a safe order (user first, then
+ *    the rest; mount last), skipping pid and time, which apply to children
+ *    and are joined by whoever forks the init.
+ *  - ns_write_id_maps() writes uid_map/gid_map of a child (parent side).
+ *  - ns_write_time_offsets() writes /proc/self/timens_offsets of a process
+ *    that has unshared CLONE_NEWTIME but has no children in it yet.
+ */
+#ifndef BERTH_NAMESPACES_H
+#define BERTH_NAMESPACES_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+enum berth_ns { NS_USER, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_MNT, NS_CGROUP, NS_TIME, NS_COUNT };
+
+struct ns_plan {
+  int new_flags;        /* CLONE_NEW* to create */
+  int join_fd[NS_COUNT]; /* -1, or an fd to setns() into */
+  bool in_user_ns;      /* new or joined user namespace */
+};
+
+int ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err);
+void ns_plan_close (struct ns_plan *p);
+int ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err);
+int ns_write_id_maps (pid_t pid, const struct oci_linux *l, struct berth_error *err);
+int ns_write_time_offsets (const struct oci_linux *l, struct berth_error *err);
+int ns_clone_flag (enum berth_ns ns);
+const char *ns_proc_name (enum berth_ns ns); /* "user", "pid", "net", ... as in /proc/PID/ns */
+
+#endif

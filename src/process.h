@@ -1,0 +1,31 @@
+/* berth — the last steps before the container's process runs: rlimits,
+ * user and groups, capabilities, no_new_privs, the program's path.
+ *
+ * Contract: called in the process that will execve (the container's init, or
+ * an exec'd process), after it has entered the container's root.  Each
+ * function applies one facility from struct oci_process; errors carry the
+ * JSON path of the property that could not be applied.  Unknown capability
+ * names are skipped with a warning (config.md: runtimes SHOULD NOT fail).
+ */
+#ifndef BERTH_PROCESS_H
+#define BERTH_PROCESS_H
+
+#include "error.h"
+#include "spec.h"
+
+/* base: ".process" for config.json, "" for an exec --process file. */
+int process_find_program (const struct oci_process *p, const char *base, char **path,
+                          struct berth_error *err);
+int process_enter_cwd (const struct oci_process *p, const char *base, struct berth_error *err);
+int process_apply_rlimits (const struct oci_process *p, const char *base, struct berth_error *err);
+int process_apply_oom_score_adj (const struct oci_process *p, const char *base,
+                                 struct berth_error *err);
+/* Bounding set, user and groups, the other capability sets, umask,
+   no_new_privs; in that order, which is the only one that works. */
+int process_apply_identity (const struct oci_process *p, const char *base,
+                            struct berth_error *err);
+/* execve with the process' env (HOME added from the container's
+   /etc/passwd when absent, as runc does).  Returns only on failure. */
+int process_exec (const struct oci_process *p, const char *program, struct berth_error *err);
+
+#endif

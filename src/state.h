@@ -1,0 +1,78 @@
+/* berth — persistent container state under --root.
+ *
+ * Contract:
+ *  - Layout: ROOT (0700) / ID (0711) / state.json (0600, written atomically
+ *    by temp file + rename) and exec.fifo while the container is "created".
+ *  - Container ids: runc's rule, [A-Za-z0-9_+.-]{1,255} except "." and "..".
+ *  - Every command that changes a container holds an exclusive flock on its
+ *    directory for its whole run (state_open), so commands on one container
+ *    are serialised; `create` makes the directory with mkdir, so of two
+ *    concurrent creates of one id exactly one wins.
+ *  - The init's pid is stored with its start time, so a recycled pid is
+ *    never taken for the container (status "stopped").
+ */
+#ifndef BERTH_STATE_H
+#define BERTH_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "model.h"
+
+#define OCI_FIELDS_berth_state(F)                                              \
+  F (berth_state, id, "id", STR, _, REQ)                                       \
+  F (berth_state, pid, "pid", I32, _, OPT)                                     \
+  F (berth_state, pid_start, "pidStartTime", U64, _, OPT)                      \
+  F (berth_state, bundle, "bundle", STR, _, REQ)                               \
+  F (berth_state, rootfs, "rootfs", STR, _, OPT)                               \
+  F (berth_state, created, "created", STR, _, OPT)                             \
+  F (berth_state, annotations, "annotations", STRMAP, _, OPT)                  \
+  F (berth_state, cgroups, "cgroups", STRVEC, _, OPT)                          \
+  F (berth_state, host_pid_ns, "hostPidNamespace", BOOL, _, OPT)               \
+  F (berth_state, config, "config", STR, _, OPT)                               \
+  F (berth_state, systemd, "systemd", BOOL, _, OPT)
+
+OCI_DECLARE_STRUCT (berth_state)
+OCI_DECLARE_TYPE (berth_state)
+
+struct state_handle {
+  int root_fd;
+  int dir_fd; /* locked */
+  char *id;
+};
+
+int state_validate_id (const char *id, struct berth_error *err);
+
+/* Open (creating with mode 0700 if `create_root`) the root directory. */
+int state_root_open (const char *root, bool create_root, int *root_fd, struct berth_error *err);
+
+/* Lock the container's directory; with `create`, make it first (EEXIST is
+   BERTH_E_EXISTS "container with given ID already exists"); without, a
+   missing one is BERTH_E_NOT_FOUND "container does not exist". */
+int state_open (const char *root, const char *id, bool create, struct state_handle *h,
+                struct berth_error *err);
+void state_close (struct state_handle *h);
+
+int state_save (const struct state_handle *h, const struct oci_berth_state *s,
+                struct berth_error *err);
+int state_load (const struct state_handle *h, struct oci_berth_state **s, struct berth_error *err);
+void state_free (struct oci_berth_state *s);
+/* Remove the container's directory and everything in it. */
+int state_remove (struct state_handle *h, struct berth_error *err);
+
+/* "created", "running", "paused" or "stopped", from the live process and the
+   presence of exec.fifo; frozen tells paused apart (from the cgroup). */
+const char *state_status (const struct state_handle *h, const struct oci_berth_state *s,
+                          bool frozen);
+
+static inline void
+state_freep (struct oci_berth_state **s)
+{
+  if (*s)
+    state_free (*s);
+}
+#define cleanup_state __attribute__ ((cleanup (state_freep)))
+#define cleanup_state_handle __attribute__ ((cleanup (state_close)))
+
+#endif

@@ -1,0 +1,32 @@
+/* berth — pseudo-terminals for process.terminal.
+ *
+ * Contract:
+ *  - terminal_open_in_container(): in the container's init after pivot_root,
+ *    open a pty pair from the container's own devpts (/dev/ptmx), make the
+ *    slave the controlling terminal and fds 0-2, bind it onto /dev/console
+ *    when that exists, apply consoleSize, and return the master fd (O_CLOEXEC)
+ *    for the runtime to hand out.
+ *  - terminal_send_fd(): connect to --console-socket and send the master with
+ *    SCM_RIGHTS (what containerd's shim and conmon expect).
+ *  - terminal_relay(): foreground `run` without a console socket: copy between
+ *    our stdio and the master until the container's side closes, with our
+ *    terminal in raw mode and its size forwarded on SIGWINCH.
+ */
+#ifndef BERTH_TERMINAL_H
+#define BERTH_TERMINAL_H
+
+#include <stdbool.h>
+#include "error.h"
+#include "spec.h"
+
+int terminal_open_in_container (const struct oci_process *p, int *master,
+                                struct berth_error *err);
+int terminal_send_fd (const char *socket_path, int fd, struct berth_error *err);
+/* Send/receive one fd over a connected unix socket along with a small payload. */
+int fd_send (int sock, int fd, const void *data, size_t len);
+int fd_recv (int sock, int *fd, void *data, size_t len);
+/* Relay until the master reaches EOF/EIO.  pidfd: the process whose end
+   also ends the relay. */
+int terminal_relay (int master, int pidfd, struct berth_error *err);
+
+#endif
