@@ -1,0 +1,178 @@
+"""Fixtures for berth's integration tier: real containers, as root, on busybox
+bundles built in temporary directories from Debian's busybox-static.
+
+Every test gets its own state root (--root); at teardown every container in it
+is force-deleted and the test fails if anything it made is left behind: state
+directories, cgroup directories (in every hierarchy), processes.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("BERTH_BUILD", os.path.join(REPO, "build"))
+BERTH = os.environ.get("BERTH", os.path.join(BUILD, "src", "berth"))
+HELPER = os.path.join(BUILD, "tests", "berth-testhelper")
+BUSYBOX = "/bin/busybox"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def _require_root():
+    if os.geteuid() != 0:
+        pytest.skip("integration tests start real containers and need root")
+
+
+class Berth:
+    """Runs the berth binary with a private --root."""
+
+    def __init__(self, root):
+        self.root = root
+        self.binary = BERTH
+
+    def cmd(self, *args, globals_=(), check=False, input=None, timeout=60, env=None, **kw):
+        """Run berth; its stdout/stderr go to files, not pipes, because a
+        created container keeps them (it inherits them) long after berth
+        exits."""
+        argv = [self.binary, "--root", self.root, *globals_, *[str(a) for a in args]]
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            p = subprocess.run(argv, input=input, stdout=out, stderr=err, text=True,
+                               timeout=timeout, env=env, **kw)
+            out.seek(0)
+            err.seek(0)
+            p.stdout, p.stderr = out.read(), err.read()
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.strip()}")
+        return p
+
+    def state(self, cid):
+        p = self.cmd("state", cid, check=True)
+        return json.loads(p.stdout)
+
+    def ids(self):
+        p = self.cmd("list", "-q", check=True)
+        return [l for l in p.stdout.splitlines() if l]
+
+
+class Bundle:
+    """A bundle directory with a busybox rootfs and a config.json to edit."""
+
+    def __init__(self, path, template):
+        self.path = path
+        self.rootfs = os.path.join(path, "rootfs")
+        # Hard links: cheap, and no container writes to the busybox binary.
+        subprocess.run(["cp", "-al", template, self.rootfs], check=True)
+        subprocess.run([BERTH, "spec", "-b", path], check=True)
+        with open(self.config_path) as f:
+            self.config = json.load(f)
+        # Defaults for tests: no tty, writable root, a command that exits.
+        self.config["process"]["terminal"] = False
+        self.config["root"]["readonly"] = False
+        self.config["process"]["args"] = ["true"]
+        self.config["hostname"] = "berth-test"
+
+    @property
+    def config_path(self):
+        return os.path.join(self.path, "config.json")
+
+    def args(self, *args):
+        self.config["process"]["args"] = list(args)
+        return self
+
+    def sh(self, script):
+        return self.args("sh", "-c", script)
+
+    def write(self):
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=2)
+        return self
+
+
+@pytest.fixture(scope="session")
+def rootfs_template(tmp_path_factory):
+    _require_root()
+    if not os.path.exists(BUSYBOX):
+        pytest.fail("busybox-static is not installed (apt-get install busybox-static)")
+    base = tmp_path_factory.mktemp("rootfs-template")
+    rootfs = os.path.join(str(base), "rootfs")
+    for d in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root", "usr/bin", "usr/sbin",
+              "var", "home/user"):
+        os.makedirs(os.path.join(rootfs, d), exist_ok=True)
+    os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
+    shutil.copy2(BUSYBOX, os.path.join(rootfs, "bin", "busybox"))
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    for a in applets:
+        link = os.path.join(rootfs, "bin", a)
+        if not os.path.exists(link):
+            os.symlink("busybox", link)
+    if os.path.exists(HELPER):
+        shutil.copy2(HELPER, os.path.join(rootfs, "bin", "berth-testhelper"))
+    with open(os.path.join(rootfs, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n"
+                "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    with open(os.path.join(rootfs, "etc", "group"), "w") as f:
+        f.write("root:x:0:\ntty:x:5:\nuser:x:1000:\nnogroup:x:65534:\n")
+    os.chmod(str(base), 0o755)
+    return rootfs
+
+
+def _cgroup_dirs_named(name):
+    """Cgroup directories named `name` where berth may put a container: below
+    this process' cgroup (v1) or its parent (v2), in every hierarchy."""
+    bases = {"/"}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            path = line.rstrip("\n").split(":", 2)[2]
+            bases.add(path)
+            bases.add(os.path.dirname(path))
+    tops = ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d)
+                                 for d in os.listdir("/sys/fs/cgroup")]
+    found = []
+    for top in tops:
+        for base in bases:
+            d = os.path.join(top, base.lstrip("/"), name)
+            if os.path.isdir(d):
+                found.append(d)
+    return sorted(set(found))
+
+
+@pytest.fixture
+def berth(tmp_path):
+    _require_root()
+    root = tmp_path / "state"
+    b = Berth(str(root))
+    yield b
+    # Teardown: remove whatever the test left, then fail if removal failed.
+    leftovers = b.ids() if os.path.isdir(b.root) else []
+    for cid in leftovers:
+        b.cmd("delete", "--force", cid)
+    remaining = os.listdir(b.root) if os.path.isdir(b.root) else []
+    assert remaining == [], f"state directories left behind: {remaining}"
+
+
+@pytest.fixture
+def bundle(tmp_path, rootfs_template):
+    path = tmp_path / "bundle"
+    path.mkdir()
+    return Bundle(str(path), rootfs_template)
+
+
+_counter = [0]
+
+
+@pytest.fixture
+def cid(request):
+    """A container id unique to this test; its cgroup directories are checked
+    at teardown in every hierarchy."""
+    _counter[0] += 1
+    name = f"bt{os.getpid()}-{_counter[0]}"
+    yield name
+    left = _cgroup_dirs_named(name)
+    assert left == [], f"cgroup directories left behind: {left}"

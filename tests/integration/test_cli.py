@@ -1,0 +1,100 @@
+"""The command line: version, help, spec, and runc's usage errors and statuses."""
+import json
+import os
+import subprocess
+
+from conftest import BERTH
+
+
+def run(*args, **kw):
+    return subprocess.run([BERTH, *args], capture_output=True, text=True, timeout=30, **kw)
+
+
+def test_version_names_spec():
+    p = run("--version")
+    assert p.returncode == 0
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("berth version ")
+    assert lines[1].startswith("commit: ")
+    assert "spec: 1.3.0" in lines
+    assert any(l.startswith("libseccomp: ") for l in lines)
+
+
+def test_help_lists_every_command():
+    p = run("--help")
+    assert p.returncode == 0
+    for cmd in ("create", "start", "run", "state", "kill", "delete", "list", "exec", "ps",
+                "pause", "resume", "update", "events", "spec", "features", "check"):
+        assert f"   {cmd} " in p.stdout, cmd
+        h = run(cmd, "--help")
+        assert h.returncode == 0 and h.stdout.startswith("Usage: berth " + cmd), cmd
+
+
+def test_unknown_command_exits_3():
+    p = run("frobnicate")
+    assert p.returncode == 3
+    assert 'unknown command "frobnicate"' in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_flags_exit_1():
+    p = run("--bogus", "list")
+    assert p.returncode == 1 and "--bogus" in p.stderr
+    p = run("list", "--bogus")
+    assert p.returncode == 1 and "--bogus" in p.stderr
+
+
+def test_operand_count_message(tmp_path):
+    p = run("--root", str(tmp_path), "state")
+    assert p.returncode == 1
+    assert '"state" requires exactly 1 argument(s)' in p.stderr
+
+
+def test_not_implemented_commands_say_so(tmp_path):
+    p = run("--root", str(tmp_path), "pause", "x")
+    assert p.returncode == 1 and "not implemented" in p.stderr
+
+
+def test_json_log_format(tmp_path):
+    log = tmp_path / "log.json"
+    p = run("--root", str(tmp_path), "--log", str(log), "--log-format", "json", "state", "nope")
+    assert p.returncode == 1
+    assert "container does not exist" in p.stderr
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["level"] == "error" and entry["msg"] == "container does not exist"
+    assert entry["time"].endswith("Z") and "T" in entry["time"]
+
+
+def test_spec_matches_runc_fields(tmp_path):
+    p = run("spec", "-b", str(tmp_path))
+    assert p.returncode == 0
+    ours = json.loads((tmp_path / "config.json").read_text())
+    assert ours["ociVersion"] == "1.3.0"
+    if os.path.exists("/usr/sbin/runc"):
+        ref = tmp_path / "runc"
+        ref.mkdir()
+        subprocess.run(["/usr/sbin/runc", "spec", "-b", str(ref)], check=True)
+        theirs = json.loads((ref / "config.json").read_text())
+        for doc in (ours, theirs):
+            doc.pop("ociVersion")
+            doc.pop("hostname")
+        assert ours == theirs
+
+
+def test_spec_rootless_maps_the_caller(tmp_path):
+    p = run("spec", "--rootless", "-b", str(tmp_path))
+    assert p.returncode == 0
+    c = json.loads((tmp_path / "config.json").read_text())
+    types = [n["type"] for n in c["linux"]["namespaces"]]
+    assert "user" in types and "network" not in types
+    assert c["linux"]["uidMappings"] == [{"containerID": 0, "hostID": os.geteuid(), "size": 1}]
+
+
+def test_spec_refuses_to_overwrite(tmp_path):
+    (tmp_path / "config.json").write_text("keep me")
+    p = run("spec", "-b", str(tmp_path))
+    assert p.returncode == 1
+    assert "exists" in p.stderr
+    assert (tmp_path / "config.json").read_text() == "keep me"

@@ -1,0 +1,150 @@
+"""create / start / state / kill / delete / list / run, observed from the host
+and from inside real containers."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+
+def wait_status(berth, cid, want, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = berth.state(cid)["status"]
+        if st == want:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{cid} never became {want}; last {st}")
+
+
+def test_run_reports_exit_status(berth, bundle, cid):
+    bundle.sh("exit 3").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 3
+    assert berth.ids() == []  # removed without --keep
+
+
+def test_run_signal_status_is_128_plus_n(berth, bundle, cid):
+    # pid 1 of a pid namespace cannot SIGKILL itself: kill it from outside.
+    bundle.args("sleep", "100").write()
+    run = subprocess.Popen([berth.binary, "--root", berth.root, "run", "-b", bundle.path, cid],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            p = berth.cmd("state", cid)
+            if p.returncode == 0 and json.loads(p.stdout)["status"] == "running":
+                break
+            time.sleep(0.02)
+        berth.cmd("kill", cid, "KILL", check=True)
+        assert run.wait(timeout=10) == 128 + 9
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+
+
+def test_run_passes_stdio(berth, bundle, cid):
+    bundle.sh("read x; echo out:$x; echo err >&2").write()
+    p = berth.cmd("run", "-b", bundle.path, cid, input="hello\n")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "out:hello\n"
+    assert p.stderr == "err\n"
+
+
+def test_run_keep_leaves_stopped_container(berth, bundle, cid):
+    bundle.args("true").write()
+    p = berth.cmd("run", "--keep", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    st = berth.state(cid)
+    assert st["status"] == "stopped" and st["pid"] == 0
+    berth.cmd("delete", cid, check=True)
+    assert berth.ids() == []
+
+
+def test_lifecycle_transitions(berth, bundle, cid, tmp_path):
+    bundle.args("sleep", "100").write()
+    pidfile = tmp_path / "pid"
+    berth.cmd("create", "-b", bundle.path, "--pid-file", pidfile, cid, check=True)
+    st = berth.state(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid and st["bundle"] == bundle.path
+    assert st["ociVersion"] == "1.3.0"
+    pid = int(pidfile.read_text())  # runc writes no newline
+    assert pid == st["pid"] and os.path.exists(f"/proc/{pid}")
+
+    berth.cmd("start", cid, check=True)
+    assert berth.state(cid)["status"] == "running"
+    p = berth.cmd("start", cid)
+    assert p.returncode == 1 and "already running" in p.stderr
+
+    p = berth.cmd("delete", cid)
+    assert p.returncode == 1 and "not stopped" in p.stderr
+
+    berth.cmd("kill", cid, "KILL", check=True)
+    wait_status(berth, cid, "stopped")
+    assert berth.state(cid)["pid"] == 0
+    p = berth.cmd("kill", cid, "TERM")
+    assert p.returncode == 1 and "container not running" in p.stderr
+    assert berth.cmd("kill", "--all", cid, "KILL").returncode == 0
+    berth.cmd("delete", cid, check=True)
+    p = berth.cmd("state", cid)
+    assert p.returncode == 1 and "container does not exist" in p.stderr
+
+
+def test_delete_force_kills_running(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    pid = berth.state(cid)["pid"]
+    berth.cmd("delete", "--force", cid, check=True)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert berth.ids() == []
+
+
+def test_delete_force_missing_is_success(berth):
+    assert berth.cmd("delete", "--force", "no-such").returncode == 0
+    p = berth.cmd("delete", "no-such")
+    assert p.returncode == 1 and "does not exist" in p.stderr
+
+
+def test_kill_all_signals_every_process(berth, bundle, cid):
+    bundle.sh("sleep 100 & sleep 100 & wait").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    berth.cmd("kill", "--all", cid, "KILL", check=True)
+    wait_status(berth, cid, "stopped")
+    berth.cmd("delete", cid, check=True)
+
+
+def test_list_formats(berth, bundle, cid):
+    assert berth.cmd("list", "--format", "json").stdout == "null\n"
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    table = berth.cmd("list", check=True).stdout.splitlines()
+    assert table[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert table[1].split()[0] == cid and table[1].split()[2] == "created"
+    entries = json.loads(berth.cmd("list", "-f", "json", check=True).stdout)
+    assert [e["id"] for e in entries] == [cid] and entries[0]["owner"] == "root"
+    assert berth.cmd("list", "-q").stdout == cid + "\n"
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_duplicate_id_is_refused_and_harmless(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1 and "already exists" in p.stderr
+    assert berth.state(cid)["status"] == "created"
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_start_on_created_that_died(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    os.kill(berth.state(cid)["pid"], signal.SIGKILL)
+    wait_status(berth, cid, "stopped")
+    p = berth.cmd("start", cid)
+    assert p.returncode == 1 and "stopped" in p.stderr
+    berth.cmd("delete", cid, check=True)
