@@ -324,6 +324,14 @@ save_created_state (struct create_job *j, struct berth_error *err)
   OCI_SET (&s, bundle, j->bundle);
   OCI_SET (&s, rootfs, j->rootfs);
   OCI_SET (&s, created, created);
+  {
+    /* The config as the container was made from it: exec, update and
+       delete's hooks need it after the bundle may be gone. */
+    char *json = NULL;
+    if (oci_emit (&oci_type_config, j->config, NULL, &json, NULL, err) < 0)
+      return -1;
+    OCI_SET (&s, config, json);
+  }
   if (j->config->annotations_len)
     {
       s.annotations_keys = j->config->annotations_keys;
@@ -342,6 +350,7 @@ save_created_state (struct create_job *j, struct berth_error *err)
     for (size_t i = 0; i < n; i++)
       free (cg[i]);
     free (cg);
+    free (s.config);
   }
   return r;
 }
@@ -448,6 +457,41 @@ load_with_status (const struct berth_runtime *rt, const char *id, struct state_h
     }
   *status = state_status (h, *s, frozen);
   return 0;
+}
+
+int
+container_open (const struct berth_runtime *rt, const char *id, struct container *c,
+                struct berth_error *err)
+{
+  memset (c, 0, sizeof *c);
+  c->state.root_fd = c->state.dir_fd = -1;
+  if (state_open (rt->root, id, false, &c->state, err) < 0
+      || state_load (&c->state, &c->saved, err) < 0
+      || cgroup_from_strv (c->saved->cgroups, c->saved->cgroups_len, &c->cgroup, err) < 0)
+    {
+      container_close (c);
+      return -1;
+    }
+  c->status = state_status (&c->state, c->saved, cgroup_is_frozen (&c->cgroup));
+  return 0;
+}
+
+void
+container_close (struct container *c)
+{
+  cgroup_free (&c->cgroup);
+  state_free (c->saved);
+  c->saved = NULL;
+  state_close (&c->state);
+}
+
+int
+container_config (const struct container *c, struct oci_config **out, struct berth_error *err)
+{
+  if (c->saved->config == NULL)
+    return berth_err (err, BERTH_E_STATE, "the state of container %s has no config",
+                      c->saved->id);
+  return oci_config_parse_data (c->saved->config, strlen (c->saved->config), out, err);
 }
 
 int

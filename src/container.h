@@ -15,7 +15,10 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "cgroup.h"
 #include "model.h"
+#include "spec.h"
+#include "state.h"
 
 struct berth_runtime {
   const char *root;
@@ -69,6 +72,22 @@ int container_state (const struct berth_runtime *rt, const char *id, struct oci_
 int container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, size_t *n,
                     struct berth_error *err);
 void container_state_free (struct oci_runc_state *s);
+
+/* For commands that act on an existing container (exec, pause, update, ps,
+   events): lock it, load its state, compute its status and load its cgroup.
+   Release with container_close(). */
+struct container {
+  struct state_handle state;
+  struct oci_berth_state *saved;
+  struct berth_cgroup cgroup;
+  const char *status; /* "created", "running", "paused", "stopped" */
+};
+
+int container_open (const struct berth_runtime *rt, const char *id, struct container *c,
+                    struct berth_error *err);
+void container_close (struct container *c);
+/* The container's config as it was at create time (kept in the state). */
+int container_config (const struct container *c, struct oci_config **out, struct berth_error *err);
 
 /* Foreground `run`: wait for the init (forwarding signals, relaying the pty
    when console >= 0) and return its exit status, 128+N for a signal. */
