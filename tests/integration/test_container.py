@@ -1,0 +1,317 @@
+"""What a container looks like from inside: namespaces, identity, capabilities,
+rlimits, mounts, devices, masked and read-only paths, sysctls, terminals."""
+import array
+import json
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from conftest import HELPER
+
+
+def run_out(berth, bundle, cid, check_rc=0):
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == check_rc, p.stderr
+    return p.stdout
+
+
+def status_field(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(name)
+
+
+def test_namespaces_differ_from_host(berth, bundle, cid):
+    kinds = ["pid", "net", "ipc", "uts", "mnt"]
+    bundle.sh(" ; ".join(f"readlink /proc/self/ns/{k}" for k in kinds))
+    inside = run_out(berth, bundle, cid).split()
+    host = [os.readlink(f"/proc/self/ns/{k}") for k in kinds]
+    for k, i, h in zip(kinds, inside, host):
+        assert i != h, k
+
+
+def test_cgroup_namespace_is_rooted_at_the_container(berth, bundle, cid):
+    bundle.config["linux"]["namespaces"].append({"type": "cgroup"})
+    bundle.sh("cat /proc/self/cgroup; readlink /proc/self/ns/cgroup")
+    out = run_out(berth, bundle, cid).splitlines()
+    assert out[-1] != os.readlink("/proc/self/ns/cgroup")
+    for line in out[:-1]:
+        assert line.split(":", 2)[2] == "/", line
+
+
+def test_joined_namespace_is_the_same(berth, bundle, cid):
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        for _ in range(100):
+            if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+                break
+        path = f"/proc/{holder.pid}/ns/net"
+        for ns in bundle.config["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = path
+        bundle.sh("readlink /proc/self/ns/net")
+        assert run_out(berth, bundle, cid).strip() == os.readlink(path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_namespace_path_of_wrong_type_is_refused(berth, bundle, cid):
+    for ns in bundle.config["linux"]["namespaces"]:
+        if ns["type"] == "network":
+            ns["path"] = "/proc/self/ns/ipc"
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert ".linux.namespaces[1].path" in p.stderr and "not a network namespace" in p.stderr
+    assert berth.ids() == []
+
+
+def test_hostname_and_domainname(berth, bundle, cid):
+    bundle.config["hostname"] = "box"
+    bundle.config["domainname"] = "example.org"
+    bundle.sh("hostname; cat /proc/sys/kernel/domainname")
+    assert run_out(berth, bundle, cid).split() == ["box", "example.org"]
+
+
+def test_user_groups_umask(berth, bundle, cid):
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000, "umask": 0o027,
+                                        "additionalGids": [5, 65534]}
+    bundle.config["process"]["cwd"] = "/tmp"
+    bundle.sh("id -u; id -g; id -G; umask; echo $HOME")
+    out = run_out(berth, bundle, cid).split("\n")
+    assert out[0] == "1000" and out[1] == "1000"
+    assert sorted(out[2].split()) == ["1000", "5", "65534"]
+    assert out[3] == "0027"
+    assert out[4] == "/home/user"  # from the container's /etc/passwd
+
+
+def test_capabilities_in_status(berth, bundle, cid):
+    bundle.config["process"]["capabilities"] = {
+        "bounding": ["CAP_KILL", "CAP_CHOWN"],
+        "effective": ["CAP_KILL"],
+        "permitted": ["CAP_KILL"],
+        "inheritable": [],
+        "ambient": [],
+    }
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    bundle.args("cat", "/proc/self/status")
+    status = run_out(berth, bundle, cid)
+    kill, chown = 1 << 5, 1 << 0
+    assert int(status_field(status, "CapBnd"), 16) == kill | chown
+    assert int(status_field(status, "CapInh"), 16) == 0
+    # A non-root user keeps nothing across execve without ambient caps.
+    assert int(status_field(status, "CapEff"), 16) == 0
+
+
+def test_root_gets_its_bounding_set(berth, bundle, cid):
+    bundle.config["process"]["capabilities"] = {
+        "bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}
+    bundle.args("cat", "/proc/self/status")
+    status = run_out(berth, bundle, cid)
+    assert int(status_field(status, "CapEff"), 16) == 1 << 5
+    assert int(status_field(status, "CapInh"), 16) == 0
+
+
+def test_unknown_capability_is_a_warning(berth, bundle, cid):
+    bundle.config["process"]["capabilities"]["bounding"].append("CAP_NOT_A_THING")
+    bundle.args("true").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0
+    assert "CAP_NOT_A_THING" in p.stderr and "warning" in p.stderr
+
+
+def test_no_new_privileges(berth, bundle, cid):
+    bundle.config["process"]["noNewPrivileges"] = True
+    bundle.args("cat", "/proc/self/status")
+    assert status_field(run_out(berth, bundle, cid), "NoNewPrivs") == "1"
+    bundle.config["process"]["noNewPrivileges"] = False
+    assert status_field(run_out(berth, bundle, cid + "b"), "NoNewPrivs") == "0"
+
+
+def test_rlimits(berth, bundle, cid):
+    bundle.config["process"]["rlimits"] = [
+        {"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456},
+        {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+    ]
+    bundle.sh("ulimit -n; ulimit -Hn; ulimit -c")
+    assert run_out(berth, bundle, cid).split() == ["123", "456", "0"]
+
+
+def test_rlimit_above_hard_limit_is_explained(berth, bundle, cid):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if os.system("capsh --has-p=cap_sys_resource >/dev/null 2>&1") == 0:
+        pytest.skip("this host grants CAP_SYS_RESOURCE")
+    bundle.config["process"]["rlimits"] = [
+        {"type": "RLIMIT_NOFILE", "soft": hard + 1, "hard": hard + 1}]
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert ".process.rlimits[0]" in p.stderr and "CAP_SYS_RESOURCE" in p.stderr
+    assert berth.ids() == []
+
+
+def test_oom_score_adj(berth, bundle, cid):
+    bundle.config["process"]["oomScoreAdj"] = 500
+    bundle.args("cat", "/proc/self/oom_score_adj")
+    assert run_out(berth, bundle, cid).strip() == "500"
+
+
+def test_masked_and_readonly_paths(berth, bundle, cid):
+    bundle.config["linux"]["maskedPaths"] = ["/proc/timer_list", "/proc/acpi", "/nonexistent"]
+    bundle.config["linux"]["readonlyPaths"] = ["/proc/sys"]
+    bundle.sh("wc -c < /proc/timer_list; ls /proc/acpi | wc -l; "
+              "echo x > /proc/sys/kernel/hostname 2>/dev/null && echo writable || echo ro")
+    assert run_out(berth, bundle, cid).split() == ["0", "0", "ro"]
+
+
+def test_root_readonly(berth, bundle, cid):
+    bundle.config["root"]["readonly"] = True
+    bundle.sh("touch /x 2>/dev/null && echo rw || echo ro; touch /tmp/y && echo tmp-ok")
+    bundle.config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"})
+    assert run_out(berth, bundle, cid).split() == ["ro", "tmp-ok"]
+
+
+def test_mount_options_in_mountinfo(berth, bundle, cid, tmp_path):
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "f").write_text("host data\n")
+    bundle.config["mounts"] += [
+        {"destination": "/data", "type": "bind", "source": str(src), "options": ["rbind", "ro"]},
+        {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "nodev", "noexec", "size=1m", "mode=1777"]},
+    ]
+    bundle.sh("cat /data/f; grep -E ' /(data|scratch) ' /proc/self/mountinfo; "
+              "echo y > /data/g 2>/dev/null || echo data-ro")
+    out = run_out(berth, bundle, cid)
+    assert "host data" in out and "data-ro" in out
+    lines = {l.split()[4]: l for l in out.splitlines() if l.count(" ") > 5}
+    assert "ro" in lines["/data"].split()[5].split(",")
+    opts = lines["/scratch"].split()[5].split(",")
+    assert {"nosuid", "nodev", "noexec"} <= set(opts)
+    assert not (src / "g").exists()
+
+
+def test_mount_onto_symlink_out_of_rootfs_stays_inside(berth, bundle, cid, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(str(outside), os.path.join(bundle.rootfs, "evil"))
+    bundle.config["mounts"].append(
+        {"destination": "/evil/x", "type": "tmpfs", "source": "tmpfs"})
+    bundle.sh("grep -c ' /evil/x ' /proc/self/mountinfo || true")
+    run_out(berth, bundle, cid)
+    assert os.listdir(outside) == []
+
+
+def test_default_devices(berth, bundle, cid):
+    bundle.sh("stat -c '%n %t:%T %a' /dev/null /dev/zero /dev/full /dev/random "
+              "/dev/urandom /dev/tty; for l in /dev/ptmx /dev/fd /dev/stdin; do readlink $l; done")
+    out = run_out(berth, bundle, cid).split("\n")
+    assert out[:6] == ["/dev/null 1:3 666", "/dev/zero 1:5 666", "/dev/full 1:7 666",
+                       "/dev/random 1:8 666", "/dev/urandom 1:9 666", "/dev/tty 5:0 666"]
+    assert out[6:9] == ["pts/ptmx", "/proc/self/fd", "/proc/self/fd/0"]
+
+
+def test_config_devices(berth, bundle, cid):
+    bundle.config["linux"]["devices"] = [
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o640,
+         "uid": 1000, "gid": 5}]
+    bundle.config["linux"]["resources"]["devices"].append(
+        {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"})
+    bundle.sh("stat -c '%t:%T %a %u %g' /dev/fuse")
+    assert run_out(berth, bundle, cid).strip() == "a:e5 640 1000 5"
+
+
+def test_sysctl(berth, bundle, cid):
+    bundle.config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234"}
+    bundle.sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni")
+    assert run_out(berth, bundle, cid).split() == ["1", "1234"]
+
+
+def test_non_namespaced_sysctl_is_refused(berth, bundle, cid):
+    bundle.config["linux"]["sysctl"] = {"vm.swappiness": "10"}
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert '.linux.sysctl["vm.swappiness"]' in p.stderr and "not namespaced" in p.stderr
+    assert berth.ids() == []
+
+
+def test_cwd_is_created(berth, bundle, cid):
+    bundle.config["process"]["cwd"] = "/work/dir"
+    bundle.args("pwd")
+    assert run_out(berth, bundle, cid).strip() == "/work/dir"
+
+
+def test_env_and_path_lookup(berth, bundle, cid):
+    bundle.config["process"]["env"] = ["PATH=/usr/bin:/bin", "FOO=bar baz"]
+    bundle.sh('echo "$FOO"')
+    assert run_out(berth, bundle, cid).strip() == "bar baz"
+
+
+@pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
+def test_no_fd_leaks_into_container(berth, bundle, cid):
+    bundle.args("berth-testhelper", "fds")
+    assert run_out(berth, bundle, cid).strip() == "0 1 2"
+
+
+@pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
+def test_preserve_fds(berth, bundle, cid, tmp_path):
+    bundle.args("berth-testhelper", "fds").write()
+    # The shell opens fd 3 for berth; pytest's own fds stay untouched.
+    p = subprocess.run(["sh", "-c", 'exec 3>"$1"; shift; exec "$@"', "sh",
+                        str(tmp_path / "passed"), berth.binary, "--root", berth.root, "run",
+                        "--preserve-fds", "1", "-b", bundle.path, cid],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "0 1 2 3"
+
+
+def _console_server(path, result):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+    try:
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 64, 1)
+        result["fd"] = fds[0]
+        conn.close()
+    finally:
+        srv.close()
+
+
+@pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
+def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
+    sock = str(tmp_path / "console.sock")
+    result = {}
+    t = threading.Thread(target=_console_server, args=(sock, result))
+    t.start()
+    bundle.config["process"]["terminal"] = True
+    bundle.config["process"]["consoleSize"] = {"height": 33, "width": 101}
+    bundle.sh("berth-testhelper isatty; berth-testhelper winsize; tty")
+    bundle.write()
+    berth.cmd("create", "-b", bundle.path, "--console-socket", sock, cid, check=True)
+    t.join()
+    master = result["fd"]
+    berth.cmd("start", cid, check=True)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    lines = out.decode().replace("\r", "").split("\n")
+    assert lines[0] == "1" and lines[1] == "33 101"
+    assert lines[2].startswith("/dev/pts/")
+    berth.cmd("delete", "-f", cid, check=True)
