@@ -1,0 +1,162 @@
+"""Bad input: a clear one-line error naming the problem, exit status 1, and
+nothing left behind (state directory, cgroup directory, mount, process)."""
+import json
+import os
+import subprocess
+
+import pytest
+
+
+def mounts_snapshot():
+    with open("/proc/self/mountinfo") as f:
+        return sorted(l.split()[4] for l in f)
+
+
+def fail_clean(berth, bundle, cid, *words, cmd="create"):
+    before = mounts_snapshot()
+    p = berth.cmd(cmd, "-b", bundle.path, cid)
+    assert p.returncode == 1, p.stderr
+    lines = [l for l in p.stderr.splitlines() if l]
+    assert len(lines) == 1, p.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert berth.ids() == []
+    assert not os.path.exists(os.path.join(berth.root, cid))
+    assert mounts_snapshot() == before
+    return lines[0]
+
+
+def test_missing_rootfs(berth, bundle, cid):
+    bundle.config["root"]["path"] = "nope"
+    bundle.write()
+    fail_clean(berth, bundle, cid, "config.json: .root.path", "nope", "No such file")
+
+
+def test_rootfs_is_a_file(berth, bundle, cid):
+    open(os.path.join(bundle.path, "afile"), "w").close()
+    bundle.config["root"]["path"] = "afile"
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".root.path", "not a directory")
+
+
+def test_missing_binary(berth, bundle, cid):
+    bundle.args("no-such-program").write()
+    fail_clean(berth, bundle, cid, "config.json: .process.args[0]",
+               'exec: "no-such-program": executable file not found in $PATH')
+
+
+def test_missing_binary_absolute(berth, bundle, cid):
+    bundle.args("/bin/nope").write()
+    fail_clean(berth, bundle, cid, ".process.args[0]", "/bin/nope")
+
+
+@pytest.mark.parametrize("bad", ["a/b", "..", "a b", "x" * 256])
+def test_bad_ids(berth, bundle, bad):
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, bad)
+    assert p.returncode == 1
+    assert "invalid container ID format" in p.stderr
+    assert not os.path.exists(berth.root) or os.listdir(berth.root) == []
+
+
+def test_empty_id(berth, bundle):
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, "")
+    assert p.returncode == 1 and "container id cannot be empty" in p.stderr
+
+
+def test_bad_namespace_path(berth, bundle, cid):
+    for ns in bundle.config["linux"]["namespaces"]:
+        if ns["type"] == "ipc":
+            ns["path"] = "/nonexistent/ns"
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".linux.namespaces[2].path", "/nonexistent/ns")
+
+
+def test_unknown_namespace_type(berth, bundle, cid):
+    bundle.config["linux"]["namespaces"].append({"type": "bogus"})
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".linux.namespaces[5].type", "bogus")
+
+
+def test_malformed_json(berth, bundle, cid):
+    with open(bundle.config_path, "w") as f:
+        f.write('{"ociVersion": "1.0.0",\n "root": }')
+    fail_clean(berth, bundle, cid, "config.json: invalid JSON at line 2")
+
+
+def test_wrong_type(berth, bundle, cid):
+    bundle.config["linux"]["resources"]["memory"] = {"limit": "1G"}
+    bundle.write()
+    fail_clean(berth, bundle, cid,
+               "config.json: .linux.resources.memory.limit: expected integer, got string")
+
+
+def test_unsupported_version(berth, bundle, cid):
+    bundle.config["ociVersion"] = "2.0.0"
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".ociVersion", "2.0.0")
+
+
+def test_config_symlink_is_refused(berth, bundle, cid, tmp_path):
+    bundle.write()
+    real = tmp_path / "real.json"
+    os.rename(bundle.config_path, real)
+    os.symlink(real, bundle.config_path)
+    fail_clean(berth, bundle, cid, "symbolic link")
+
+
+def test_config_directory_is_refused(berth, bundle, cid):
+    os.remove(bundle.config_path)
+    os.mkdir(bundle.config_path)
+    fail_clean(berth, bundle, cid, "config.json", "directory")
+
+
+def test_config_fifo_is_refused(berth, bundle, cid):
+    os.remove(bundle.config_path)
+    os.mkfifo(bundle.config_path)
+    fail_clean(berth, bundle, cid, "config.json", "not a regular file")
+
+
+def test_missing_config(berth, bundle, cid):
+    os.remove(bundle.config_path)
+    fail_clean(berth, bundle, cid, "config.json not found")
+
+
+def test_missing_bind_source(berth, bundle, cid):
+    bundle.config["mounts"].append(
+        {"destination": "/data", "type": "bind", "source": "/nonexistent/src", "options": ["bind"]})
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".mounts[7]", "/nonexistent/src")
+
+
+def test_bad_mount_type(berth, bundle, cid):
+    bundle.config["mounts"].append({"destination": "/x", "type": "nosuchfs", "source": "none"})
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".mounts[7]")
+
+
+def test_cgroups_path_escaping(berth, bundle, cid):
+    bundle.config["linux"]["cgroupsPath"] = "../../escape"
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".linux.cgroupsPath")
+
+
+def test_terminal_without_console_socket(berth, bundle, cid):
+    bundle.config["process"]["terminal"] = True
+    bundle.write()
+    fail_clean(berth, bundle, cid, ".process.terminal", "--console-socket")
+
+
+def test_unknown_signal(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("kill", cid, "SIGNOPE")
+    assert p.returncode == 1 and 'unknown signal "SIGNOPE"' in p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_huge_and_deep_json(berth, bundle, cid):
+    with open(bundle.config_path, "w") as f:
+        f.write('{"ociVersion": "1.0.0", "x": ' + "[" * 100000 + "]" * 100000 + "}")
+    fail_clean(berth, bundle, cid, "nested deeper")
