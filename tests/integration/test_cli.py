@@ -98,3 +98,25 @@ def test_spec_refuses_to_overwrite(tmp_path):
     assert p.returncode == 1
     assert "exists" in p.stderr
     assert (tmp_path / "config.json").read_text() == "keep me"
+
+
+def test_spec_output_runs_under_runc(tmp_path, rootfs_template):
+    """berth spec's config is a valid bundle for runc too."""
+    import shutil
+    if not os.path.exists("/usr/sbin/runc"):
+        import pytest
+        pytest.skip("runc is not installed")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    subprocess.run(["cp", "-al", rootfs_template, str(bundle / "rootfs")], check=True)
+    assert run("spec", "-b", str(bundle)).returncode == 0
+    c = json.loads((bundle / "config.json").read_text())
+    c["process"]["terminal"] = False
+    c["process"]["args"] = ["sh", "-c", "echo runc-ok"]
+    (bundle / "config.json").write_text(json.dumps(c))
+    root = tmp_path / "runc-root"
+    p = subprocess.run(["/usr/sbin/runc", "--root", str(root), "run", "-b", str(bundle),
+                        f"berth-spec-{os.getpid()}"], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "runc-ok"
