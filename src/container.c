@@ -1,6 +1,7 @@
 #include "container.h"
 #include "cgroup.h"
 #include "cleanup.h"
+#include "hooks.h"
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
@@ -108,8 +109,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.seccomp", "not supported by berth yet");
   if (l && l->personality)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.personality", "not supported by berth yet");
-  if (c->hooks)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".hooks", "hooks are not supported by berth yet");
   if (c->process->scheduler)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.scheduler", "not supported by berth yet");
   if (c->process->io_priority)
@@ -196,6 +195,24 @@ struct create_job {
   int console;
 };
 
+/* prestart (deprecated, still honoured) and createRuntime: in the runtime's
+   namespaces, once the container's namespaces and mounts exist. */
+static int
+run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
+{
+  const struct oci_hooks *h = j->config->hooks;
+  cleanup_free char *state = NULL;
+
+  if (h->prestart_len == 0 && h->create_runtime_len == 0)
+    return 0;
+  if (hooks_state_json (j->config, j->id, pid, j->bundle, "creating", &state, err) < 0)
+    return -1;
+  if (hooks_run (h->prestart, h->prestart_len, "prestart", state, err) < 0
+      || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, err) < 0)
+    return -1;
+  return 0;
+}
+
 static int
 spawn_init (struct create_job *j, struct berth_error *err)
 {
@@ -235,6 +252,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .preserve_fds = j->o->preserve_fds,
         .no_pivot = j->o->no_pivot,
         .no_new_keyring = j->o->no_new_keyring,
+        .bundle = j->bundle,
       };
       close (sv[0]);
       close (j->state.dir_fd);
@@ -286,6 +304,14 @@ spawn_init (struct create_job *j, struct berth_error *err)
             close (fd);
           if (r < 0)
             return -1;
+          continue;
+        }
+      if (m.kind == SYNC_HOOKS)
+        {
+          if (run_runtime_hooks (j, sender, err) < 0)
+            return -1;
+          if (sync_send_value (sock, SYNC_GO, sender) < 0)
+            return berth_err_sys (err, errno, "resume the container's init");
           continue;
         }
       if (m.kind == SYNC_READY)
@@ -494,6 +520,86 @@ container_config (const struct container *c, struct oci_config **out, struct ber
   return oci_config_parse_data (c->saved->config, strlen (c->saved->config), out, err);
 }
 
+/* After the go-ahead the init runs startContainer hooks, drops privileges
+   and execs; the fifo closes at execve (O_CLOEXEC), and anything written to
+   it first is the init's error. */
+static int
+wait_for_exec (int fifo, struct berth_error *err)
+{
+  char msg[1200];
+  size_t used = 0;
+  int flags = fcntl (fifo, F_GETFL);
+
+  fcntl (fifo, F_SETFL, flags & ~O_NONBLOCK);
+  for (;;)
+    {
+      ssize_t n = read (fifo, msg + used, sizeof msg - 1 - used);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      used += (size_t) n;
+      if (used == sizeof msg - 1)
+        break;
+    }
+  if (used == 0)
+    return 0;
+  msg[used] = '\0';
+  return berth_err (err, BERTH_E_CHILD, "the container's process did not start: %s", msg);
+}
+
+static int
+saved_config (const struct oci_berth_state *s, struct oci_config **out, struct berth_error *err)
+{
+  *out = NULL;
+  if (s->config == NULL)
+    return 0;
+  return oci_config_parse_data (s->config, strlen (s->config), out, err);
+}
+
+/* poststart: a failure stops the container (runtime-spec 1.3.0). */
+static int
+run_poststart (const struct oci_berth_state *s, int pidfd, struct berth_error *err)
+{
+  cleanup_config struct oci_config *c = NULL;
+  cleanup_free char *state = NULL;
+
+  if (s->config == NULL || strstr (s->config, "\"poststart\"") == NULL)
+    return 0;
+  if (saved_config (s, &c, err) < 0)
+    return -1;
+  if (c->hooks == NULL || c->hooks->poststart_len == 0)
+    return 0;
+  if (hooks_state_json (c, s->id, s->pid, s->bundle, "running", &state, err) < 0)
+    return -1;
+  if (hooks_run (c->hooks->poststart, c->hooks->poststart_len, "poststart", state, err) < 0)
+    {
+      if (pidfd >= 0)
+        pidfd_signal (pidfd, SIGKILL);
+      berth_err_prefix (err, "container stopped: ");
+      return -1;
+    }
+  return 0;
+}
+
+/* poststop: after the container is gone; a failure is only a warning. */
+static void
+run_poststop (const struct oci_berth_state *s)
+{
+  cleanup_config struct oci_config *c = NULL;
+  cleanup_free char *state = NULL;
+  struct berth_error err = { 0 };
+  char line[1200];
+
+  if (s->config == NULL || strstr (s->config, "\"poststop\"") == NULL)
+    return;
+  if (saved_config (s, &c, &err) < 0 || c->hooks == NULL || c->hooks->poststop_len == 0)
+    return;
+  if (hooks_state_json (c, s->id, 0, s->bundle, "stopped", &state, &err) < 0
+      || hooks_run (c->hooks->poststop, c->hooks->poststop_len, "poststop", state, &err) < 0)
+    berth_warn ("%s", berth_err_format (&err, line, sizeof line));
+}
+
 int
 container_start (const struct berth_runtime *rt, const char *id, struct berth_error *err)
 {
@@ -531,7 +637,9 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   if (read (fifo, &byte, 1) != 1)
     return berth_err_sys (err, errno, "read exec fifo");
   unlinkat (h.dir_fd, EXEC_FIFO, 0);
-  return 0;
+  if (wait_for_exec (fifo, err) < 0)
+    return -1;
+  return run_poststart (s, pidfd, err);
 }
 
 static int
@@ -639,9 +747,10 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
     return -1;
   r = cgroup_destroy (&cg, false, err);
   cgroup_free (&cg);
-  if (r < 0)
+  if (r < 0 || state_remove (&h, err) < 0)
     return -1;
-  return state_remove (&h, err);
+  run_poststop (s);
+  return 0;
 }
 
 /* ---- state and list ----------------------------------------------------- */

@@ -1,5 +1,6 @@
 #include "init.h"
 #include "cleanup.h"
+#include "hooks.h"
 #include "log.h"
 #include "process.h"
 #include "rootfs.h"
@@ -183,6 +184,43 @@ mark_fds_cloexec (int first)
     fcntl (fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* prestart and createRuntime run in the runtime's namespaces (the runtime
+   runs them while we wait); createContainer runs here, in the container's
+   namespaces, before pivot_root, as config.md orders. */
+static void
+run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
+{
+  const struct oci_hooks *h = ctx->config->hooks;
+  struct sync_msg m;
+  cleanup_free char *state = NULL;
+
+  if (sync_send (ctx->sync_fd, SYNC_HOOKS, NULL, -1) < 0)
+    _exit (1);
+  if (sync_recv (ctx->sync_fd, &m, NULL, NULL, err) < 0)
+    _exit (1);
+  if (m.kind != SYNC_GO)
+    _exit (1);
+  ctx->host_pid = m.value;
+  if (h->create_container_len == 0)
+    return;
+  if (hooks_state_json (ctx->config, ctx->id, ctx->host_pid, ctx->bundle, "creating", &state,
+                        err) < 0
+      || hooks_run (h->create_container, h->create_container_len, "createContainer", state, err)
+             < 0)
+    fail (ctx, err);
+}
+
+/* After start: a failure here is written to exec.fifo, where `start` waits
+   for it (or for the end of file that a successful execve produces). */
+__attribute__ ((noreturn)) static void
+fail_started (int fifo, struct berth_error *err)
+{
+  char line[1200];
+  berth_err_format (err, line, sizeof line);
+  (void) write_all (fifo, line, strlen (line));
+  _exit (127);
+}
+
 __attribute__ ((noreturn)) void
 init_run (struct init_ctx *ctx)
 {
@@ -222,7 +260,11 @@ init_run (struct init_ctx *ctx)
   if (!ctx->no_new_keyring && join_session_keyring (ctx->id, &err) < 0)
     fail (ctx, &err);
 
-  if (rootfs_prepare (c, &ro, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
+  if (rootfs_prepare (c, &ro, &err) < 0)
+    fail (ctx, &err);
+  if (c->hooks)
+    run_create_hooks (ctx, &err);
+  if (rootfs_pivot (&ro, &err) < 0)
     fail (ctx, &err);
   if (p->terminal)
     {
@@ -272,19 +314,18 @@ init_run (struct init_ctx *ctx)
   fifo = openat (ctx->state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
   if (fifo < 0 || write (fifo, "0", 1) != 1)
     _exit (1);
-  close (fifo);
   close (ctx->state_dir_fd);
 
-  if (process_apply_identity (p, ".process", &err) < 0)
+  if (c->hooks && c->hooks->start_container_len)
     {
-      char line[1200];
-      dprintf (STDERR_FILENO, "berth: %s\n", berth_err_format (&err, line, sizeof line));
-      _exit (127);
+      cleanup_free char *state = NULL;
+      if (hooks_state_json (c, ctx->id, ctx->host_pid, ctx->bundle, "created", &state, &err) < 0
+          || hooks_run (c->hooks->start_container, c->hooks->start_container_len,
+                        "startContainer", state, &err) < 0)
+        fail_started (fifo, &err);
     }
+  if (process_apply_identity (p, ".process", &err) < 0)
+    fail_started (fifo, &err);
   process_exec (p, program, &err);
-  {
-    char line[1200];
-    dprintf (STDERR_FILENO, "berth: %s\n", berth_err_format (&err, line, sizeof line));
-  }
-  _exit (127);
+  fail_started (fifo, &err);
 }

@@ -16,6 +16,7 @@
 #define BERTH_INIT_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "namespaces.h"
 #include "spec.h"
@@ -31,6 +32,9 @@ struct init_ctx {
   int preserve_fds;       /* fds 3 .. 3+N-1 stay open in the container */
   bool no_pivot;
   bool no_new_keyring;
+  const char *bundle;     /* absolute, for the hooks' state */
+  pid_t host_pid;         /* the init's pid as the runtime sees it (known once
+                             the runtime answers SYNC_HOOKS) */
 };
 
 __attribute__ ((noreturn)) void init_run (struct init_ctx *ctx);

@@ -16,8 +16,8 @@ sync_pair (int fds[2], struct berth_error *err)
   return 0;
 }
 
-int
-sync_send (int sock, enum sync_kind kind, const struct berth_error *e, int fd)
+static int
+send_msg (int sock, enum sync_kind kind, int value, const struct berth_error *e, int fd)
 {
   struct sync_msg m;
   char cbuf[CMSG_SPACE (sizeof (int))];
@@ -27,6 +27,7 @@ sync_send (int sock, enum sync_kind kind, const struct berth_error *e, int fd)
 
   memset (&m, 0, sizeof m);
   m.kind = kind;
+  m.value = value;
   if (e)
     m.err = *e;
   if (fd >= 0)
@@ -45,6 +46,18 @@ sync_send (int sock, enum sync_kind kind, const struct berth_error *e, int fd)
     n = sendmsg (sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   return n == (ssize_t) sizeof m ? 0 : -1;
+}
+
+int
+sync_send (int sock, enum sync_kind kind, const struct berth_error *e, int fd)
+{
+  return send_msg (sock, kind, 0, e, fd);
+}
+
+int
+sync_send_value (int sock, enum sync_kind kind, int value)
+{
+  return send_msg (sock, kind, value, NULL, -1);
 }
 
 int

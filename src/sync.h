@@ -19,17 +19,21 @@ enum sync_kind {
   SYNC_NEED_MAPS,     /* first child -> runtime: user namespace made; write maps */
   SYNC_CONSOLE,       /* init -> runtime: carries the pty master */
   SYNC_READY,         /* init -> runtime: set up, now waiting for start */
+  SYNC_HOOKS,         /* init -> runtime: mounts done; run prestart/createRuntime;
+                         the runtime answers GO with the init's pid in `value` */
   SYNC_ERROR,         /* either way: carries err */
 };
 
 struct sync_msg {
   enum sync_kind kind;
+  int value;
   struct berth_error err;
 };
 
 int sync_pair (int fds[2], struct berth_error *err);
 /* Returns 0, or -1 with errno. */
 int sync_send (int sock, enum sync_kind kind, const struct berth_error *e, int fd);
+int sync_send_value (int sock, enum sync_kind kind, int value);
 /* Receives one message; *fd gets a passed fd or -1; *pid the sender's pid (in
    the receiver's pid namespace) when the socket has SO_PASSCRED.  A closed
    peer is an error of kind BERTH_E_CHILD. */

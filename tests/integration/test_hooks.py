@@ -1,0 +1,139 @@
+"""OCI hooks: each kind at its point, with the state on stdin, its args, env
+and timeout, and runtime-spec 1.3.0's failure semantics."""
+import json
+import os
+import stat
+
+import pytest
+
+
+def hook_script(tmp_path, name, body):
+    """A host shell script; busybox sh is used so it runs in the container's
+    namespaces too (createContainer runs before pivot_root, with host paths)."""
+    path = tmp_path / name
+    path.write_text("#!/bin/busybox sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+def recorder(tmp_path, log):
+    return hook_script(tmp_path, "record.sh",
+                       f'read -r state; echo "$1 $state" >> {log}; '
+                       f'echo "$1 ns=$(readlink /proc/self/ns/mnt)" >> {log}.ns\n')
+
+
+def entries(log):
+    out = []
+    with open(log) as f:
+        for line in f:
+            kind, state = line.split(" ", 1)
+            out.append((kind, json.loads(state)))
+    return out
+
+
+def test_every_hook_runs_in_order_with_state(berth, bundle, cid, tmp_path):
+    log = tmp_path / "hooks.log"
+    rec = recorder(tmp_path, log)
+    kinds = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+             "poststop"]
+    bundle.config["hooks"] = {k: [{"path": rec, "args": ["record.sh", k]}] for k in kinds}
+    # startContainer runs inside the container: it needs the script there.
+    os.makedirs(os.path.join(bundle.rootfs, os.path.dirname(rec).lstrip("/")), exist_ok=True)
+    with open(rec) as src, open(os.path.join(bundle.rootfs, rec.lstrip("/")), "w") as dst:
+        dst.write(src.read().replace(str(log), "/dev/null"))
+    os.chmod(os.path.join(bundle.rootfs, rec.lstrip("/")), 0o755)
+    bundle.config["annotations"] = {"org.example.k": "v"}
+    bundle.args("sleep", "100").write()
+
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    pid = berth.state(cid)["pid"]
+    berth.cmd("start", cid, check=True)
+    berth.cmd("delete", "-f", cid, check=True)
+
+    got = entries(log)
+    assert [k for k, _ in got] == ["prestart", "createRuntime", "createContainer", "poststart",
+                                   "poststop"]
+    status = {k: s["status"] for k, s in got}
+    assert status == {"prestart": "creating", "createRuntime": "creating",
+                      "createContainer": "creating", "poststart": "running",
+                      "poststop": "stopped"}
+    for k, s in got:
+        assert s["id"] == cid and s["bundle"] == bundle.path and s["ociVersion"] == "1.3.0"
+        assert s["annotations"] == {"org.example.k": "v"}
+        if k != "poststop":
+            assert s["pid"] == pid
+    ns = dict(l.split(" ", 1) for l in open(str(log) + ".ns").read().splitlines())
+    host_mnt = "ns=" + os.readlink("/proc/self/ns/mnt")
+    assert ns["prestart"] == host_mnt and ns["createRuntime"] == host_mnt
+    assert ns["createContainer"] != host_mnt  # in the container's mount namespace
+    assert ns["poststart"] == host_mnt and ns["poststop"] == host_mnt
+
+
+def test_hook_env_and_args(berth, bundle, cid, tmp_path):
+    out = tmp_path / "out"
+    h = hook_script(tmp_path, "env.sh",
+                    f'echo "$1" > {out}; tr "\\0" "\\n" < /proc/$$/environ >> {out}\n')
+    bundle.config["hooks"] = {"prestart": [{"path": h, "args": ["zero", "one"],
+                                            "env": ["FOO=bar"]}]}
+    bundle.args("true").write()
+    berth.cmd("run", "-b", bundle.path, cid, check=True)
+    # exactly its args after argv[0], and exactly its env (no PATH added)
+    assert out.read_text().split() == ["one", "FOO=bar"]
+
+
+@pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
+def test_failing_create_hook_aborts_and_cleans_up(berth, bundle, cid, tmp_path, kind):
+    h = hook_script(tmp_path, "fail.sh", "echo broken-hook >&2; exit 3\n")
+    bundle.config["hooks"] = {kind: [{"path": h}]}
+    bundle.args("true").write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert f".hooks.{kind}[0]" in p.stderr and "status 3" in p.stderr
+    assert "broken-hook" in p.stderr
+    assert berth.ids() == []
+
+
+def test_hook_timeout(berth, bundle, cid, tmp_path):
+    h = hook_script(tmp_path, "slow.sh", "sleep 30\n")
+    bundle.config["hooks"] = {"createRuntime": [{"path": h, "timeout": 1}]}
+    bundle.args("true").write()
+    p = berth.cmd("create", "-b", bundle.path, cid, timeout=20)
+    assert p.returncode == 1 and "timed out after 1 s" in p.stderr
+    assert berth.ids() == []
+
+
+def test_failing_start_container_hook_fails_start(berth, bundle, cid, tmp_path):
+    # Runs inside the container: the path resolves in the container.
+    bundle.config["hooks"] = {"startContainer": [{"path": "/bin/false"}]}
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("start", cid)
+    assert p.returncode == 1
+    assert ".hooks.startContainer[0]" in p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_failing_poststart_stops_the_container(berth, bundle, cid, tmp_path):
+    h = hook_script(tmp_path, "fail.sh", "exit 1\n")
+    bundle.config["hooks"] = {"poststart": [{"path": h}]}
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("start", cid)
+    assert p.returncode == 1 and ".hooks.poststart[0]" in p.stderr
+    import time
+    for _ in range(200):
+        if berth.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.02)
+    assert berth.state(cid)["status"] == "stopped"
+    berth.cmd("delete", cid, check=True)
+
+
+def test_failing_poststop_is_a_warning(berth, bundle, cid, tmp_path):
+    h = hook_script(tmp_path, "fail.sh", "exit 1\n")
+    bundle.config["hooks"] = {"poststop": [{"path": h}]}
+    bundle.args("true").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0
+    assert "warning" in p.stderr and ".hooks.poststop[0]" in p.stderr
+    assert berth.ids() == []
