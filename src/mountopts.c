@@ -221,3 +221,16 @@ mount_opts_parse (char *const *options, size_t n, const char *jpath, struct moun
   *out = o;
   return 0;
 }
+
+size_t
+mount_opts_known (const char **names, size_t max)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof flag_opts / sizeof flag_opts[0] && n < max; i++)
+    names[n++] = flag_opts[i].name;
+  for (size_t i = 0; i < sizeof prop_opts / sizeof prop_opts[0] && n < max; i++)
+    names[n++] = prop_opts[i].name;
+  for (size_t i = 0; i < sizeof rec_opts / sizeof rec_opts[0] && n < max; i++)
+    names[n++] = rec_opts[i].name;
+  return n;
+}

@@ -48,4 +48,8 @@ void mount_opts_free (struct mount_opts *o);
    name is not one. */
 unsigned long mount_propagation_flags (const char *name);
 
+/* The option names berth knows (for `berth features`): fills up to `max`
+   entries of `names`, returns how many. */
+size_t mount_opts_known (const char **names, size_t max);
+
 #endif

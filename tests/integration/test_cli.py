@@ -120,3 +120,20 @@ def test_spec_output_runs_under_runc(tmp_path, rootfs_template):
                        timeout=60, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "runc-ok"
+
+
+def test_features_document():
+    p = run("features")
+    assert p.returncode == 0, p.stderr
+    f = json.loads(p.stdout)
+    assert f["ociVersionMin"] == "1.0.0" and f["ociVersionMax"] == "1.3.0"
+    assert f["hooks"] == ["prestart", "createRuntime", "createContainer", "startContainer",
+                          "poststart", "poststop"]
+    assert {"rbind", "ro", "nosuid", "rro", "rslave"} <= set(f["mountOptions"])
+    lx = f["linux"]
+    assert sorted(lx["namespaces"]) == ["cgroup", "ipc", "mount", "network", "pid", "time",
+                                        "user", "uts"]
+    assert "CAP_SYS_ADMIN" in lx["capabilities"] and "CAP_CHECKPOINT_RESTORE" in lx["capabilities"]
+    assert lx["cgroup"]["v1"] and lx["cgroup"]["v2"]
+    assert "SCMP_ARCH_X86_64" in lx["seccomp"]["archs"]
+    assert lx["apparmor"] == {"enabled": False} and lx["selinux"] == {"enabled": False}
