@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -34,6 +35,9 @@
 OCI_DEFINE_TYPE (runc_state)
 
 #define EXEC_FIFO "exec.fifo"
+
+static int record_cgroups (const struct state_handle *h, const struct berth_cgroup *cg,
+                           struct berth_error *err);
 
 static int
 pidfd_signal (int pidfd, int sig)
@@ -260,6 +264,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
     }
   close (sv[1]);
   j->first_child = child;
+  TEST_STOP_AT ("create:cloned");
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
   if (cgroup_enter (&j->cg, child, err) < 0)
@@ -317,6 +322,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
       if (m.kind == SYNC_READY)
         {
           j->init_pid = sender;
+          TEST_STOP_AT ("create:ready");
           break;
         }
       return berth_err (err, BERTH_E_CHILD, "unexpected message %d from the container's init",
@@ -340,13 +346,19 @@ save_created_state (struct create_job *j, struct berth_error *err)
   uint64_t start = 0;
   int r;
 
-  if (proc_stat (j->init_pid, &start, NULL) < 0)
+  /* Saved twice: first without a pid right after the cgroup exists, so that
+     a create killed half-way leaves a state that 'delete --force' can clean
+     up; then with the init's pid and start time. */
+  if (j->init_pid > 0 && proc_stat (j->init_pid, &start, NULL) < 0)
     return berth_err (err, BERTH_E_CHILD, "the container's init (pid %d) exited during create",
                       (int) j->init_pid);
   rfc3339_now (created, sizeof created);
   OCI_SET (&s, id, (char *) j->id);
-  OCI_SET (&s, pid, j->init_pid);
-  OCI_SET (&s, pid_start, start);
+  if (j->init_pid > 0)
+    {
+      OCI_SET (&s, pid, j->init_pid);
+      OCI_SET (&s, pid_start, start);
+    }
   OCI_SET (&s, bundle, j->bundle);
   OCI_SET (&s, rootfs, j->rootfs);
   OCI_SET (&s, created, created);
@@ -436,11 +448,14 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       ns_plan_close (&j.ns);
       return -1;
     }
+  TEST_STOP_AT ("create:state-dir");
   if (mkfifoat (j.state.dir_fd, EXEC_FIFO, 0622) < 0)
     berth_err_sys (err, errno, "create exec fifo");
   else if (cgroup_resolve (config->linux ? config->linux->cgroups_path : NULL, id, &j.cg, err) < 0)
     berth_err_set_source (err, err->path[0] ? "config.json" : "");
-  else if (cgroup_create (&j.cg, err) >= 0
+  else if (cgroup_create (&j.cg, err) >= 0 && record_cgroups (&j.state, &j.cg, err) >= 0
+           && save_created_state (&j, err) >= 0
+           && (TEST_STOP_AT ("create:cgroup"), true)
            && cgroup_apply_resources (&j.cg, config->linux ? config->linux->resources : NULL,
                                       false, err) >= 0
            && spawn_init (&j, err) >= 0
@@ -715,6 +730,65 @@ kill_and_wait (const struct oci_berth_state *s, struct berth_error *err)
   return 0;
 }
 
+/* A second record of the cgroup directories, written once at create and
+   never rewritten, so that 'delete --force' can still find them when
+   state.json is corrupt. */
+#define CGROUP_RECORD "cgroups"
+
+static int
+record_cgroups (const struct state_handle *h, const struct berth_cgroup *cg,
+                struct berth_error *err)
+{
+  char **v = NULL;
+  size_t n = 0, len = 0;
+  cleanup_free char *buf = NULL;
+  int r = -1;
+
+  if (cgroup_to_strv (cg, &v, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    len += strlen (v[i]) + 1;
+  buf = malloc (len + 1);
+  if (buf == NULL)
+    berth_err_sys (err, ENOMEM, "out of memory");
+  else
+    {
+      size_t off = 0;
+      for (size_t i = 0; i < n; i++)
+        off += (size_t) sprintf (buf + off, "%s\n", v[i]);
+      r = write_file_atomic (h->dir_fd, CGROUP_RECORD, buf, off, 0600, err);
+    }
+  for (size_t i = 0; i < n; i++)
+    free (v[i]);
+  free (v);
+  return r;
+}
+
+static void
+remove_recorded_cgroups (const struct state_handle *h)
+{
+  struct berth_error ignored = { 0 };
+  cleanup_free char *buf = NULL;
+  char *lines[64];
+  size_t n = 0;
+  char *save = NULL;
+  struct berth_cgroup cg = { 0 };
+  cleanup_free pid_t *pids = NULL;
+  size_t npids = 0;
+
+  if (read_file_at (h->dir_fd, CGROUP_RECORD, &buf, NULL, &ignored) < 0)
+    return;
+  for (char *l = strtok_r (buf, "\n", &save); l && n < 64; l = strtok_r (NULL, "\n", &save))
+    lines[n++] = l;
+  if (cgroup_from_strv (lines, n, &cg, &ignored) < 0)
+    return;
+  if (cgroup_pids (&cg, &pids, &npids, &ignored) == 0)
+    for (size_t i = 0; i < npids; i++)
+      kill (pids[i], SIGKILL);
+  cgroup_destroy (&cg, false, &ignored);
+  cgroup_free (&cg);
+}
+
 int
 container_delete (const struct berth_runtime *rt, const char *id, bool force,
                   struct berth_error *err)
@@ -733,7 +807,8 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
         {
           /* No usable state (an interrupted create, a corrupt file): remove
              what there is. */
-          berth_warn ("container %s: %s; removing its state directory", id, err->msg);
+          berth_warn ("container %s: %s; removing what it recorded", id, err->msg);
+          remove_recorded_cgroups (&h);
           return state_remove (&h, err);
         }
       return -1;
@@ -743,6 +818,12 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
                       id, status);
   if (strcmp (status, "stopped") != 0 && kill_and_wait (s, err) < 0)
     return -1;
+  if (force && s->pid <= 0)
+    {
+      /* An interrupted create: whatever it started is in the cgroup. */
+      struct berth_error ignored = { 0 };
+      signal_all (s, SIGKILL, &ignored);
+    }
   if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
     return -1;
   r = cgroup_destroy (&cg, false, err);
@@ -861,7 +942,10 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
       snprintf (owner, sizeof owner, "%s", pw ? pw->pw_name : "#");
       if (!pw)
         snprintf (owner, sizeof owner, "#%u", (unsigned) st.st_uid);
-      if (to_runc_state (s, state_status (&h, s, frozen), owner, &r, err) < 0)
+      if (to_runc_state (s, s->pid <= 0 && flock (h.dir_fd, LOCK_SH | LOCK_NB) < 0
+                                 ? "creating"
+                                 : state_status (&h, s, frozen),
+                         owner, &r, err) < 0)
         {
           close (h.dir_fd);
           state_free (s);

@@ -28,6 +28,9 @@ print_version (void)
   printf ("yajl: %d.%d.%d\n", YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO);
   printf ("libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
   printf ("libcap: %d.%d\n", LIBCAP_MAJOR, LIBCAP_MINOR);
+#ifdef BERTH_TEST_HOOKS
+  printf ("test-hooks: enabled (not for production)\n");
+#endif
 }
 
 static void

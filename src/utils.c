@@ -269,3 +269,13 @@ parse_signal (const char *s, int *sig)
     }
   return -1;
 }
+
+#ifdef BERTH_TEST_HOOKS
+void
+test_stop_at (const char *phase)
+{
+  const char *want = getenv ("BERTH_TEST_STOP_AT");
+  if (want && strcmp (want, phase) == 0)
+    raise (SIGSTOP);
+}
+#endif

@@ -37,4 +37,14 @@ void rfc3339_now (char *buf, size_t len);
 /* Signal numbers from runc's spellings: "KILL", "SIGKILL", "sigkill", "9". */
 int parse_signal (const char *s, int *sig);
 
+/* Fault injection for the test suite: with -Dtest_hooks=true, a process
+   whose BERTH_TEST_STOP_AT names `phase` stops itself there (SIGSTOP) so
+   a test can kill it at exactly that point.  Compiled out otherwise. */
+#ifdef BERTH_TEST_HOOKS
+void test_stop_at (const char *phase);
+#define TEST_STOP_AT(phase) test_stop_at (phase)
+#else
+#define TEST_STOP_AT(phase) ((void) 0)
+#endif
+
 #endif

@@ -144,7 +144,9 @@ def _cgroup_dirs_named(name):
 
 
 @pytest.fixture
-def berth(tmp_path):
+def berth(tmp_path, cid):
+    # Depends on `cid` so that its cgroup check runs after this teardown has
+    # deleted what a failed test left.
     _require_root()
     root = tmp_path / "state"
     b = Berth(str(root))

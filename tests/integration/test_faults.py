@@ -1,0 +1,89 @@
+"""The runtime killed with SIGKILL at each phase of create, a corrupt state
+file, the init dying before start: afterwards `state` says something sensible
+and `delete --force` removes everything (the `berth` and `cid` fixtures check
+that no state or cgroup directory is left)."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BERTH
+
+
+def hooks_compiled_in():
+    p = subprocess.run([BERTH, "--version"], capture_output=True, text=True)
+    return "test-hooks: enabled" in p.stdout
+
+
+needs_hooks = pytest.mark.skipif(not hooks_compiled_in(),
+                                 reason="berth built without -Dtest_hooks=true")
+
+
+def wait_stopped(pid, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"berth (pid {pid}) never reached its stop point")
+
+
+@needs_hooks
+@pytest.mark.parametrize("phase", ["create:state-dir", "create:cgroup", "create:cloned",
+                                   "create:ready"])
+def test_killed_create_is_cleaned_by_delete_force(berth, bundle, cid, phase):
+    bundle.args("sleep", "100").write()
+    env = {**os.environ, "BERTH_TEST_STOP_AT": phase}
+    p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_stopped(p.pid)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    st = berth.cmd("state", cid)
+    if st.returncode == 0:
+        assert json.loads(st.stdout)["status"] == "stopped"
+    else:
+        assert "delete --force" in st.stderr, st.stderr
+    assert berth.cmd("delete", "--force", cid).returncode == 0
+    assert berth.ids() == []
+    # Nothing of the container's init may survive.
+    out = subprocess.run(["pgrep", "-f", bundle.rootfs], capture_output=True, text=True)
+    assert out.stdout == ""
+
+
+def test_corrupt_state_file(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    pid = berth.state(cid)["pid"]
+    with open(os.path.join(berth.root, cid, "state.json"), "w") as f:
+        f.write('{"id": ')
+    p = berth.cmd("state", cid)
+    assert p.returncode == 1 and "corrupt state" in p.stderr and "delete --force" in p.stderr
+    assert berth.cmd("delete", "--force", cid).returncode == 0
+    os.kill(pid, signal.SIGKILL)  # the state named no cgroup any more: ours to end
+
+
+def test_truncated_state_file(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    pid = berth.state(cid)["pid"]
+    open(os.path.join(berth.root, cid, "state.json"), "w").close()
+    p = berth.cmd("kill", cid, "KILL")
+    assert p.returncode == 1 and "state" in p.stderr
+    assert berth.cmd("delete", "--force", cid).returncode == 0
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_start_twice(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    berth.cmd("start", cid, check=True)
+    p = berth.cmd("start", cid)
+    assert p.returncode == 1 and "already running" in p.stderr
+    berth.cmd("delete", "--force", cid, check=True)
