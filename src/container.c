@@ -393,6 +393,16 @@ save_created_state (struct create_job *j, struct berth_error *err)
   return r;
 }
 
+static int
+send_pidfd (const char *socket_path, const struct create_job *j, struct berth_error *err)
+{
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, j->init_pid, 0);
+
+  if (pidfd < 0)
+    return berth_err_sys (err, errno, "pidfd_open of the container's init");
+  return unix_send_fd (socket_path, pidfd, "pidfd", "pidfd socket", err);
+}
+
 static void
 rollback_create (struct create_job *j)
 {
@@ -460,7 +470,8 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
                                       false, err) >= 0
            && spawn_init (&j, err) >= 0
            && save_created_state (&j, err) >= 0
-           && (o->pid_file == NULL || write_pid_file (o->pid_file, j.init_pid, err) >= 0))
+           && (o->pid_file == NULL || write_pid_file (o->pid_file, j.init_pid, err) >= 0)
+           && (o->pidfd_socket == NULL || send_pidfd (o->pidfd_socket, &j, err) >= 0))
     r = 0;
 
   ns_plan_close (&j.ns);

@@ -29,6 +29,7 @@ struct create_options {
   const char *bundle;
   const char *pid_file;
   const char *console_socket;
+  const char *pidfd_socket; /* receives a pidfd of the init */
   bool no_pivot;
   bool no_new_keyring;
   int preserve_fds;

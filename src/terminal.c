@@ -101,7 +101,8 @@ fd_recv (int sock, int *fd, void *data, size_t len)
 }
 
 int
-terminal_send_fd (const char *socket_path, int fd, struct berth_error *err)
+unix_send_fd (const char *socket_path, int fd, const char *payload, const char *what,
+              struct berth_error *err)
 {
   cleanup_close int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -109,14 +110,20 @@ terminal_send_fd (const char *socket_path, int fd, struct berth_error *err)
   if (s < 0)
     return berth_err_sys (err, errno, "socket");
   if (strlen (socket_path) >= sizeof addr.sun_path)
-    return berth_err (err, BERTH_E_VALUE, "console socket path is too long: %s", socket_path);
+    return berth_err (err, BERTH_E_VALUE, "%s path is too long: %s", what, socket_path);
   strcpy (addr.sun_path, socket_path);
   if (connect (s, (struct sockaddr *) &addr, sizeof addr) < 0)
-    return berth_err_sys (err, errno, "connect to console socket %s", socket_path);
-  /* The payload is the name runc sends; some consumers log it. */
-  if (fd_send (s, fd, "/dev/ptmx", 9) < 0)
-    return berth_err_sys (err, errno, "send the pty master over %s", socket_path);
+    return berth_err_sys (err, errno, "connect to %s %s", what, socket_path);
+  if (fd_send (s, fd, payload, strlen (payload)) < 0)
+    return berth_err_sys (err, errno, "send a file descriptor over %s %s", what, socket_path);
   return 0;
+}
+
+int
+terminal_send_fd (const char *socket_path, int fd, struct berth_error *err)
+{
+  /* The payload is the name runc sends; some consumers log it. */
+  return unix_send_fd (socket_path, fd, "/dev/ptmx", "console socket", err);
 }
 
 static void

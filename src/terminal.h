@@ -22,6 +22,10 @@
 int terminal_open_in_container (const struct oci_process *p, int *master,
                                 struct berth_error *err);
 int terminal_send_fd (const char *socket_path, int fd, struct berth_error *err);
+/* Connect to a unix stream socket and send `fd` (SCM_RIGHTS) with `payload`;
+   `what` names the socket in errors ("pidfd socket"). */
+int unix_send_fd (const char *socket_path, int fd, const char *payload, const char *what,
+                  struct berth_error *err);
 /* Send/receive one fd over a connected unix socket along with a small payload. */
 int fd_send (int sock, int fd, const void *data, size_t len);
 int fd_recv (int sock, int *fd, void *data, size_t len);

@@ -14,7 +14,8 @@ static const char usage[] =
   "   --pid-file PATH          file to write the process id to\n"
   "   --no-pivot               do not use pivot_root (for ramdisk roots)\n"
   "   --no-new-keyring         do not create a new session keyring\n"
-  "   --preserve-fds N         pass N additional file descriptors (3..3+N-1)\n";
+  "   --preserve-fds N         pass N additional file descriptors (3..3+N-1)\n"
+  "   --pidfd-socket PATH      unix socket that receives a pidfd of the container's process\n";
 
 /* Shared with run.c: create's flags. */
 int cli_create_options (const char *cmd, int argc, char **argv, struct create_options *o,
@@ -72,7 +73,8 @@ cli_create_options (const char *cmd, int argc, char **argv, struct create_option
           o->preserve_fds = (int) n;
           break;
         case OPT_PIDFD:
-          return berth_err (err, BERTH_E_UNSUPPORTED, "--pidfd-socket is not supported yet");
+          o->pidfd_socket = optarg;
+          break;
         case 'd':
           *detach = true;
           break;

@@ -18,7 +18,8 @@ static const char usage[] =
   "   --no-subreaper           accepted for compatibility\n"
   "   --no-pivot               do not use pivot_root (for ramdisk roots)\n"
   "   --no-new-keyring         do not create a new session keyring\n"
-  "   --preserve-fds N         pass N additional file descriptors (3..3+N-1)\n";
+  "   --preserve-fds N         pass N additional file descriptors (3..3+N-1)\n"
+  "   --pidfd-socket PATH      unix socket that receives a pidfd of the container's process\n";
 
 int cli_create_options (const char *cmd, int argc, char **argv, struct create_options *o,
                         bool *detach, bool *keep, struct berth_error *err);

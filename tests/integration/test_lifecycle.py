@@ -148,3 +148,36 @@ def test_start_on_created_that_died(berth, bundle, cid):
     p = berth.cmd("start", cid)
     assert p.returncode == 1 and "stopped" in p.stderr
     berth.cmd("delete", cid, check=True)
+
+
+def test_pidfd_socket_receives_the_init(berth, bundle, cid, tmp_path):
+    import socket
+    import threading
+    path = str(tmp_path / "pidfd.sock")
+    got = {}
+
+    def serve():
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(1)
+        srv.settimeout(20)
+        conn, _ = srv.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 64, 1)
+        got["fd"] = fds[0]
+        conn.close()
+        srv.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, "--pidfd-socket", path, cid, check=True)
+    t.join()
+    fd = got["fd"]
+    try:
+        assert os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:[pidfd]"
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            pid_line = [l for l in f if l.startswith("Pid:")][0]
+        assert int(pid_line.split()[1]) == berth.state(cid)["pid"]
+    finally:
+        os.close(fd)
+    berth.cmd("delete", "-f", cid, check=True)
