@@ -7,13 +7,20 @@
      winsize        "ROWS COLS" of the terminal on stdin
      isatty         "1" if stdin is a terminal
      sleep-forever  block until killed (a stand-in init that ignores nothing)
+     syscall NAME [ARG...]
+                    the raw system call NAME (from a fixed table) with up to
+                    six integer arguments (default 0; "-1" allowed): "ok RET"
+                    or "errno N ENAME"; exit 0 either way (seccomp tests)
 */
+#define _GNU_SOURCE /* strerrorname_np */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -55,12 +62,46 @@ cmd_fds (void)
   return 0;
 }
 
+/* The calls the seccomp tests make; numbers from this machine's headers. */
+static const struct { const char *name; long nr; } syscalls[] = {
+  { "add_key", SYS_add_key }, { "getpid", SYS_getpid }, { "getppid", SYS_getppid },
+  { "io_uring_setup", SYS_io_uring_setup }, { "kexec_load", SYS_kexec_load },
+  { "mincore", SYS_mincore }, { "personality", SYS_personality }, { "socket", SYS_socket },
+  { "sysfs", SYS_sysfs }, { "userfaultfd", SYS_userfaultfd }, { "vmsplice", SYS_vmsplice },
+};
+
+static int
+cmd_syscall (int argc, char **argv)
+{
+  long args[6] = { 0 }, r;
+
+  for (size_t i = 0; i < sizeof syscalls / sizeof syscalls[0]; i++)
+    if (strcmp (argv[0], syscalls[i].name) == 0)
+      {
+        for (int k = 1; k < argc && k <= 6; k++)
+          args[k - 1] = (long) strtoull (argv[k], NULL, 0);
+        errno = 0;
+        r = syscall (syscalls[i].nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+        if (r < 0)
+          {
+            const char *name = strerrorname_np (errno);
+            printf ("errno %d %s\n", errno, name ? name : "?");
+          }
+        else
+          printf ("ok %ld\n", r);
+        return 0;
+      }
+  fprintf (stderr, "berth-testhelper: syscall %s is not in the table\n", argv[0]);
+  return 2;
+}
+
 int
 main (int argc, char **argv)
 {
   if (argc < 2)
     {
-      fprintf (stderr, "usage: berth-testhelper fds|fdlink N|winsize|isatty|sleep-forever\n");
+      fprintf (stderr, "usage: berth-testhelper fds|fdlink N|winsize|isatty|sleep-forever|"
+                       "syscall NAME [ARG...]\n");
       return 2;
     }
   if (strcmp (argv[1], "fds") == 0)
@@ -90,6 +131,8 @@ main (int argc, char **argv)
       printf ("%d\n", isatty (STDIN_FILENO));
       return 0;
     }
+  if (strcmp (argv[1], "syscall") == 0 && argc > 2)
+    return cmd_syscall (argc - 2, argv + 2);
   if (strcmp (argv[1], "sleep-forever") == 0)
     for (;;)
       pause ();
