@@ -173,6 +173,17 @@ check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
             return berth_err_at (err, BERTH_E_MISSING, path,
                                  "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
           f->listener = true;
+          /* As runc refuses write: the init hands the listener fd to the
+             runtime with sendmsg() after the filter is in, so a notification
+             there would wait for an agent that cannot have the fd yet. */
+          for (size_t j = 0; j < sc->names_len; j++)
+            if (strcmp (sc->names[j], "sendmsg") == 0)
+              {
+                snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
+                return berth_err_at (err, BERTH_E_UNSUPPORTED, path,
+                                     "SCMP_ACT_NOTIFY cannot be used for sendmsg: berth passes "
+                                     "the listener fd to the runtime with it");
+              }
         }
       for (size_t j = 0; j < sc->args_len; j++)
         {

@@ -126,6 +126,11 @@ test_errors (void)
                 "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
                 BERTH_E_MISSING, ".linux.seccomp.syscalls[1].action", "listenerPath",
                 "SCMP_ACT_NOTIFY without listenerPath is an error");
+  expect_error ("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"listenerPath\":\"/x\","
+                "\"syscalls\":[{\"names\":[\"mincore\",\"sendmsg\"],"
+                "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+                BERTH_E_UNSUPPORTED, ".linux.seccomp.syscalls[0].names[1]", "sendmsg",
+                "SCMP_ACT_NOTIFY on sendmsg is refused (it would deadlock the handover)");
   expect_error ("{\"defaultAction\":\"SCMP_ACT_NOTIFY\",\"listenerPath\":\"/x\"}", BERTH_E_VALUE,
                 ".linux.seccomp.defaultAction", "default", "NOTIFY cannot be the default");
   expect_error ("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86\","
