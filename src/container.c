@@ -5,6 +5,7 @@
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
+#include "notify.h"
 #include "resources.h"
 #include "spec.h"
 #include "state.h"
@@ -184,6 +185,7 @@ write_pid_file (const char *path, pid_t pid, struct berth_error *err)
 }
 
 struct create_job {
+  const char *notify_socket; /* the caller's NOTIFY_SOCKET, relayed at start */
   const struct berth_runtime *rt;
   const char *id;
   const struct create_options *o;
@@ -362,6 +364,8 @@ save_created_state (struct create_job *j, struct berth_error *err)
   OCI_SET (&s, bundle, j->bundle);
   OCI_SET (&s, rootfs, j->rootfs);
   OCI_SET (&s, created, created);
+  if (j->notify_socket)
+    OCI_SET (&s, notify_socket, (char *) j->notify_socket);
   {
     /* The config as the container was made from it: exec, update and
        delete's hooks need it after the bundle may be gone. */
@@ -391,6 +395,16 @@ save_created_state (struct create_job *j, struct berth_error *err)
     free (s.config);
   }
   return r;
+}
+
+static int
+prepare_notify (struct create_job *j, struct berth_error *err)
+{
+  char root[PATH_MAX], dir[PATH_MAX + 300];
+  if (realpath (j->rt->root, root) == NULL)
+    return berth_err_sys (err, errno, "state root %s", j->rt->root);
+  snprintf (dir, sizeof dir, "%s/%s", root, j->id);
+  return notify_prepare (j->config, j->state.dir_fd, dir, err);
 }
 
 static int
@@ -426,6 +440,45 @@ rollback_create (struct create_job *j)
   j->console = -1;
 }
 
+/* The steps of create after the state directory exists, in order; the
+   caller rolls back whatever they did when one fails. */
+static int
+create_steps (struct create_job *j, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+
+  TEST_STOP_AT ("create:state-dir");
+  j->notify_socket = getenv ("NOTIFY_SOCKET");
+  if (j->notify_socket && j->notify_socket[0] == '\0')
+    j->notify_socket = NULL;
+  if (mkfifoat (j->state.dir_fd, EXEC_FIFO, 0622) < 0)
+    return berth_err_sys (err, errno, "create exec fifo");
+  if (j->notify_socket && prepare_notify (j, err) < 0)
+    return -1;
+  if (cgroup_resolve (l ? l->cgroups_path : NULL, j->id, &j->cg, err) < 0)
+    {
+      berth_err_set_source (err, err->path[0] ? "config.json" : "");
+      return -1;
+    }
+  if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0
+      || save_created_state (j, err) < 0)
+    return -1;
+  TEST_STOP_AT ("create:cgroup");
+  if (cgroup_apply_resources (&j->cg, l ? l->resources : NULL, false, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (spawn_init (j, err) < 0 || save_created_state (j, err) < 0)
+    return -1;
+  if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
+    return -1;
+  if (j->o->pidfd_socket && send_pidfd (j->o->pidfd_socket, j, err) < 0)
+    return -1;
+  return 0;
+}
+
 int
 container_create (const struct berth_runtime *rt, const char *id, const struct create_options *o,
                   struct created *out, struct berth_error *err)
@@ -458,22 +511,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       ns_plan_close (&j.ns);
       return -1;
     }
-  TEST_STOP_AT ("create:state-dir");
-  if (mkfifoat (j.state.dir_fd, EXEC_FIFO, 0622) < 0)
-    berth_err_sys (err, errno, "create exec fifo");
-  else if (cgroup_resolve (config->linux ? config->linux->cgroups_path : NULL, id, &j.cg, err) < 0)
-    berth_err_set_source (err, err->path[0] ? "config.json" : "");
-  else if (cgroup_create (&j.cg, err) >= 0 && record_cgroups (&j.state, &j.cg, err) >= 0
-           && save_created_state (&j, err) >= 0
-           && (TEST_STOP_AT ("create:cgroup"), true)
-           && cgroup_apply_resources (&j.cg, config->linux ? config->linux->resources : NULL,
-                                      false, err) >= 0
-           && spawn_init (&j, err) >= 0
-           && save_created_state (&j, err) >= 0
-           && (o->pid_file == NULL || write_pid_file (o->pid_file, j.init_pid, err) >= 0)
-           && (o->pidfd_socket == NULL || send_pidfd (o->pidfd_socket, &j, err) >= 0))
-    r = 0;
-
+  r = create_steps (&j, err);
   ns_plan_close (&j.ns);
   if (r < 0)
     rollback_create (&j);
@@ -633,6 +671,7 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   cleanup_state struct oci_berth_state *s = NULL;
   cleanup_close int fifo = -1;
   cleanup_close int pidfd = -1;
+  cleanup_close int notify = -1;
   const char *status;
   char byte;
 
@@ -643,6 +682,8 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   if (strcmp (status, "created") != 0)
     return berth_err (err, BERTH_E_STATE, "cannot start an already %s container", status);
   pidfd = pidfd_for (s->pid, s->pid_start);
+  if (s->notify_socket && notify_listen (h.dir_fd, &notify, err) < 0)
+    return -1;
   fifo = openat (h.dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fifo < 0)
     return berth_err_sys (err, errno, "open exec fifo");
@@ -664,6 +705,8 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
     return berth_err_sys (err, errno, "read exec fifo");
   unlinkat (h.dir_fd, EXEC_FIFO, 0);
   if (wait_for_exec (fifo, err) < 0)
+    return -1;
+  if (notify >= 0 && notify_relay_ready (notify, s->notify_socket, s->pid, pidfd, err) < 0)
     return -1;
   return run_poststart (s, pidfd, err);
 }

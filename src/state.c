@@ -144,30 +144,51 @@ state_free (struct oci_berth_state *s)
   oci_free (&oci_type_berth_state, s);
 }
 
-int
-state_remove (struct state_handle *h, struct berth_error *err)
+/* Remove every entry of a directory (one level: the state directory holds
+   files and the notify socket's directory). */
+static int
+remove_entries (int parent, const char *what, int depth, struct berth_error *err)
 {
-  cleanup_close int fd = openat (h->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int fd = openat (parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cleanup_closedir DIR *d = NULL;
   struct dirent *de;
 
   if (fd < 0)
-    return berth_err_sys (err, errno, "open state directory of %s", h->id);
+    return berth_err_sys (err, errno, "open %s", what);
   d = fdopendir (fd);
   if (d == NULL)
-    return berth_err_sys (err, errno, "read state directory of %s", h->id);
+    return berth_err_sys (err, errno, "read %s", what);
   fd = -1;
   while ((de = readdir (d)) != NULL)
     {
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if (unlinkat (h->dir_fd, de->d_name, 0) < 0 && errno != ENOENT)
-        return berth_err_sys (err, errno, "remove %s/%s", h->id, de->d_name);
+      if (unlinkat (dirfd (d), de->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if (errno == EISDIR && depth > 0)
+        {
+          cleanup_close int sub = openat (dirfd (d), de->d_name,
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub >= 0 && remove_entries (sub, what, depth - 1, err) < 0)
+            return -1;
+          if (unlinkat (dirfd (d), de->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+            continue;
+        }
+      return berth_err_sys (err, errno, "remove %s/%s", what, de->d_name);
     }
+  return 0;
+}
+
+int
+state_remove (struct state_handle *h, struct berth_error *err)
+{
+  if (remove_entries (h->dir_fd, h->id, 1, err) < 0)
+    return -1;
   if (unlinkat (h->root_fd, h->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return berth_err_sys (err, errno, "remove state directory of %s", h->id);
   return 0;
 }
+
 
 const char *
 state_status (const struct state_handle *h, const struct oci_berth_state *s, bool frozen)

@@ -31,7 +31,8 @@
   F (berth_state, cgroups, "cgroups", STRVEC, _, OPT)                          \
   F (berth_state, host_pid_ns, "hostPidNamespace", BOOL, _, OPT)               \
   F (berth_state, config, "config", STR, _, OPT)                               \
-  F (berth_state, systemd, "systemd", BOOL, _, OPT)
+  F (berth_state, systemd, "systemd", BOOL, _, OPT)                           \
+  F (berth_state, notify_socket, "notifySocket", STR, _, OPT)
 
 OCI_DECLARE_STRUCT (berth_state)
 OCI_DECLARE_TYPE (berth_state)

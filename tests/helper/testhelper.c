@@ -6,6 +6,7 @@
      fdlink N       the target of fd N
      winsize        "ROWS COLS" of the terminal on stdin
      isatty         "1" if stdin is a terminal
+     sd-notify MSG  send MSG to $NOTIFY_SOCKET
      sleep-forever  block until killed (a stand-in init that ignores nothing)
      syscall NAME [ARG...]
                     the raw system call NAME (from a fixed table) with up to
@@ -22,6 +23,8 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static int
@@ -95,6 +98,23 @@ cmd_syscall (int argc, char **argv)
   return 2;
 }
 
+/* Send MSG to $NOTIFY_SOCKET, as sd_notify(3) does. */
+static int
+cmd_sd_notify (const char *msg)
+{
+  const char *path = getenv ("NOTIFY_SOCKET");
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int s;
+
+  if (path == NULL)
+    return fprintf (stderr, "NOTIFY_SOCKET is not set\n"), 1;
+  snprintf (addr.sun_path, sizeof addr.sun_path, "%s", path);
+  s = socket (AF_UNIX, SOCK_DGRAM, 0);
+  if (s < 0 || sendto (s, msg, strlen (msg), 0, (struct sockaddr *) &addr, sizeof addr) < 0)
+    return perror ("sd-notify"), 1;
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -133,6 +153,8 @@ main (int argc, char **argv)
     }
   if (strcmp (argv[1], "syscall") == 0 && argc > 2)
     return cmd_syscall (argc - 2, argv + 2);
+  if (strcmp (argv[1], "sd-notify") == 0 && argc > 2)
+    return cmd_sd_notify (argv[2]);
   if (strcmp (argv[1], "sleep-forever") == 0)
     for (;;)
       pause ();

@@ -181,3 +181,28 @@ def test_pidfd_socket_receives_the_init(berth, bundle, cid, tmp_path):
     finally:
         os.close(fd)
     berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_notify_socket_relays_ready(berth, bundle, cid, tmp_path):
+    """NOTIFY_SOCKET: the container gets its own socket; start relays READY=1
+    to the caller's socket with MAINPID, then returns."""
+    import socket
+    path = str(tmp_path / "host-notify.sock")
+    host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    host.bind(path)
+    host.settimeout(20)
+    try:
+        bundle.sh('echo $NOTIFY_SOCKET > /tmp/notify-path; sleep 0.2; '
+                  'berth-testhelper sd-notify "STATUS=starting"; '
+                  'berth-testhelper sd-notify "READY=1"; exec sleep 100').write()
+        env = {**os.environ, "NOTIFY_SOCKET": path}
+        berth.cmd("create", "-b", bundle.path, cid, env=env, check=True)
+        berth.cmd("start", cid, check=True)
+        msg = host.recv(4096).decode()
+        assert "READY=1" in msg
+        assert f"MAINPID={berth.state(cid)['pid']}" in msg
+        with open(os.path.join(bundle.rootfs, "tmp", "notify-path")) as f:
+            assert f.read().strip() == "/run/notify/notify.sock"
+    finally:
+        host.close()
+        berth.cmd("delete", "-f", cid)
