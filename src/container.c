@@ -1,4 +1,5 @@
 #include "container.h"
+#include "seccomp.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "hooks.h"
@@ -110,8 +111,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
-  if (l && l->seccomp)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.seccomp", "not supported by berth yet");
   if (l && l->personality)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.personality", "not supported by berth yet");
   if (c->process->scheduler)
@@ -199,6 +198,7 @@ struct create_job {
   int child_pidfd;
   pid_t init_pid;
   int console;
+  const struct berth_seccomp *seccomp;
 };
 
 /* prestart (deprecated, still honoured) and createRuntime: in the runtime's
@@ -216,6 +216,24 @@ run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
   if (hooks_run (h->prestart, h->prestart_len, "prestart", state, err) < 0
       || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, err) < 0)
     return -1;
+  return 0;
+}
+
+/* runtime-spec: the listener gets the containerProcessState and the fd. */
+static int
+send_seccomp_listener (struct create_job *j, pid_t pid, int fd, struct berth_error *err)
+{
+  const struct oci_seccomp *s = j->config->linux->seccomp;
+  cleanup_free char *state = NULL, *msg = NULL;
+
+  if (hooks_state_json (j->config, j->id, pid, j->bundle, "creating", &state, err) < 0
+      || seccomp_listener_message (s, pid, state, &msg, err) < 0
+      || seccomp_send_listener (s->listener_path, fd, msg, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
   return 0;
 }
 
@@ -259,6 +277,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .no_pivot = j->o->no_pivot,
         .no_new_keyring = j->o->no_new_keyring,
         .bundle = j->bundle,
+        .seccomp = j->seccomp,
       };
       close (sv[0]);
       close (j->state.dir_fd);
@@ -318,6 +337,16 @@ spawn_init (struct create_job *j, struct berth_error *err)
           if (run_runtime_hooks (j, sender, err) < 0)
             return -1;
           if (sync_send_value (sock, SYNC_GO, sender) < 0)
+            return berth_err_sys (err, errno, "resume the container's init");
+          continue;
+        }
+      if (m.kind == SYNC_SECCOMP)
+        {
+          int r = send_seccomp_listener (j, sender, fd, err);
+          close (fd);
+          if (r < 0)
+            return -1;
+          if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
             return berth_err_sys (err, errno, "resume the container's init");
           continue;
         }
@@ -486,6 +515,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   struct create_job j = { .rt = rt, .id = id, .o = o, .child_pidfd = -1, .console = -1,
                           .state = { -1, -1, NULL } };
   cleanup_config struct oci_config *config = NULL;
+  cleanup_seccomp struct berth_seccomp *seccomp = NULL;
   int r = -1;
 
   for (int i = 0; i < NS_COUNT; i++)
@@ -501,6 +531,16 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       return -1;
     }
   j.config = config;
+  if (config->linux && config->linux->seccomp)
+    {
+      struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };
+      if (seccomp_compile (config->linux->seccomp, &cache, &seccomp, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      j.seccomp = seccomp;
+    }
   if (ns_plan (config, &j.ns, err) < 0)
     {
       berth_err_set_source (err, "config.json");

@@ -23,11 +23,14 @@ static const char *const actions[] = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP
 static const char *const operators[] = { "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
                                          "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
                                          "SCMP_CMP_NE" };
-static const char *const known_flags[] = { "SECCOMP_FILTER_FLAG_LOG",
+static const char *const known_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC",
+                                           "SECCOMP_FILTER_FLAG_LOG",
                                            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                                            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" };
-/* WAIT_KILLABLE_RECV needs libseccomp 2.6. */
-static const char *const supported_flags[] = { "SECCOMP_FILTER_FLAG_LOG",
+/* TSYNC is accepted and moot (the init is single-threaded), as in runc;
+   WAIT_KILLABLE_RECV is refused while libseccomp is older than 2.6. */
+static const char *const supported_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC",
+                                               "SECCOMP_FILTER_FLAG_LOG",
                                                "SECCOMP_FILTER_FLAG_SPEC_ALLOW" };
 
 /* libseccomp's architecture names, as the spec spells them. */

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "process.h"
 #include "rootfs.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 #include "utils.h"
@@ -299,6 +300,19 @@ init_run (struct init_ctx *ctx)
       || process_apply_oom_score_adj (p, ".process", &err) < 0)
     fail (ctx, &err);
 
+  /* A filter with a listener goes in now, while the sync socket can still
+     carry the fd to the runtime (which hands it to listenerPath); the init
+     is still root with CAP_SYS_ADMIN here, whatever noNewPrivileges says. */
+  if (ctx->seccomp && ctx->seccomp->listener)
+    {
+      int listener = -1;
+      if (seccomp_install (ctx->seccomp, &listener, &err) < 0)
+        fail (ctx, &err);
+      if (sync_send (ctx->sync_fd, SYNC_SECCOMP, NULL, listener) < 0
+          || sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (1);
+      close (listener);
+    }
   /* Everything the runtime opened goes away at execve; the preserved fds
      and stdio stay. */
   mark_fds_cloexec (3 + ctx->preserve_fds);
@@ -324,8 +338,18 @@ init_run (struct init_ctx *ctx)
                         "startContainer", state, &err) < 0)
         fail_started (fifo, &err);
     }
-  if (process_apply_identity (p, ".process", &err) < 0)
-    fail_started (fifo, &err);
+  {
+    /* Otherwise as late as possible: with no_new_privs after the identity
+       change; without it before, while CAP_SYS_ADMIN is still there. */
+    bool late = ctx->seccomp && !ctx->seccomp->listener;
+    int unused;
+    if (late && !p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
+      fail_started (fifo, &err);
+    if (process_apply_identity (p, ".process", &err) < 0)
+      fail_started (fifo, &err);
+    if (late && p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
+      fail_started (fifo, &err);
+  }
   process_exec (p, program, &err);
   fail_started (fifo, &err);
 }

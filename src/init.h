@@ -21,6 +21,8 @@
 #include "namespaces.h"
 #include "spec.h"
 
+struct berth_seccomp;
+
 struct init_ctx {
   const struct oci_config *config;
   const char *id;
@@ -32,6 +34,7 @@ struct init_ctx {
   int preserve_fds;       /* fds 3 .. 3+N-1 stay open in the container */
   bool no_pivot;
   bool no_new_keyring;
+  const struct berth_seccomp *seccomp; /* compiled by the runtime; NULL: none */
   const char *bundle;     /* absolute, for the hooks' state */
   pid_t host_pid;         /* the init's pid as the runtime sees it (known once
                              the runtime answers SYNC_HOOKS) */

@@ -21,6 +21,7 @@ enum sync_kind {
   SYNC_READY,         /* init -> runtime: set up, now waiting for start */
   SYNC_HOOKS,         /* init -> runtime: mounts done; run prestart/createRuntime;
                          the runtime answers GO with the init's pid in `value` */
+  SYNC_SECCOMP,       /* init -> runtime: carries the seccomp listener fd; answered GO */
   SYNC_ERROR,         /* either way: carries err */
 };
 
