@@ -349,18 +349,24 @@ parse_fields (const struct oci_type *t, yajl_val obj, void *out, struct jpath *p
 }
 
 /* Reject documents nested deeper than OCI_MAX_DEPTH before building a tree:
-   yajl frees its tree recursively. */
+   yajl frees its tree recursively.  The scan must see the document's
+   structure as yajl's lexer does, comments included (yajl_tree_parse allows
+   them): a quote inside a comment must not start a "string" that hides the
+   brackets after it, or a deep document gets through to yajl and overflows
+   the stack. */
 static int
 check_shape (const char *data, size_t len, struct berth_error *err)
 {
   int depth = 0;
   bool in_string = false, escaped = false;
+  const char *nul = memchr (data, '\0', len);
 
+  if (nul != NULL)
+    return berth_err (err, BERTH_E_JSON, "invalid JSON: NUL byte at offset %zu",
+                      (size_t) (nul - data));
   for (size_t i = 0; i < len; i++)
     {
       char c = data[i];
-      if (c == '\0')
-        return berth_err (err, BERTH_E_JSON, "invalid JSON: NUL byte at offset %zu", i);
       if (in_string)
         {
           if (escaped)
@@ -373,6 +379,15 @@ check_shape (const char *data, size_t len, struct berth_error *err)
         }
       if (c == '"')
         in_string = true;
+      else if (c == '/' && i + 1 < len && (data[i + 1] == '*' || data[i + 1] == '/'))
+        {
+          /* Skip the comment; an unterminated one is yajl's error to report. */
+          const char *end = data[i + 1] == '*' ? memmem (data + i + 2, len - i - 2, "*/", 2)
+                                               : memchr (data + i + 2, '\n', len - i - 2);
+          if (end == NULL)
+            break;
+          i = (size_t) (end - data) + (data[i + 1] == '*');
+        }
       else if (c == '{' || c == '[')
         {
           if (++depth > OCI_MAX_DEPTH)

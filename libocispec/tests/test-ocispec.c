@@ -273,6 +273,44 @@ test_state_and_features (void)
   oci_free (&oci_type_state, back);
 }
 
+/* The nesting limit must see the document as yajl does, comments included:
+   a quote in a comment once hid the brackets after it, and a config a few
+   MiB deep overflowed the stack in yajl's recursive tree code. */
+static void
+test_depth_behind_comments (void)
+{
+  static const char *const hiders[] = { "/* \" */", "// \"\n", "/*/ \" */", "/**/\"x\"" };
+  const size_t deep = 1000000;
+  struct berth_error err = { 0 };
+  struct oci_config *c = NULL;
+  char *doc = malloc (2 * deep + 200);
+  size_t n;
+
+  for (size_t h = 0; doc && h < sizeof hiders / sizeof hiders[0]; h++)
+    {
+      bool as_value = h == 3; /* the comment then a string, then the array */
+      n = (size_t) sprintf (doc, "{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"r\"}, "
+                                 "\"x\": %s%s", hiders[h], as_value ? ", \"y\": " : "");
+      memset (doc + n, '[', deep);
+      memset (doc + n + deep, ']', deep);
+      n += 2 * deep;
+      doc[n++] = '}';
+      tap_ok (oci_config_parse_data (doc, n, &c, &err) < 0 && err.kind == BERTH_E_LIMIT,
+              "nesting behind the comment %zu is refused: %s", h, err.msg);
+      oci_config_free (c);
+      c = NULL;
+    }
+  free (doc);
+  {
+    const char *brackets = "{\"ociVersion\": \"1.0.0\", /* [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ */ \"root\": {\"path\": "
+                           "\"r\"} // {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\n}";
+    tap_ok (oci_config_parse_data (brackets, strlen (brackets), &c, &err) == 0,
+            "brackets inside comments do not count towards the limit");
+    oci_config_free (c);
+  }
+}
+
 int
 main (void)
 {
@@ -280,6 +318,7 @@ main (void)
   test_malformed ();
   test_versions ();
   test_limits_and_leniency ();
+  test_depth_behind_comments ();
   test_state_and_features ();
   return tap_done ();
 }
