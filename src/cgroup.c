@@ -459,6 +459,58 @@ cgroup_is_frozen (const struct berth_cgroup *cg)
   return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
 }
 
+/* The kernel's word on the freeze: v1 "FROZEN"/"THAWED" (or "FREEZING"),
+   v2 the "frozen" key of cgroup.events. */
+static bool
+freeze_done (const char *dir, bool v1, bool freeze)
+{
+  cleanup_free char *path = join (dir, v1 ? "freezer.state" : "cgroup.events");
+  cleanup_free char *text = NULL;
+  const char *want = v1 ? (freeze ? "FROZEN\n" : "THAWED\n")
+                        : (freeze ? "frozen 1\n" : "frozen 0\n");
+
+  if (path == NULL || read_all (path, &text, &(struct berth_error){ 0 }) < 0)
+    return false;
+  if (v1)
+    return strcmp (text, want) == 0;
+  for (const char *p = text; p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL)
+    if (strncmp (p, want, strlen (want)) == 0)
+      return true;
+  return false;
+}
+
+int
+cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err)
+{
+  const char *v1 = cg->mode == BERTH_CGROUP_V2 ? NULL : cgroup_dir (cg, "freezer");
+  const char *dir = v1 ? v1 : cg->mode == BERTH_CGROUP_V1 ? NULL : cgroup_dir (cg, "");
+  cleanup_free char *path = dir ? join (dir, v1 ? "freezer.state" : "cgroup.freeze") : NULL;
+  const char *val = v1 ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
+  long waited = 0, step = 1;
+
+  if (dir == NULL)
+    return berth_err (err, BERTH_E_UNSUPPORTED,
+                      "the freezer controller is not mounted on this host");
+  if (path == NULL)
+    return oom (err);
+  /* v1 may stay FREEZING while tasks are busy in the kernel: write again
+     (as runc does) until it settles; v2 just takes its time.  5 s in all. */
+  for (;; waited += step, step = step < 50 ? step * 2 : 50)
+    {
+      if ((v1 || waited == 0) && write_str (path, val, err) < 0)
+        return -1;
+      if (freeze_done (dir, v1 != NULL, freeze))
+        return 0;
+      if (waited >= 5000)
+        break;
+      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
+    }
+  if (freeze)
+    (void) write_str (path, v1 ? "THAWED" : "0", &(struct berth_error){ 0 });
+  return berth_err (err, BERTH_E_SYSTEM, "the container's cgroup did not %s in 5s (%s)",
+                    freeze ? "freeze" : "thaw", path);
+}
+
 /* Remove a directory with its sub-cgroups, then the chain mkdir -p made
    above it.  EBUSY there means a sibling container came to share it (berth
    puts no tasks in one): it and those above it stay. */

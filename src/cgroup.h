@@ -69,6 +69,11 @@ int cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct 
 /* True when the container's cgroup is frozen (v1 freezer.state FROZEN, v2
    cgroup.events "frozen 1"). */
 bool cgroup_is_frozen (const struct berth_cgroup *cg);
+/* Freeze (freeze true) or thaw every process of the container: v1
+   freezer.state FROZEN/THAWED, v2 cgroup.freeze 1/0; returns once the kernel
+   reports the new state (freezer.state, cgroup.events "frozen"), within a
+   few seconds, else fails (a freeze that does not complete is undone). */
+int cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err);
 /* Remove the directories, sub-cgroups first, then those mkdir -p made above
    them (created_top) unless another container now uses them; with
    only_created, only the directories flagged created. */

@@ -1,15 +1,22 @@
+#include "cgroup_ops.h"
 #include "cli.h"
 
 #include <stdio.h>
-#include <string.h>
+
+static const char usage[] =
+  "Usage: berth resume <container-id>\n\n"
+  "Thaw every process of a paused container.\n";
 
 int
 berth_cmd_resume (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
 {
-  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-    {
-      puts ("Usage: berth resume ...\n\nNot implemented yet in this build.");
-      return 0;
-    }
-  return cli_not_implemented ("resume", err);
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  int c;
+
+  while ((c = cli_getopt ("resume", argc, argv, "", opts, err)) != -1)
+    return c == 'h' ? (fputs (usage, stdout), 0) : -1;
+  if (cli_want_args ("resume", argc - optind, 1, 1, err) < 0)
+    return -1;
+  return container_resume (&rt, argv[optind], err);
 }

@@ -1,0 +1,626 @@
+"""linux.resources, update, pause/resume, ps and events on real containers.
+
+Limits are checked twice: in the container's cgroup files, found from the
+host through /proc/<init>/cgroup, and by their effect inside the container.
+Every test runs unchanged on v1, hybrid and pure v2 hosts: the file names
+follow the hierarchy that holds each controller, and a feature the host
+lacks is checked for its clear error instead.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+MiB = 1024 * 1024
+
+
+# ---- where the cgroup files are ------------------------------------------------
+
+def _fstype(path):
+    p = subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True)
+    return p.stdout.strip()
+
+
+V2 = _fstype("/sys/fs/cgroup") == "cgroup2fs"
+UNIFIED = None if V2 else "/sys/fs/cgroup/unified"
+if UNIFIED and not (os.path.isdir(UNIFIED) and _fstype(UNIFIED) == "cgroup2fs"):
+    UNIFIED = None
+V2_NAME = {"blkio": "io"}
+
+
+def _v1_mounts():
+    """controller -> (mount point, mount root), from mountinfo."""
+    found = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, post = line.rstrip("\n").split(" - ", 1)
+            fields, (fstype, _src, opts) = pre.split(), post.split()[:3]
+            if fstype == "cgroup" and fields[4].startswith("/sys/fs/cgroup"):
+                for o in opts.split(","):
+                    found[o] = (fields[4], fields[3])
+    return found
+
+
+def _cgroup_lines(pid):
+    with open(f"/proc/{pid}/cgroup") as f:
+        return [l.rstrip("\n").split(":", 2) for l in f if l.strip()]
+
+
+def ctl_dir(pid, ctrl):
+    """(directory, is_v2) holding `ctrl` (v1 name) for process `pid`, or
+    (None, None) when the host has the controller nowhere."""
+    lines = _cgroup_lines(pid)
+    unified_path = next((p for _, c, p in lines if c == ""), None)
+    if V2:
+        return "/sys/fs/cgroup" + unified_path.rstrip("/"), True
+    mounts = _v1_mounts()
+    for _, ctrls, path in lines:
+        if ctrl in ctrls.split(",") and ctrl in mounts:
+            point, root = mounts[ctrl]
+            rel = path[len(root):] if root != "/" and path.startswith(root) else path
+            return point + rel.rstrip("/"), False
+    if UNIFIED and unified_path is not None:
+        d = UNIFIED + unified_path.rstrip("/")
+        with open(os.path.join(d, "cgroup.controllers")) as f:
+            if V2_NAME.get(ctrl, ctrl) in f.read().split():
+                return d, True
+    return None, None
+
+
+def read(d, name):
+    with open(os.path.join(d, name)) as f:
+        return f.read().strip()
+
+
+# ---- containers ---------------------------------------------------------------------
+
+def resources(bundle):
+    return bundle.config.setdefault("linux", {}).setdefault("resources", {})
+
+
+def start(berth, bundle, cid, *args):
+    bundle.args(*(args or ("sleep", "100"))).write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    return berth.state(cid)["pid"]
+
+
+def create_fails(berth, bundle, cid, *needles):
+    """create must fail, say every needle, and leave nothing behind."""
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1, p.stderr
+    for n in needles:
+        assert n in p.stderr, p.stderr
+    assert berth.ids() == []
+    return p.stderr
+
+
+def wait_for(pred, timeout=10, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# ---- memory -----------------------------------------------------------------------
+
+def test_memory_limits_in_cgroup_files(berth, bundle, cid):
+    own, _ = ctl_dir(os.getpid(), "memory")
+    swap = V2 or os.path.exists(os.path.join(own or "", "memory.memsw.limit_in_bytes"))
+    resources(bundle)["memory"] = {"limit": 64 * MiB, "reservation": 32 * MiB,
+                                   **({"swap": 128 * MiB} if swap else {})}
+    pid = start(berth, bundle, cid)
+    d, v2 = ctl_dir(pid, "memory")
+    if v2:
+        assert read(d, "memory.max") == str(64 * MiB)
+        assert read(d, "memory.low") == str(32 * MiB)
+        if os.path.exists(os.path.join(d, "memory.swap.max")):
+            assert read(d, "memory.swap.max") == str(64 * MiB)  # swap - limit, as runc
+    else:
+        assert read(d, "memory.limit_in_bytes") == str(64 * MiB)
+        assert read(d, "memory.soft_limit_in_bytes") == str(32 * MiB)
+        if swap:
+            assert read(d, "memory.memsw.limit_in_bytes") == str(128 * MiB)
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_memory_v1_only_knobs(berth, bundle, cid):
+    resources(bundle)["memory"] = {"limit": 64 * MiB, "swappiness": 10,
+                                   "disableOOMKiller": True}
+    if V2 or ctl_dir(os.getpid(), "memory")[1]:
+        create_fails(berth, bundle, cid,
+                     "config.json: .linux.resources.memory.disableOOMKiller: ",
+                     "cannot disable the OOM killer")
+        return
+    pid = start(berth, bundle, cid)
+    d, _ = ctl_dir(pid, "memory")
+    assert read(d, "memory.swappiness") == "10"
+    assert "oom_kill_disable 1" in read(d, "memory.oom_control")
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_kernel_tcp_memory_applied_or_clear_error(berth, bundle, cid):
+    resources(bundle)["memory"] = {"kernelTCP": 16 * MiB}
+    own, v2 = ctl_dir(os.getpid(), "memory")
+    if V2 or v2:
+        create_fails(berth, bundle, cid, ".linux.resources.memory.kernelTCP: ",
+                     "cgroup v2 has no kernel memory limit")
+        return
+    if not os.path.exists(os.path.join(own, "memory.kmem.tcp.limit_in_bytes")):
+        create_fails(berth, bundle, cid, ".linux.resources.memory.kernelTCP: ",
+                     "memory.kmem.tcp.limit_in_bytes does not exist on this host")
+        return
+    pid = start(berth, bundle, cid)
+    d, _ = ctl_dir(pid, "memory")
+    assert read(d, "memory.kmem.tcp.limit_in_bytes") == str(16 * MiB)
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_tiny_memory_limit_and_single_pid_run_true(berth, bundle, cid):
+    resources(bundle).update({"memory": {"limit": 524288}, "pids": {"limit": 1}})
+    bundle.args("/bin/true").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+
+
+def test_memory_hog_is_oom_killed_and_events_reports_it(berth, bundle, cid, tmp_path):
+    limit = 32 * MiB
+    own, _ = ctl_dir(os.getpid(), "memory")
+    swap = V2 or os.path.exists(os.path.join(own or "", "memory.memsw.limit_in_bytes"))
+    resources(bundle)["memory"] = {"limit": limit, **({"swap": limit} if swap else {})}
+    # The hog waits for the test's go-ahead, so that events is listening.
+    go = os.path.join(bundle.rootfs, "tmp", "go")
+    start(berth, bundle, cid, "sh", "-c",
+          "while [ ! -e /tmp/go ]; do sleep 0.05; done; tail /dev/zero; "
+          "echo survived > /tmp/hog-done; sleep 100")
+    out = tmp_path / "events.out"
+    with open(out, "w") as f:
+        ev = subprocess.Popen([berth.binary, "--root", berth.root, "events", "--interval",
+                               "100ms", cid], stdout=f, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: '"type":"stats"' in out.read_text(), what="a first stats event")
+        open(go, "w").close()
+        events = wait_for(lambda: [json.loads(l) for l in out.read_text().splitlines()
+                                   if '"oom"' in l], timeout=30, what="an oom event")
+        assert events[0] == {"type": "oom", "id": cid}
+        # The hog died, the container's shell goes on.
+        wait_for(lambda: os.path.exists(os.path.join(bundle.rootfs, "tmp", "hog-done")),
+                 what="the shell after the hog")
+        assert berth.state(cid)["status"] == "running"
+        # The stream ends with the container.
+        berth.cmd("kill", cid, "KILL", check=True)
+        assert ev.wait(timeout=10) == 0, out.read_text()
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+            ev.wait()
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+# ---- cpu -----------------------------------------------------------------------------
+
+def test_cpu_limits_in_cgroup_files(berth, bundle, cid):
+    resources(bundle)["cpu"] = {"shares": 512, "quota": 50000, "period": 100000,
+                                "cpus": "0", "mems": "0"}
+    pid = start(berth, bundle, cid)
+    d, v2 = ctl_dir(pid, "cpu")
+    if v2:
+        assert read(d, "cpu.weight") == str(1 + (512 - 2) * 9999 // 262142)
+        assert read(d, "cpu.max") == "50000 100000"
+    else:
+        assert read(d, "cpu.shares") == "512"
+        assert read(d, "cpu.cfs_quota_us") == "50000"
+        assert read(d, "cpu.cfs_period_us") == "100000"
+    cs, _ = ctl_dir(pid, "cpuset")
+    assert read(cs, "cpuset.cpus") == "0"
+    assert read(cs, "cpuset.mems") == "0"
+    # Effective: the container's processes may run on CPU 0 only.
+    p = berth.cmd("exec", cid, "sh", "-c", "grep Cpus_allowed_list /proc/self/status")
+    assert p.stdout.split() == ["Cpus_allowed_list:", "0"], p.stdout + p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_realtime_cpu_on_v2_is_a_clear_error(berth, bundle, cid):
+    if not V2:
+        pytest.skip("realtime limits exist on v1 (cpu.rt_runtime_us)")
+    resources(bundle)["cpu"] = {"realtimeRuntime": 1000, "realtimePeriod": 100000}
+    create_fails(berth, bundle, cid, ".linux.resources.cpu.realtimeRuntime: ",
+                 "cgroup v2 has no realtime")
+
+
+# ---- pids -----------------------------------------------------------------------------
+
+def test_fork_bomb_stops_at_pids_limit(berth, bundle, cid):
+    resources(bundle)["pids"] = {"limit": 10}
+    pid = start(berth, bundle, cid)
+    d, _ = ctl_dir(pid, "pids")
+    assert read(d, "pids.max") == "10"
+    # The bomb's shell gives up at the first refused fork; its children stay.
+    p = berth.cmd("exec", cid, "sh", "-c", "while :; do sleep 100 & done")
+    assert p.returncode != 0 and "can't fork" in p.stderr, p.stderr
+    assert int(read(d, "pids.current")) == 9  # the limit, less the bomb's shell
+    p = berth.cmd("ps", "--format", "json", cid, check=True)
+    assert len(json.loads(p.stdout)) == 9
+    assert int(read(d, "pids.events").split()[1]) > 0  # "max N": forks refused
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+# ---- block I/O, hugetlb, network, rdma, unified --------------------------------------
+
+def _first_block_device():
+    for name in sorted(os.listdir("/sys/block")):
+        with open(f"/sys/block/{name}/dev") as f:
+            major, minor = f.read().strip().split(":")
+        if not name.startswith(("loop", "ram", "zram")):
+            return int(major), int(minor)
+    return None
+
+
+def test_blkio_throttle_and_weight(berth, bundle, cid):
+    dev = _first_block_device()
+    own, own_v2 = ctl_dir(os.getpid(), "blkio")
+    if dev is None or own is None:
+        pytest.skip("no block device or no blkio/io controller here")
+    major, minor = dev
+    io = {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": MiB}]}
+    resources(bundle)["blockIO"] = io
+    pid = start(berth, bundle, cid)
+    d, v2 = ctl_dir(pid, "blkio")
+    if v2:
+        assert f"{major}:{minor} rbps={MiB} " in read(d, "io.max") + " "
+    else:
+        assert f"{major}:{minor} {MiB}" in read(d, "blkio.throttle.read_bps_device")
+    berth.cmd("delete", "-f", cid, check=True)
+
+    # Weight: wherever the host has a weight file (CFQ's or BFQ's), else a
+    # clear error.
+    io["weight"] = 300
+    bundle.write()
+    p = berth.cmd("run", "-d", "-b", bundle.path, cid)
+    if p.returncode != 0:
+        assert "config.json: .linux.resources.blockIO.weight: " in p.stderr, p.stderr
+        assert "does not exist on this host" in p.stderr, p.stderr
+        assert berth.ids() == []
+        return
+    d, v2 = ctl_dir(berth.state(cid)["pid"], "blkio")
+    if not v2:
+        name = "blkio.weight" if os.path.exists(d + "/blkio.weight") else "blkio.bfq.weight"
+        assert "300" in read(d, name).split()
+    elif os.path.exists(d + "/io.bfq.weight"):
+        assert "300" in read(d, "io.bfq.weight").split()
+    else:
+        assert str(1 + (300 - 10) * 9999 // 990) in read(d, "io.weight").split()
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_blkio_leaf_weight_is_applied_or_a_clear_error(berth, bundle, cid):
+    resources(bundle)["blockIO"] = {"leafWeight": 300}
+    own, v2 = ctl_dir(os.getpid(), "blkio")
+    if own is None:
+        pytest.skip("no blkio/io controller here")
+    if v2:
+        create_fails(berth, bundle, cid, ".linux.resources.blockIO.leafWeight: ",
+                     "cgroup v2 has no leaf weights")
+    elif not os.path.exists(os.path.join(own, "blkio.leaf_weight")):
+        create_fails(berth, bundle, cid, ".linux.resources.blockIO.leafWeight: ",
+                     "blkio.leaf_weight does not exist on this host")
+    else:
+        pid = start(berth, bundle, cid)
+        assert read(ctl_dir(pid, "blkio")[0], "blkio.leaf_weight") == "300"
+        berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_hugetlb_limit(berth, bundle, cid):
+    if not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
+        pytest.skip("no 2MB huge pages on this host")
+    if ctl_dir(os.getpid(), "hugetlb")[0] is None:
+        pytest.skip("no hugetlb controller for this process")
+    resources(bundle)["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 * MiB}]
+    pid = start(berth, bundle, cid)
+    d, v2 = ctl_dir(pid, "hugetlb")
+    assert read(d, "hugetlb.2MB.max" if v2 else "hugetlb.2MB.limit_in_bytes") == str(4 * MiB)
+    berth.cmd("delete", "-f", cid, check=True)
+
+    resources(bundle)["hugepageLimits"] = [{"pageSize": "3MB", "limit": 4 * MiB}]
+    create_fails(berth, bundle, cid, ".linux.resources.hugepageLimits[0]: ",
+                 "this host has no 3MB huge pages")
+
+
+def test_network_class_id_or_clear_error(berth, bundle, cid):
+    resources(bundle)["network"] = {"classID": 0x100001}
+    if ctl_dir(os.getpid(), "net_cls")[0] is None:
+        create_fails(berth, bundle, cid,
+                     "config.json: .linux.resources.network.classID: "
+                     "the net_cls controller is not mounted on this host")
+        return
+    pid = start(berth, bundle, cid)
+    assert read(ctl_dir(pid, "net_cls")[0], "net_cls.classid") == str(0x100001)
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_network_priorities_need_net_prio(berth, bundle, cid):
+    if ctl_dir(os.getpid(), "net_prio")[0] is not None:
+        pytest.skip("net_prio is mounted here")
+    resources(bundle)["network"] = {"priorities": [{"name": "lo", "priority": 2}]}
+    create_fails(berth, bundle, cid, "config.json: .linux.resources.network.priorities[0]: "
+                 "the net_prio controller is not mounted on this host")
+
+
+def test_rdma_without_controller_is_a_clear_error(berth, bundle, cid):
+    if ctl_dir(os.getpid(), "rdma")[0] is not None:
+        pytest.skip("rdma is available here")
+    resources(bundle)["rdma"] = {"mlx5_0": {"hcaHandles": 3, "hcaObjects": 100}}
+    create_fails(berth, bundle, cid, "config.json: .linux.resources.rdma.mlx5_0: ",
+                 "the rdma controller is not")
+
+
+def test_unified_written_on_v2_else_clear_error(berth, bundle, cid):
+    if V2:
+        resources(bundle)["unified"] = {"pids.max": "42"}
+        pid = start(berth, bundle, cid)
+        assert read(ctl_dir(pid, "pids")[0], "pids.max") == "42"
+        berth.cmd("delete", "-f", cid, check=True)
+        return
+    resources(bundle)["unified"] = {"memory.high": "max"}
+    if UNIFIED is None:
+        create_fails(berth, bundle, cid, '.linux.resources.unified["memory.high"]: ',
+                     "unified resources need cgroup v2")
+    else:
+        create_fails(berth, bundle, cid, '.linux.resources.unified["memory.high"]: ',
+                     "memory.high does not exist on this host")
+    resources(bundle)["unified"] = {"../escape": "1"}
+    create_fails(berth, bundle, cid, "must name a cgroup v2 file")
+
+
+# ---- devices -------------------------------------------------------------------------
+
+def test_device_rule_denies_access_and_mknod(berth, bundle, cid):
+    resources(bundle)["devices"] = [
+        {"allow": False, "access": "rwm"},
+        {"allow": False, "type": "c", "major": 1, "minor": 9, "access": "rwm"},
+    ]
+    caps = bundle.config["process"].setdefault("capabilities", {})
+    for k in ("bounding", "effective", "permitted"):
+        caps.setdefault(k, []).append("CAP_MKNOD")
+    bundle.sh("head -c1 /dev/urandom >/dev/null; echo urandom=$?; "
+              "head -c1 /dev/zero | wc -c; echo ok >/dev/null && echo null=ok; "
+              "mknod /tmp/loop b 7 0; echo mknod-loop=$?; "
+              "head -c1 /tmp/loop >/dev/null; echo read-loop=$?; "
+              "mknod /tmp/u c 1 9; echo mknod-urandom=$?").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.split()
+    assert "urandom=1" in lines and "null=ok" in lines, p.stdout
+    assert "1" in lines  # /dev/zero is readable
+    # runc's defaults allow mknod of any device ("c *:* m", "b *:* m"), not
+    # its use.
+    assert "mknod-loop=0" in lines and "read-loop=1" in lines, p.stdout
+    assert "Operation not permitted" in p.stderr
+    # The eBPF filter lets a later rule take "m" back; v1's devices.deny
+    # cannot carve a device out of "c *:* m".
+    v1_devices = ctl_dir(os.getpid(), "devices")
+    if v1_devices[0] is None or v1_devices[1]:
+        assert "mknod-urandom=1" in lines, p.stdout
+
+
+def test_update_device_rules_replaces_them(berth, bundle, cid):
+    pid = start(berth, bundle, cid)
+    assert berth.cmd("exec", cid, "head", "-c1", "/dev/zero").returncode == 0
+    rules = {"devices": [{"allow": False, "access": "rwm"},
+                         {"allow": False, "type": "c", "major": 1, "minor": 5,
+                          "access": "rwm"}]}
+    berth.cmd("update", "-r", "-", cid, input=json.dumps(rules), check=True)
+    p = berth.cmd("exec", cid, "head", "-c1", "/dev/zero")
+    assert p.returncode != 0 and "Operation not permitted" in p.stderr, p.stderr
+    assert berth.cmd("exec", cid, "sh", "-c", "echo x >/dev/null").returncode == 0
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+# ---- update -----------------------------------------------------------------------
+
+def _memory_files(pid):
+    d, v2 = ctl_dir(pid, "memory")
+    if v2:
+        return read(d, "memory.max"), (read(d, "memory.swap.max")
+                                       if os.path.exists(d + "/memory.swap.max") else None)
+    return read(d, "memory.limit_in_bytes"), (read(d, "memory.memsw.limit_in_bytes")
+                                              if os.path.exists(d + "/memory.memsw.limit_in_bytes")
+                                              else None)
+
+
+def test_update_flags_change_a_running_container(berth, bundle, cid):
+    resources(bundle).update({"memory": {"limit": 64 * MiB}, "pids": {"limit": 20}})
+    pid = start(berth, bundle, cid)
+    p = berth.cmd("update", "--memory", "128m", "--memory-swap", "256M", "--cpu-share", "1024",
+                  "--cpu-quota", "20000", "--cpu-period", "100000", "--pids-limit", "30", cid)
+    assert p.returncode == 0, p.stderr
+    mem, swap = _memory_files(pid)
+    assert mem == str(128 * MiB)
+    if swap is not None:
+        assert swap == str((128 if V2 or ctl_dir(pid, "memory")[1] else 256) * MiB)
+    d, v2 = ctl_dir(pid, "cpu")
+    if v2:
+        assert read(d, "cpu.weight") == str(1 + (1024 - 2) * 9999 // 262142)
+        assert read(d, "cpu.max") == "20000 100000"
+    else:
+        assert read(d, "cpu.shares") == "1024"
+        assert read(d, "cpu.cfs_quota_us") == "20000"
+    assert read(ctl_dir(pid, "pids")[0], "pids.max") == "30"
+
+    # The next update starts from what the last one left (kept in the state).
+    berth.cmd("update", "--memory", "100m", cid, check=True)
+    mem, swap = _memory_files(pid)
+    assert mem == str(100 * MiB)
+    if swap is not None:
+        assert swap == str((156 if V2 or ctl_dir(pid, "memory")[1] else 256) * MiB)
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_update_resources_from_stdin(berth, bundle, cid):
+    pid = start(berth, bundle, cid)
+    doc = {"memory": {"limit": 96 * MiB}, "pids": {"limit": -1}, "cpu": {"shares": 256}}
+    p = berth.cmd("update", "--resources=-", cid, input=json.dumps(doc))
+    assert p.returncode == 0, p.stderr
+    assert _memory_files(pid)[0] == str(96 * MiB)
+    assert read(ctl_dir(pid, "pids")[0], "pids.max") == "max"
+    d, v2 = ctl_dir(pid, "cpu")
+    assert read(d, "cpu.weight" if v2 else "cpu.shares") == (
+        str(1 + 254 * 9999 // 262142) if v2 else "256")
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_update_refuses_a_limit_below_usage_with_check_before_update(berth, bundle, cid):
+    start(berth, bundle, cid)
+    doc = {"memory": {"limit": 4096, "checkBeforeUpdate": True}}
+    p = berth.cmd("update", "-r", "-", cid, input=json.dumps(doc))
+    assert p.returncode == 1
+    assert ".linux.resources.memory.limit: rejecting memory limit 4096 below current usage" \
+        in p.stderr
+    assert berth.state(cid)["status"] == "running"
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_update_errors(berth, bundle, cid):
+    bundle.args("true").write()
+    berth.cmd("run", "--keep", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("update", "--memory", "64m", cid)
+    assert p.returncode == 1 and "container not running" in p.stderr
+    for bad in (["--memory", "lots"], ["--cpu-share", "-3"], ["--pids-limit", "x"]):
+        p = berth.cmd("update", *bad, cid)
+        assert p.returncode == 1 and "invalid value" in p.stderr, (bad, p.stderr)
+    p = berth.cmd("update", "--l3-cache-schema", "L3:0=f", cid)
+    assert p.returncode == 1 and "Intel RDT" in p.stderr
+    p = berth.cmd("update", "-r", "-", "--memory", "1m", cid, input="{}")
+    assert p.returncode == 1 and "cannot be combined" in p.stderr
+    p = berth.cmd("update", "-r", "-", cid, input='{"memory": {"limit": "big"}}')
+    assert p.returncode == 1 and ".memory.limit" in p.stderr
+    berth.cmd("delete", cid, check=True)
+    p = berth.cmd("update", "--memory", "64m", cid)
+    assert p.returncode == 1 and "container does not exist" in p.stderr
+
+
+# ---- pause / resume -----------------------------------------------------------------
+
+def _frozen(pid):
+    d, v2 = ctl_dir(pid, "freezer")
+    if d is not None and not v2:
+        return read(d, "freezer.state") == "FROZEN"
+    # v2 freezing is core: the container's v2 directory.
+    path = next(p for _, c, p in _cgroup_lines(pid) if c == "")
+    d = ("/sys/fs/cgroup" if V2 else UNIFIED) + path
+    return "frozen 1" in read(d, "cgroup.events").splitlines()
+
+
+def test_pause_and_resume(berth, bundle, cid):
+    pid = start(berth, bundle, cid, "sh", "-c", "while true; do date +%s%N >/tmp/tick; "
+                "sleep 0.05; done")
+    tick = os.path.join(bundle.rootfs, "tmp", "tick")
+    wait_for(lambda: os.path.exists(tick), what="the first tick")
+    try:
+        berth.cmd("pause", cid, check=True)
+        assert _frozen(pid)
+        assert berth.state(cid)["status"] == "paused"
+        before = open(tick).read()
+        time.sleep(0.3)
+        assert open(tick).read() == before  # nothing runs
+        p = berth.cmd("pause", cid)
+        assert p.returncode == 1 and "container not running" in p.stderr
+        p = berth.cmd("update", "--pids-limit", "50", cid)  # allowed while paused
+        assert p.returncode == 0, p.stderr
+    finally:
+        berth.cmd("resume", cid)
+    assert not _frozen(pid)
+    assert berth.state(cid)["status"] == "running"
+    before = open(tick).read()
+    wait_for(lambda: open(tick).read() != before, what="ticks after resume")
+    p = berth.cmd("resume", cid)
+    assert p.returncode == 1 and "container not paused" in p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_pause_needs_a_live_container(berth, bundle, cid):
+    bundle.args("true").write()
+    berth.cmd("run", "--keep", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("pause", cid)
+    assert p.returncode == 1 and "container not running" in p.stderr
+    p = berth.cmd("resume", cid)
+    assert p.returncode == 1 and "container not paused" in p.stderr
+    berth.cmd("delete", cid, check=True)
+
+
+# ---- ps -------------------------------------------------------------------------------
+
+def test_ps_lists_the_container_processes(berth, bundle, cid):
+    pid = start(berth, bundle, cid, "sh", "-c", "sleep 100 & sleep 100 & wait")
+    procs_dir = ctl_dir(pid, "pids")[0] or ctl_dir(pid, "memory")[0]
+    want = wait_for(lambda: (lambda v: v if len(v) == 3 else None)(
+        sorted(int(x) for x in read(procs_dir, "cgroup.procs").split())), what="3 processes")
+    p = berth.cmd("ps", "--format", "json", cid, check=True)
+    assert sorted(json.loads(p.stdout)) == want
+
+    p = berth.cmd("ps", cid, check=True)
+    lines = p.stdout.splitlines()
+    col = lines[0].split().index("PID")
+    assert sorted(int(l.split()[col]) for l in lines[1:]) == want
+
+    p = berth.cmd("ps", cid, "-o", "pid,comm", check=True)
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["PID", "COMMAND"]
+    assert sorted(l.split()[1] for l in lines[1:]) == ["sh", "sleep", "sleep"]
+
+    p = berth.cmd("ps", cid, "-o", "comm")
+    assert p.returncode == 1 and "couldn't find PID field" in p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
+    p = berth.cmd("ps", cid)
+    assert p.returncode == 1 and "container does not exist" in p.stderr
+
+
+# ---- events -------------------------------------------------------------------------
+
+def test_events_stats_once(berth, bundle, cid):
+    resources(bundle).update({"memory": {"limit": 64 * MiB}, "pids": {"limit": 20}})
+    start(berth, bundle, cid)
+    p = berth.cmd("events", "--stats", cid, check=True)
+    lines = p.stdout.splitlines()
+    assert len(lines) == 1
+    ev = json.loads(lines[0])
+    assert ev["type"] == "stats" and ev["id"] == cid
+    data = ev["data"]
+    assert {"cpu", "memory", "pids", "blkio", "hugetlb"} <= set(data)
+    assert data["memory"]["usage"]["limit"] == 64 * MiB
+    assert data["memory"]["usage"]["usage"] > 0
+    assert data["pids"] == {"current": 1, "limit": 20}
+    assert "total" in data["cpu"]["usage"] and "kernel" in data["cpu"]["usage"]
+    if os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB") and \
+            ctl_dir(os.getpid(), "hugetlb")[0]:
+        assert "failcnt" in data["hugetlb"]["2MB"]
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_events_stream_until_the_container_stops(berth, bundle, cid, tmp_path):
+    start(berth, bundle, cid)
+    out = tmp_path / "events.out"
+    with open(out, "w") as f:
+        ev = subprocess.Popen([berth.binary, "--root", berth.root, "events", "--interval",
+                               "50ms", cid], stdout=f, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: out.read_text().count("\n") >= 3, what="3 stats events")
+        berth.cmd("kill", cid, "KILL", check=True)
+        assert ev.wait(timeout=10) == 0
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+            ev.wait()
+    for line in out.read_text().splitlines():
+        assert json.loads(line)["type"] == "stats"
+    p = berth.cmd("events", "--stats", cid)
+    assert p.returncode == 1 and f"container with id {cid} is not running" in p.stderr
+    for bad in ("0s", "5x", "1..2s"):
+        p = berth.cmd("events", "--interval", bad, cid)
+        assert p.returncode == 1 and ("interval" in p.stderr or "duration" in p.stderr), p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
