@@ -480,7 +480,10 @@ create_steps (struct create_job *j, struct berth_error *err)
   j->notify_socket = getenv ("NOTIFY_SOCKET");
   if (j->notify_socket && j->notify_socket[0] == '\0')
     j->notify_socket = NULL;
-  if (mkfifoat (j->state.dir_fd, EXEC_FIFO, 0622) < 0)
+  /* 0622 whatever the umask: an init in a user namespace opens it as an
+     unmapped "other". */
+  if (mkfifoat (j->state.dir_fd, EXEC_FIFO, 0622) < 0
+      || fchmodat (j->state.dir_fd, EXEC_FIFO, 0622, 0) < 0)
     return berth_err_sys (err, errno, "create exec fifo");
   if (j->notify_socket && prepare_notify (j, err) < 0)
     return -1;
@@ -907,9 +910,12 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
         }
       return -1;
     }
-  if ((strcmp (status, "running") == 0 || strcmp (status, "paused") == 0) && !force)
-    return berth_err (err, BERTH_E_STATE, "cannot delete container %s that is not stopped: %s",
-                      id, status);
+  /* runtime-spec: deleting a container that is not stopped MUST fail
+     (runc also deletes "created" ones; engines pass --force for that). */
+  if (strcmp (status, "stopped") != 0 && !force)
+    return berth_err (err, BERTH_E_STATE,
+                      "cannot delete container %s that is not stopped: %s (use --force)", id,
+                      status);
   if (strcmp (status, "stopped") != 0 && kill_and_wait (s, err) < 0)
     return -1;
   if (force && s->pid <= 0)

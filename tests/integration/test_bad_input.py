@@ -7,13 +7,17 @@ import subprocess
 import pytest
 
 
-def mounts_snapshot():
+def mounts_snapshot(*under):
+    """Mount points below the given paths (the host may mount elsewhere
+    meanwhile)."""
     with open("/proc/self/mountinfo") as f:
-        return sorted(l.split()[4] for l in f)
+        points = [l.split()[4] for l in f]
+    return sorted(p for p in points if any(p.startswith(u) for u in under))
 
 
 def fail_clean(berth, bundle, cid, *words, cmd="create"):
-    before = mounts_snapshot()
+    watched = (bundle.path, berth.root)
+    before = mounts_snapshot(*watched)
     p = berth.cmd(cmd, "-b", bundle.path, cid)
     assert p.returncode == 1, p.stderr
     lines = [l for l in p.stderr.splitlines() if l]
@@ -22,7 +26,7 @@ def fail_clean(berth, bundle, cid, *words, cmd="create"):
         assert w in lines[0], lines[0]
     assert berth.ids() == []
     assert not os.path.exists(os.path.join(berth.root, cid))
-    assert mounts_snapshot() == before
+    assert mounts_snapshot(*watched) == before
     return lines[0]
 
 

@@ -206,3 +206,14 @@ def test_notify_socket_relays_ready(berth, bundle, cid, tmp_path):
     finally:
         host.close()
         berth.cmd("delete", "-f", cid)
+
+
+def test_delete_created_needs_force(berth, bundle, cid):
+    """runtime-spec: delete of a container that is not stopped MUST fail and
+    MUST have no effect (runc 1.1 deletes created containers anyway)."""
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    p = berth.cmd("delete", cid)
+    assert p.returncode == 1 and "not stopped: created" in p.stderr
+    assert berth.state(cid)["status"] == "created"
+    berth.cmd("delete", "--force", cid, check=True)
