@@ -4,8 +4,10 @@
  *            /proc/<pid> and its root, which namespaces differ;
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
  *   child:   setns user, then the rest -> root of the init -> setsid -> pty
- *            -> cwd, program, rlimits, oom_score_adj -> descriptors ->
- *            user, capabilities, no_new_privs -> READY, wait for GO -> execve
+ *            -> cwd, program, rlimits, oom_score_adj -> [seccomp with a
+ *            listener, passed on] -> descriptors -> [seccomp without
+ *            no_new_privs] -> user, capabilities, no_new_privs -> READY,
+ *            wait for GO -> [seccomp with no_new_privs] -> execve
  *   runtime: cgroups, --pid-file, --pidfd-socket -> GO -> wait for execve
  *            (the sync socket is close-on-exec: EOF means it happened)
  *            -> unlock -> detach, or wait and return the exit status.
@@ -22,7 +24,9 @@
 #include "container.h"
 #include "log.h"
 #include "namespaces.h"
+#include "hooks.h"
 #include "process.h"
+#include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
 #include "utils.h"
@@ -207,21 +211,27 @@ check_supported (const struct oci_process *p, struct berth_error *err)
   return 0;
 }
 
+/* The process, and the container's config (*config) and seccomp filter
+   (*seccomp, NULL when it has none), which the process gets too. */
 static int
-load_process (const struct container *c, const struct exec_options *o, struct oci_process **out,
-              struct berth_error *err)
+load_process (const struct berth_runtime *rt, const struct container *c,
+              const struct exec_options *o, struct oci_config **config,
+              struct berth_seccomp **seccomp, struct oci_process **out, struct berth_error *err)
 {
-  cleanup_config struct oci_config *config = NULL;
   void *obj = NULL;
 
-  if (container_config (c, &config, err) < 0)
+  if (container_config (c, config, err) < 0)
     return -1;
-  /* Fail closed: an exec'd process must not escape the container's filter
-     (see SECCOMP in child_run). */
-  if (config->linux && config->linux->seccomp)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.seccomp",
-                         "exec into a container with a seccomp profile is not supported by "
-                         "berth yet: the process would run without the filter");
+  if ((*config)->linux && (*config)->linux->seccomp)
+    {
+      /* As create compiled it; the cache under --root makes this cheap. */
+      struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };
+      if (seccomp_compile ((*config)->linux->seccomp, &cache, seccomp, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+    }
   if (o->process_file)
     {
       if (oci_parse_file (&oci_type_process, o->process_file, "process.json", &obj, err) < 0)
@@ -234,10 +244,10 @@ load_process (const struct container *c, const struct exec_options *o, struct oc
         }
       return 0;
     }
-  if (config->process == NULL)
+  if ((*config)->process == NULL)
     return berth_err (err, BERTH_E_STATE, "the container's config has no process");
-  *out = steal_pointer (&config->process);
-  config->has_process = false;
+  *out = steal_pointer (&(*config)->process);
+  (*config)->has_process = false;
   return apply_overrides (*out, o, err) < 0 ? -1 : check_supported (*out, err);
 }
 
@@ -392,6 +402,7 @@ struct child_ctx {
   int sock;
   const sigset_t *sigmask; /* the caller's, for the program */
   int lock_fds[2];         /* the container's state lock, held by berth */
+  const struct berth_seccomp *seccomp; /* the container's filter, or NULL */
 };
 
 __attribute__ ((noreturn)) static void
@@ -479,8 +490,11 @@ child_run (struct child_ctx *ctx)
   const struct oci_process *p = ctx->p;
   struct target *t = ctx->t;
   struct berth_error err = { 0 };
+  const struct berth_seccomp *sc = ctx->seccomp;
+  bool late = sc && !sc->listener;
   cleanup_free char *program = NULL;
   bool cwd_later = false;
+  int unused;
 
   /* Die with berth until execve (should berth die before this, the GO
      below never comes); keep the container's processes from ptracing us,
@@ -534,7 +548,24 @@ child_run (struct child_ctx *ctx)
       || process_apply_oom_score_adj (p, "", &err) < 0)
     child_fail (ctx, &err);
 
+  /* The container's seccomp filter, placed as in the init: with a listener
+     now, while the sync socket can carry it to berth and berth to
+     listenerPath; otherwise as late as the kernel allows, before the
+     identity change without no_new_privs (CAP_SYS_ADMIN is needed then),
+     else last before execve, after GO, so that the sync is not filtered. */
+  if (sc && sc->listener)
+    {
+      int listener = -1;
+      if (seccomp_install (sc, &listener, &err) < 0)
+        child_fail (ctx, &err);
+      if (sync_send (ctx->sock, SYNC_SECCOMP, NULL, listener) < 0
+          || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (127);
+      close (listener);
+    }
   fds_for_exec (ctx->o->preserve_fds);
+  if (late && !p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
+    child_fail (ctx, &err);
   if (process_apply_identity (p, "", &err) < 0)
     child_fail (ctx, &err);
   if (cwd_later && chdir (p->cwd) < 0)
@@ -548,12 +579,8 @@ child_run (struct child_ctx *ctx)
   if (sync_send (ctx->sock, SYNC_READY, NULL, -1) < 0
       || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
     _exit (127);
-
-  /* SECCOMP: the container's linux.seccomp filter is to be loaded here, last
-     before execve (as runc does with noNewPrivileges) and after GO, so that
-     the sync above is not filtered.  Until then load_process refuses
-     containers that have one, so no exec runs unfiltered. */
-
+  if (late && p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
+    child_fail (ctx, &err);
   process_exec (p, program, &err);
   child_fail (ctx, &err);
 }
@@ -607,6 +634,8 @@ write_pid_file (const char *path, pid_t pid, struct berth_error *err)
 
 struct job {
   struct container c;
+  struct oci_config *config;      /* the container's, as created */
+  struct berth_seccomp *seccomp;  /* its compiled linux.seccomp, or NULL */
   struct oci_process *p;
   struct target t;
   char **cg_paths;                /* --cgroup: per directory of c.cgroup, or NULL */
@@ -617,7 +646,28 @@ struct job {
   int console;
 };
 
-/* Until READY: relay the pty and take the child's errors. */
+/* runtime-spec: the listener gets the containerProcessState (this process'
+   pid, the container's state) and the fd. */
+static int
+send_seccomp_listener (struct job *j, int fd, struct berth_error *err)
+{
+  const struct oci_seccomp *s = j->config->linux->seccomp;
+  cleanup_free char *state = NULL, *msg = NULL;
+
+  if (hooks_state_json (j->config, j->c.saved->id, j->c.saved->pid, j->c.saved->bundle,
+                        j->c.status, &state, err) < 0
+      || seccomp_listener_message (s, j->child, state, &msg, err) < 0
+      || seccomp_send_listener (s->listener_path, fd, msg, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+/* Until READY: relay the pty, pass a seccomp listener on, take the child's
+   errors. */
 static int
 await_ready (struct job *j, const struct exec_options *o, struct berth_error *err)
 {
@@ -653,6 +703,16 @@ await_ready (struct job *j, const struct exec_options *o, struct berth_error *er
             return -1;
           continue;
         }
+      if (m.kind == SYNC_SECCOMP && fd >= 0)
+        {
+          int r = send_seccomp_listener (j, fd, err);
+          close (fd);
+          if (r < 0)
+            return -1;
+          if (sync_send (j->sock, SYNC_GO, NULL, -1) < 0)
+            return berth_err_sys (err, errno, "resume the exec'd process");
+          continue;
+        }
       if (fd >= 0)
         close (fd);
       if (m.kind == SYNC_READY)
@@ -668,7 +728,7 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
 {
   int sv[2];
   struct child_ctx ctx = { j->p, o, &j->t, -1, sigmask,
-                           { j->c.state.dir_fd, j->c.state.root_fd } };
+                           { j->c.state.dir_fd, j->c.state.root_fd }, j->seccomp };
 
   if (sync_pair (sv, err) < 0)
     return -1;
@@ -746,7 +806,13 @@ job_cleanup (struct job *j, bool kill_child)
   target_close (&j->t);
   if (j->p)
     oci_free (&oci_type_process, j->p);
+  if (j->config)
+    oci_config_free (j->config);
+  if (j->seccomp)
+    seccomp_free (j->seccomp);
   j->p = NULL;
+  j->config = NULL;
+  j->seccomp = NULL;
   for (size_t d = 0; j->cg_paths && d < j->c.cgroup.n_dirs; d++)
     free (j->cg_paths[d]);
   free (j->cg_paths);
@@ -806,7 +872,8 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
   else if (paused && !o->ignore_paused)
     berth_err (err, BERTH_E_STATE,
                "cannot exec in a paused container (use --ignore-paused to override)");
-  else if (load_process (&j.c, o, &j.p, err) == 0 && check_terminal (j.p, o, err) == 0
+  else if (load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
+           && check_terminal (j.p, o, err) == 0
            && exec_cgroup (&j, o, err) == 0 && open_target (&j.c, &j.t, err) == 0
            && spawn (&j, o, paused, &saved, err) == 0)
     {

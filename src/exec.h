@@ -11,9 +11,10 @@
  *  - It joins every namespace of the container's init that differs from
  *    berth's own (found through a pidfd, so a recycled pid is never joined),
  *    enters the init's root, and is placed in the container's cgroups before
- *    it execs.  It never inherits one of berth's descriptors: only stdio and
- *    the preserved fds 3..3+N-1 survive execve.  Nothing on the host is
- *    chowned or chmodded.
+ *    it execs, under the container's seccomp filter (a listener goes to
+ *    listenerPath with this process' pid).  It never inherits one of
+ *    berth's descriptors: only stdio and the preserved fds 3..3+N-1 survive
+ *    execve.  Nothing on the host is chowned or chmodded.
  *  - Errors up to and including execve come back as values; attached, the
  *    return value is the process' exit status (128+N for a signal); detached,
  *    0 once the program is running.

@@ -1,12 +1,15 @@
 """berth exec: a new process in an existing container, observed from inside
 the container and from the host."""
 import array
+import errno
+import fcntl
 import json
 import os
 import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
 import threading
@@ -334,6 +337,94 @@ def test_exec_cgroup_flag_uses_a_sub_cgroup(berth, bundle, cid):
     p = berth.cmd("exec", "--cgroup", "missing", cid, "true")
     assert p.returncode == 255 and "missing" in p.stderr
     berth.cmd("delete", "-f", cid, check=True)  # removes the sub-cgroups too
+
+
+# ---- seccomp ----------------------------------------------------------------
+
+
+def needs_helper():
+    if not os.path.exists(HELPER):
+        pytest.skip("berth-testhelper not built")
+
+
+@pytest.mark.parametrize("nnp", [True, False], ids=["no_new_privs", "cap_sys_admin"])
+def test_exec_runs_under_the_container_seccomp_filter(berth, bundle, cid, nnp):
+    needs_helper()
+    bundle.config["process"]["noNewPrivileges"] = nnp
+    bundle.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }
+    start(berth, bundle, cid)
+    p = berth.cmd("exec", cid, "berth-testhelper", "syscall", "getppid")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "errno 1 EPERM"
+    p = berth.cmd("exec", "-u", "1000", cid, "grep", "^Seccomp:", "/proc/self/status")
+    assert p.stdout.split() == ["Seccomp:", "2"]
+    berth.cmd("delete", "-f", cid, check=True)
+    shutil.rmtree(os.path.join(berth.root, "@seccomp-cache"), ignore_errors=True)
+
+
+# linux/seccomp.h: _IOWR('!', 0, struct seccomp_notif), _IOWR('!', 1, ..._resp).
+NOTIF_RECV, NOTIF_SEND = 0xC0502100, 0xC0182101
+
+
+def seccomp_agent(path, messages, ready):
+    """Take every listener fd sent to `path`: the init's (closed at once) and
+    the exec'd process' (its first notification answered with ENOMSG)."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(2)
+    srv.settimeout(30)
+    ready.set()
+    try:
+        for _ in range(2):
+            conn, _ = srv.accept()
+            with conn:
+                data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 1)
+                while True:
+                    more = conn.recv(1 << 16)
+                    if not more:
+                        break
+                    data += more
+            m = json.loads(data)
+            messages.append(m)
+            if m["pid"] != m["state"]["pid"]:  # the exec'd process, not the init
+                notif = bytearray(80)
+                fcntl.ioctl(fds[0], NOTIF_RECV, notif, True)
+                nid = struct.unpack_from("=Q", notif)[0]
+                resp = struct.pack("=QqiI", nid, 0, -errno.ENOMSG, 0)
+                fcntl.ioctl(fds[0], NOTIF_SEND, bytearray(resp), True)
+            for fd in fds:
+                os.close(fd)
+    except Exception as e:  # reported by the test
+        messages.append({"error": repr(e)})
+    finally:
+        srv.close()
+
+
+def test_exec_seccomp_listener_gets_the_process(berth, bundle, cid, tmp_path):
+    needs_helper()
+    path = str(tmp_path / "agent.sock")
+    messages, ready = [], threading.Event()
+    t = threading.Thread(target=seccomp_agent, args=(path, messages, ready), daemon=True)
+    t.start()
+    ready.wait(10)
+    bundle.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path, "listenerMetadata": "m",
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}],
+    }
+    init = start(berth, bundle, cid)
+    p = berth.cmd("exec", cid, "berth-testhelper", "syscall", "getppid")
+    t.join(10)
+    assert not any("error" in m for m in messages), messages
+    assert p.stdout.strip() == "errno 42 ENOMSG", p.stderr
+    m = messages[-1]
+    assert m["fds"] == ["seccompFd"] and m["metadata"] == "m"
+    assert m["state"]["id"] == cid and m["state"]["pid"] == init
+    assert m["state"]["status"] == "running" and m["pid"] not in (0, init)
+    berth.cmd("delete", "-f", cid, check=True)
+    shutil.rmtree(os.path.join(berth.root, "@seccomp-cache"), ignore_errors=True)
 
 
 # ---- terminal, detach, pid file, pidfd -------------------------------------------
