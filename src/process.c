@@ -203,10 +203,12 @@ process_apply_oom_score_adj (const struct oci_process *p, const char *base,
 }
 
 /* Resolve a list of capability names; unknown ones are warned about and
-   skipped, as config.md asks of runtimes. */
+   skipped, as config.md asks of runtimes.  So are capabilities berth does
+   not hold itself (a host whose bounding set lacks CAP_SYS_RESOURCE): no
+   process can grant what it does not have. */
 static int
-cap_list (char *const *names, size_t n, const char *base, const char *set, cap_value_t **out,
-          size_t *count, struct berth_error *err)
+cap_list (char *const *names, size_t n, const char *base, const char *set, cap_t own,
+          cap_value_t **out, size_t *count, struct berth_error *err)
 {
   cap_value_t *v = calloc (n + 1, sizeof *v);
   size_t k = 0;
@@ -229,6 +231,16 @@ cap_list (char *const *names, size_t n, const char *base, const char *set, cap_v
                       base, set, i, names[i]);
           continue;
         }
+      {
+        cap_flag_value_t held = CAP_CLEAR;
+        if (own && cap_get_flag (own, c, CAP_PERMITTED, &held) == 0 && held == CAP_CLEAR)
+          {
+            berth_warn ("%s.capabilities.%s[%zu]: %s is not available to berth on this host "
+                        "(not in its bounding set); skipped",
+                        base, set, i, names[i]);
+            continue;
+          }
+      }
       v[k++] = c;
     }
   *out = v;
@@ -256,12 +268,21 @@ process_apply_identity (const struct oci_process *p, const char *base, struct be
 
   if (c)
     {
-      if (cap_list (c->bounding, c->bounding_len, base, "bounding", &bnd, &nb, err) < 0
-          || cap_list (c->effective, c->effective_len, base, "effective", &eff, &ne, err) < 0
-          || cap_list (c->inheritable, c->inheritable_len, base, "inheritable", &inh, &ni, err)
+      cap_t own = cap_get_proc ();
+      int r = 0;
+      if (cap_list (c->bounding, c->bounding_len, base, "bounding", own, &bnd, &nb, err) < 0
+          || cap_list (c->effective, c->effective_len, base, "effective", own, &eff, &ne, err)
                  < 0
-          || cap_list (c->permitted, c->permitted_len, base, "permitted", &prm, &np, err) < 0
-          || cap_list (c->ambient, c->ambient_len, base, "ambient", &amb, &na, err) < 0)
+          || cap_list (c->inheritable, c->inheritable_len, base, "inheritable", own, &inh, &ni,
+                       err)
+                 < 0
+          || cap_list (c->permitted, c->permitted_len, base, "permitted", own, &prm, &np, err)
+                 < 0
+          || cap_list (c->ambient, c->ambient_len, base, "ambient", own, &amb, &na, err) < 0)
+        r = -1;
+      if (own)
+        cap_free (own);
+      if (r < 0)
         return -1;
       for (cap_value_t k = 0; k < (cap_value_t) cap_max_bits (); k++)
         if (!cap_in (bnd, nb, k) && prctl (PR_CAPBSET_DROP, k, 0, 0, 0) < 0 && errno != EINVAL)

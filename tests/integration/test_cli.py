@@ -50,11 +50,6 @@ def test_operand_count_message(tmp_path):
     assert '"state" requires exactly 1 argument(s)' in p.stderr
 
 
-def test_not_implemented_commands_say_so(tmp_path):
-    p = run("--root", str(tmp_path), "pause", "x")
-    assert p.returncode == 1 and "not implemented" in p.stderr
-
-
 def test_json_log_format(tmp_path):
     log = tmp_path / "log.json"
     p = run("--root", str(tmp_path), "--log", str(log), "--log-format", "json", "state", "nope")

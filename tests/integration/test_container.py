@@ -109,6 +109,23 @@ def test_capabilities_in_status(berth, bundle, cid):
     assert int(status_field(status, "CapEff"), 16) == 0
 
 
+def test_capability_berth_lacks_is_skipped(berth, bundle, cid):
+    """A capability outside berth's own bounding set cannot be granted: it is
+    skipped with a warning instead of failing the container."""
+    with open("/proc/self/status") as f:
+        bnd = int(status_field(f.read(), "CapBnd"), 16)
+    if bnd & (1 << 24):
+        pytest.skip("this host grants CAP_SYS_RESOURCE")
+    caps = ["CAP_KILL", "CAP_SYS_RESOURCE"]
+    bundle.config["process"]["capabilities"] = {k: caps for k in
+                                                ("bounding", "effective", "permitted")}
+    bundle.args("cat", "/proc/self/status").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert "CAP_SYS_RESOURCE is not available to berth" in p.stderr
+    assert int(status_field(p.stdout, "CapEff"), 16) == 1 << 5
+
+
 def test_root_gets_its_bounding_set(berth, bundle, cid):
     bundle.config["process"]["capabilities"] = {
         "bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}
