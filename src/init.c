@@ -239,6 +239,11 @@ init_run (struct init_ctx *ctx)
 
   /* Die with the runtime while it still supervises us. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Until execve this process is berth: its /proc/PID/exe is berth's binary
+     on the host.  Non-dumpable, no process in the container (which lacks
+     CAP_SYS_PTRACE over the host's user namespace) can open it, so it cannot
+     overwrite the runtime (runc CVE-2019-5736).  execve resets this. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (ctx->staged)
     stage_one (ctx);
   else
