@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
+__attribute__ ((format (printf, 2, 0))) static void
 set_msg (struct berth_error *e, const char *fmt, va_list ap)
 {
   vsnprintf (e->msg, sizeof e->msg, fmt, ap);
