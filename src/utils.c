@@ -55,7 +55,9 @@ write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mo
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return berth_err_sys (err, errno, "create %s", tmp);
-  if (write_all (fd, data, len) < 0 || fsync (fd) < 0)
+  /* No fsync: the rename is what makes readers see old or new, never a
+     mix, and state under /run does not outlive a crash anyway. */
+  if (write_all (fd, data, len) < 0)
     {
       berth_err_sys (err, errno, "write %s", tmp);
       unlinkat (dirfd, tmp, 0);

@@ -15,7 +15,7 @@
 
 int write_file_at (int dirfd, const char *path, const char *data, size_t len,
                    struct berth_error *err);
-/* Write to a temporary name in dirfd, fsync, rename over `name`. */
+/* Write to a temporary name in dirfd and rename it over `name`. */
 int write_file_atomic (int dirfd, const char *name, const char *data, size_t len, mode_t mode,
                        struct berth_error *err);
 /* Read a whole (small) file; *out is NUL-terminated. */
