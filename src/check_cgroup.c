@@ -462,11 +462,14 @@ check_cgroups (struct check_ctx *x)
   struct cgx g = { .x = x };
   struct berth_error e = { 0 };
 
-  /* The id only names the last directory, which is never looked at. */
+  /* The id only names the last directory, which is never looked at.  A bad
+     cgroupsPath is one problem: the resources are still checked, where a
+     container without one would go. */
   if (cgroup_resolve (path, "berth-check", &g.cg, &e) < 0)
     {
       check_add_error (x, CHECK_ERROR, &e, path ? ".linux.cgroupsPath" : NULL);
-      return;
+      if (path == NULL || cgroup_resolve (NULL, "berth-check", &g.cg, &e) < 0)
+        return;
     }
   if (l && l->resources)
     {

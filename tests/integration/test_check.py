@@ -22,7 +22,7 @@ def ns_index(config, type_):
 
 
 def break_in_many_ways(bundle):
-    """Eight errors and one warning, in different parts of the config, none
+    """Ten errors and one warning, in different parts of the config, none
     of which depends on the host's cgroups or kernel build."""
     c = bundle.config
     c["process"]["cwd"] = "relative"
@@ -34,6 +34,7 @@ def break_in_many_ways(bundle):
     c["linux"]["namespaces"][ns_index(c, "network")]["path"] = "/etc/hostname"
     c["linux"]["namespaces"][ns_index(c, "ipc")]["path"] = "/proc/self/ns/net"
     c["linux"]["sysctl"] = {"kernel.pid_max": "100000"}
+    c["linux"]["cgroupsPath"] = "../../elsewhere"
     c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
                              "architectures": ["SCMP_ARCH_PDP11"]}
     del c["linux"]["namespaces"][ns_index(c, "uts")]  # but hostname stays set
@@ -50,6 +51,7 @@ def break_in_many_ways(bundle):
         '.linux.sysctl["kernel.pid_max"]': "not namespaced",
         ".linux.seccomp.architectures[0]": 'unknown architecture "SCMP_ARCH_PDP11"',
         ".hostname": "UTS namespace",
+        ".linux.cgroupsPath": "climbs out of its base cgroup",
     }, {
         f".process.capabilities.bounding[{len(c['process']['capabilities']['bounding']) - 1}]":
             'unknown capability "CAP_NO_SUCH_THING"',
