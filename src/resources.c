@@ -259,16 +259,22 @@ apply_unified (struct res_ctx *c, const struct oci_resources *r)
 
 /* ---- devices ------------------------------------------------------------------ */
 
-/* The nodes berth makes in /dev (runc's AllowedDevices), plus mknod of any. */
+/* runc's AllowedDevices: the nodes berth makes in /dev ... */
 static const struct dev_rule default_rules[] = {
-  { 'c', -1, -1, DEV_ACC_MKNOD, true }, { 'b', -1, -1, DEV_ACC_MKNOD, true },
-  { 'c', 1, 3, DEV_ACC_ALL, true },     { 'c', 1, 5, DEV_ACC_ALL, true },
-  { 'c', 1, 7, DEV_ACC_ALL, true },     { 'c', 1, 8, DEV_ACC_ALL, true },
-  { 'c', 1, 9, DEV_ACC_ALL, true },     { 'c', 5, 0, DEV_ACC_ALL, true },
-  { 'c', 5, 1, DEV_ACC_ALL, true },     { 'c', 5, 2, DEV_ACC_ALL, true },
-  { 'c', 136, -1, DEV_ACC_ALL, true },  { 'c', 10, 200, DEV_ACC_ALL, true },
+  { 'c', 1, 3, DEV_ACC_ALL, true },    { 'c', 1, 5, DEV_ACC_ALL, true },
+  { 'c', 1, 7, DEV_ACC_ALL, true },    { 'c', 1, 8, DEV_ACC_ALL, true },
+  { 'c', 1, 9, DEV_ACC_ALL, true },    { 'c', 5, 0, DEV_ACC_ALL, true },
+  { 'c', 5, 1, DEV_ACC_ALL, true },    { 'c', 5, 2, DEV_ACC_ALL, true },
+  { 'c', 136, -1, DEV_ACC_ALL, true }, { 'c', 10, 200, DEV_ACC_ALL, true },
+};
+/* ... and mknod of any node, which runc lets no rule take away (berth's own
+   setup of /dev needs it once the filter is in place). */
+static const struct dev_rule mknod_rules[] = {
+  { 'c', -1, -1, DEV_ACC_MKNOD, true },
+  { 'b', -1, -1, DEV_ACC_MKNOD, true },
 };
 #define N_DEFAULT (sizeof default_rules / sizeof default_rules[0])
+#define N_MKNOD (sizeof mknod_rules / sizeof mknod_rules[0])
 
 bool
 dev_rule_is_reset (const struct dev_rule *r)
@@ -310,12 +316,12 @@ parse_rule (struct res_ctx *c, const struct oci_device_cgroup *d, size_t i, stru
 /* The effective list: rules before the last reset ("a *:* rwm") no longer
    matter; runc's defaults come right after it (or first), so that the
    container's /dev stays usable after a "deny all" and a later rule can
-   still take one of them away. */
+   still take one of them away; mknod of any node comes last, as in runc. */
 static int
 build_rules (struct res_ctx *c, const struct oci_resources *r, struct dev_rule **out, size_t *n)
 {
   cleanup_free struct dev_rule *user = calloc (r->devices_len + 1, sizeof *user);
-  cleanup_free struct dev_rule *v = calloc (r->devices_len + N_DEFAULT, sizeof *v);
+  cleanup_free struct dev_rule *v = calloc (r->devices_len + N_DEFAULT + N_MKNOD, sizeof *v);
   size_t from = 0, k = 0;
 
   if (v == NULL || user == NULL)
@@ -333,7 +339,8 @@ build_rules (struct res_ctx *c, const struct oci_resources *r, struct dev_rule *
   k += N_DEFAULT;
   for (; from < r->devices_len; from++)
     v[k++] = user[from];
-  *n = k;
+  memcpy (&v[k], mknod_rules, sizeof mknod_rules);
+  *n = k + N_MKNOD;
   *out = steal_pointer (&v);
   return 0;
 }

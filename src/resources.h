@@ -15,7 +15,8 @@
  *  - Device rules: runc's default allow-list goes right after the last rule
  *    that decides for every device ("a *:* rwm", typically the leading deny
  *    all), or first, so that the container's /dev stays usable and a later
- *    rule can still deny one of those devices.  v1 writes devices.allow /
+ *    rule can still deny one of those devices; mknod of any node ("c *:* m",
+ *    "b *:* m") comes last, as runc has it.  v1 writes devices.allow /
  *    devices.deny in order (the kernel's lists are incremental, so on update
  *    the new rules apply on top of the current ones); v2 compiles the list
  *    into an eBPF filter (bpf_devices.h) that replaces the previous one.

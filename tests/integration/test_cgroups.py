@@ -74,6 +74,16 @@ def read(d, name):
         return f.read().strip()
 
 
+def available(ctrl):
+    """Whether a container made by this test process gets `ctrl` (v1 name):
+    on v2, whether the parent it nests in can delegate it."""
+    if not V2:
+        return ctl_dir(os.getpid(), ctrl)[0] is not None
+    own = next(p for _, c, p in _cgroup_lines(os.getpid()) if c == "")
+    parent = "/sys/fs/cgroup" + os.path.dirname(own.rstrip("/"))
+    return V2_NAME.get(ctrl, ctrl) in read(parent, "cgroup.controllers").split()
+
+
 # ---- containers ---------------------------------------------------------------------
 
 def resources(bundle):
@@ -263,8 +273,7 @@ def _first_block_device():
 
 def test_blkio_throttle_and_weight(berth, bundle, cid):
     dev = _first_block_device()
-    own, own_v2 = ctl_dir(os.getpid(), "blkio")
-    if dev is None or own is None:
+    if dev is None or not available("blkio"):
         pytest.skip("no block device or no blkio/io controller here")
     major, minor = dev
     io = {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": MiB}]}
@@ -300,9 +309,9 @@ def test_blkio_throttle_and_weight(berth, bundle, cid):
 
 def test_blkio_leaf_weight_is_applied_or_a_clear_error(berth, bundle, cid):
     resources(bundle)["blockIO"] = {"leafWeight": 300}
-    own, v2 = ctl_dir(os.getpid(), "blkio")
-    if own is None:
+    if not available("blkio"):
         pytest.skip("no blkio/io controller here")
+    own, v2 = ctl_dir(os.getpid(), "blkio")
     if v2:
         create_fails(berth, bundle, cid, ".linux.resources.blockIO.leafWeight: ",
                      "cgroup v2 has no leaf weights")
@@ -318,7 +327,7 @@ def test_blkio_leaf_weight_is_applied_or_a_clear_error(berth, bundle, cid):
 def test_hugetlb_limit(berth, bundle, cid):
     if not os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB"):
         pytest.skip("no 2MB huge pages on this host")
-    if ctl_dir(os.getpid(), "hugetlb")[0] is None:
+    if not available("hugetlb"):
         pytest.skip("no hugetlb controller for this process")
     resources(bundle)["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 * MiB}]
     pid = start(berth, bundle, cid)
@@ -333,7 +342,7 @@ def test_hugetlb_limit(berth, bundle, cid):
 
 def test_network_class_id_or_clear_error(berth, bundle, cid):
     resources(bundle)["network"] = {"classID": 0x100001}
-    if ctl_dir(os.getpid(), "net_cls")[0] is None:
+    if not available("net_cls"):
         create_fails(berth, bundle, cid,
                      "config.json: .linux.resources.network.classID: "
                      "the net_cls controller is not mounted on this host")
@@ -344,7 +353,7 @@ def test_network_class_id_or_clear_error(berth, bundle, cid):
 
 
 def test_network_priorities_need_net_prio(berth, bundle, cid):
-    if ctl_dir(os.getpid(), "net_prio")[0] is not None:
+    if available("net_prio"):
         pytest.skip("net_prio is mounted here")
     resources(bundle)["network"] = {"priorities": [{"name": "lo", "priority": 2}]}
     create_fails(berth, bundle, cid, "config.json: .linux.resources.network.priorities[0]: "
@@ -352,7 +361,7 @@ def test_network_priorities_need_net_prio(berth, bundle, cid):
 
 
 def test_rdma_without_controller_is_a_clear_error(berth, bundle, cid):
-    if ctl_dir(os.getpid(), "rdma")[0] is not None:
+    if available("rdma"):
         pytest.skip("rdma is available here")
     resources(bundle)["rdma"] = {"mlx5_0": {"hcaHandles": 3, "hcaObjects": 100}}
     create_fails(berth, bundle, cid, "config.json: .linux.resources.rdma.mlx5_0: ",
@@ -391,21 +400,18 @@ def test_device_rule_denies_access_and_mknod(berth, bundle, cid):
               "head -c1 /dev/zero | wc -c; echo ok >/dev/null && echo null=ok; "
               "mknod /tmp/loop b 7 0; echo mknod-loop=$?; "
               "head -c1 /tmp/loop >/dev/null; echo read-loop=$?; "
-              "mknod /tmp/u c 1 9; echo mknod-urandom=$?").write()
+              "mknod /tmp/u c 1 9; echo mknod-urandom=$?; "
+              "head -c1 /tmp/u >/dev/null; echo read-u=$?").write()
     p = berth.cmd("run", "-b", bundle.path, cid)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.split()
     assert "urandom=1" in lines and "null=ok" in lines, p.stdout
     assert "1" in lines  # /dev/zero is readable
-    # runc's defaults allow mknod of any device ("c *:* m", "b *:* m"), not
-    # its use.
+    # As runc: making any node is allowed ("c *:* m", "b *:* m" last), using
+    # one only when a rule allows it.
     assert "mknod-loop=0" in lines and "read-loop=1" in lines, p.stdout
+    assert "mknod-urandom=0" in lines and "read-u=1" in lines, p.stdout
     assert "Operation not permitted" in p.stderr
-    # The eBPF filter lets a later rule take "m" back; v1's devices.deny
-    # cannot carve a device out of "c *:* m".
-    v1_devices = ctl_dir(os.getpid(), "devices")
-    if v1_devices[0] is None or v1_devices[1]:
-        assert "mknod-urandom=1" in lines, p.stdout
 
 
 def test_update_device_rules_replaces_them(berth, bundle, cid):
@@ -596,8 +602,7 @@ def test_events_stats_once(berth, bundle, cid):
     assert data["memory"]["usage"]["usage"] > 0
     assert data["pids"] == {"current": 1, "limit": 20}
     assert "total" in data["cpu"]["usage"] and "kernel" in data["cpu"]["usage"]
-    if os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB") and \
-            ctl_dir(os.getpid(), "hugetlb")[0]:
+    if os.path.isdir("/sys/kernel/mm/hugepages/hugepages-2048kB") and available("hugetlb"):
         assert "failcnt" in data["hugetlb"]["2MB"]
     berth.cmd("delete", "-f", cid, check=True)
 
