@@ -40,6 +40,7 @@ OCI_DEFINE_TYPE (runc_state)
 
 static int record_cgroups (const struct state_handle *h, const struct berth_cgroup *cg,
                            struct berth_error *err);
+static void thaw_if_frozen (const struct oci_berth_state *s);
 
 static int
 pidfd_signal (int pidfd, int sig)
@@ -278,6 +279,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .no_new_keyring = j->o->no_new_keyring,
         .bundle = j->bundle,
         .seccomp = j->seccomp,
+        .cgroup = &j->cg,
       };
       close (sv[0]);
       close (j->state.dir_fd);
@@ -792,7 +794,12 @@ container_kill (const struct berth_runtime *rt, const char *id, int sig, bool al
       return berth_err (err, BERTH_E_STATE, "container not running");
     }
   if (all)
-    return signal_all (s, sig, err);
+    {
+      int r = signal_all (s, sig, err);
+      if (r == 0 && sig == SIGKILL)
+        thaw_if_frozen (s);
+      return r;
+    }
   pidfd = pidfd_for (s->pid, s->pid_start);
   if (pidfd < 0)
     return berth_err (err, BERTH_E_STATE, "container not running");
@@ -803,6 +810,21 @@ container_kill (const struct berth_runtime *rt, const char *id, int sig, bool al
       return berth_err_sys (err, errno, "unable to signal init");
     }
   return 0;
+}
+
+/* A paused container's v1 freezer holds its tasks, SIGKILL included,
+   until thawed (runc thaws too). */
+static void
+thaw_if_frozen (const struct oci_berth_state *s)
+{
+  struct berth_cgroup cg = { 0 };
+  struct berth_error ignored = { 0 };
+
+  if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, &ignored) < 0)
+    return;
+  if (cgroup_is_frozen (&cg))
+    (void) cgroup_freeze (&cg, false, &ignored);
+  cgroup_free (&cg);
 }
 
 /* SIGKILL the init (and, when it shares the host's pid namespace, every
@@ -819,6 +841,7 @@ kill_and_wait (const struct oci_berth_state *s, struct berth_error *err)
     return 0;
   if (pidfd_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
     return berth_err_sys (err, errno, "kill the container's init");
+  thaw_if_frozen (s);
   p.fd = pidfd;
   p.events = POLLIN;
   if (poll (&p, 1, 10000) == 0)

@@ -12,12 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -176,6 +179,23 @@ stage_one (struct init_ctx *ctx)
   (void) status;
 }
 
+static int
+loopback_up (struct berth_error *err)
+{
+  struct ifreq ifr = { 0 };
+  cleanup_close int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (s < 0)
+    return berth_err_sys (err, errno, "socket for bringing lo up");
+  snprintf (ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    return berth_err_sys (err, errno, "read the flags of lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    return berth_err_sys (err, errno, "bring lo up");
+  return 0;
+}
+
 static void
 mark_fds_cloexec (int first)
 {
@@ -233,6 +253,7 @@ init_run (struct init_ctx *ctx)
     .no_pivot = ctx->no_pivot,
     .in_user_ns = ctx->ns->in_user_ns,
     .terminal = p->terminal,
+    .cgroup = ctx->cgroup,
   };
   cleanup_free char *program = NULL;
   int fifo;
@@ -253,6 +274,10 @@ init_run (struct init_ctx *ctx)
       if (ns_join (ctx->ns, false, &err) < 0)
         fail (ctx, &err);
     }
+  /* A new network namespace starts with lo down; runc brings it up, and
+     programs expect 127.0.0.1 to work even with no other network. */
+  if ((ctx->ns->new_flags & CLONE_NEWNET) && loopback_up (&err) < 0)
+    fail (ctx, &err);
   if ((ctx->ns->new_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
     {
       berth_err_sys (&err, errno, "create the cgroup namespace");

@@ -22,6 +22,7 @@
 #include "spec.h"
 
 struct berth_seccomp;
+struct berth_cgroup;
 
 struct init_ctx {
   const struct oci_config *config;
@@ -35,6 +36,7 @@ struct init_ctx {
   bool no_pivot;
   bool no_new_keyring;
   const struct berth_seccomp *seccomp; /* compiled by the runtime; NULL: none */
+  const struct berth_cgroup *cgroup;   /* the container's cgroup directories */
   const char *bundle;     /* absolute, for the hooks' state */
   pid_t host_pid;         /* the init's pid as the runtime sees it (known once
                              the runtime answers SYNC_HOOKS) */

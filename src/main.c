@@ -6,6 +6,7 @@
 #include "version.h"
 
 #include <seccomp.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,32 @@ parse_globals (int argc, char **argv, struct berth_globals *g, struct berth_erro
   return 0;
 }
 
+/* --debug: the fds still open when berth exits, so tests can prove that no
+   command leaks one (only stdio and the log file may remain). */
+static void
+debug_open_fds (void)
+{
+  char list[256] = "";
+  size_t used = 0;
+  DIR *d;
+  struct dirent *de;
+
+  if (!berth_log_debug_enabled () || (d = opendir ("/proc/self/fd")) == NULL)
+    return;
+  while ((de = readdir (d)) != NULL)
+    {
+      int fd = atoi (de->d_name);
+      if (de->d_name[0] == '.' || fd == dirfd (d))
+        continue;
+      used += (size_t) snprintf (list + used, used < sizeof list ? sizeof list - used : 0, "%s%d",
+                                 used ? " " : "", fd);
+      if (used >= sizeof list)
+        break;
+    }
+  closedir (d);
+  berth_debug ("open fds at exit: %s", list);
+}
+
 static int
 fail (const struct berth_error *err, int status)
 {
@@ -188,6 +215,7 @@ main (int argc, char **argv)
   argv += optind;
   optind = 0; /* re-initialise getopt for the command's own flags */
   r = cmd->run (&g, argc, argv, &err);
+  debug_open_fds ();
   if (r < 0)
     {
       int status = cmd->error_status;

@@ -401,6 +401,55 @@ mount_fresh (struct ctx *x, size_t i, const char *type, const char *dest,
    is mounted (rooted at the container's cgroup when it has a cgroup
    namespace); where that is refused (EPERM, e.g. a user namespace without
    a cgroup namespace) the host's tree is rbind-mounted instead. */
+/* v1 and hybrid: a tmpfs holding one directory per hierarchy, each a bind
+   of the container's own cgroup there (so /sys/fs/cgroup/memory/
+   memory.limit_in_bytes is the container's limit, and the host's tree stays
+   out of sight), plus runc's symlinks for combined hierarchies. */
+static int
+mount_cgroup_v1 (struct ctx *x, size_t i, const char *dest, const struct mount_opts *opts,
+                 struct berth_error *err)
+{
+  const struct berth_cgroup *cg = x->o->cgroup;
+  char fdpath[SAFEPATH_FD_PATH_LEN];
+  cleanup_close int fd = -1;
+  cleanup_close int top = -1;
+
+  if (dest_dir (x, i, dest, &fd, err) < 0)
+    return -1;
+  if (mount ("tmpfs", safepath_fd_path (fd, fdpath), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+             "mode=755")
+      < 0)
+    return mount_err (err, errno, i, "mount a tmpfs on %s", dest);
+  if (reopen_dest (x, i, dest, &top, err) < 0)
+    return -1;
+  for (size_t k = 0; k < cg->n_dirs; k++)
+    {
+      const char *ctrl = cg->dirs[k].controller;
+      const char *name = ctrl[0] == '\0' ? "unified"
+                         : strncmp (ctrl, "name=", 5) == 0 ? ctrl + 5
+                                                           : ctrl;
+      char sub[PATH_MAX];
+      cleanup_close int sfd = -1;
+
+      snprintf (sub, sizeof sub, "%s/%s", dest, name);
+      if (dest_dir (x, i, sub, &sfd, err) < 0)
+        return -1;
+      if (mount (cg->dirs[k].path, safepath_fd_path (sfd, fdpath), NULL, MS_BIND | MS_REC, NULL)
+          < 0)
+        return mount_err (err, errno, i, "bind-mount %s on %s", cg->dirs[k].path, sub);
+      if (strchr (name, ','))
+        {
+          char parts[128];
+          char *save = NULL;
+          snprintf (parts, sizeof parts, "%s", name);
+          for (char *p = strtok_r (parts, ",", &save); p; p = strtok_r (NULL, ",", &save))
+            if (symlinkat (name, top, p) < 0 && errno != EEXIST)
+              return mount_err (err, errno, i, "symlink %s/%s", dest, p);
+        }
+    }
+  return finish_mount (x, i, dest, opts, attrs_of_flags (opts->flags), err);
+}
+
 static int
 mount_cgroup (struct ctx *x, size_t i, const char *dest, const struct mount_opts *opts,
               struct berth_error *err)
@@ -420,6 +469,8 @@ mount_cgroup (struct ctx *x, size_t i, const char *dest, const struct mount_opts
       if (errno != EPERM)
         return mount_err (err, errno, i, "mount \"cgroup2\" on %s", dest);
     }
+  if (x->o->cgroup && x->o->cgroup->mode != BERTH_CGROUP_V2 && x->o->cgroup->n_dirs)
+    return mount_cgroup_v1 (x, i, dest, opts, err);
   return rbind_host (x, i, "/sys/fs/cgroup", dest, opts, err);
 }
 

@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "spec.h"
 
@@ -42,6 +43,10 @@ struct rootfs_options {
   bool no_pivot;
   bool in_user_ns;       /* devices are bind-mounted instead of mknod */
   bool terminal;         /* create /dev/console mount target */
+  /* The container's cgroup directories (host paths): a "cgroup" mount on a
+     v1 or hybrid host shows each hierarchy from the container's own cgroup,
+     as runc does.  NULL: bind the host's tree. */
+  const struct berth_cgroup *cgroup;
 };
 
 int rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -47,9 +48,10 @@ def test_cgroup_namespace_is_rooted_at_the_container(berth, bundle, cid):
 def test_joined_namespace_is_the_same(berth, bundle, cid):
     holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
     try:
-        for _ in range(100):
+        for _ in range(500):
             if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
                 break
+            time.sleep(0.01)
         path = f"/proc/{holder.pid}/ns/net"
         for ns in bundle.config["linux"]["namespaces"]:
             if ns["type"] == "network":
@@ -332,3 +334,27 @@ def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
     assert lines[0] == "1" and lines[1] == "33 101"
     assert lines[2].startswith("/dev/pts/")
     berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_loopback_is_up_in_a_new_network_namespace(berth, bundle, cid):
+    # A listener on 127.0.0.1 is reachable only when lo is up.
+    bundle.sh("ip link show lo | head -1; (nc -l -p 7777 127.0.0.1 &) ; sleep 0.2; "
+              "echo hi | nc -w 2 127.0.0.1 7777 && echo connect-ok || echo connect-failed")
+    out = run_out(berth, bundle, cid)
+    assert ",UP" in out.splitlines()[0]
+    assert "connect-ok" in out
+
+
+def test_cgroup_mount_shows_the_containers_own_cgroup(berth, bundle, cid):
+    """The "cgroup" mount shows the container's cgroup, not the host's tree:
+    on v1 each hierarchy is a bind of the container's directory; on v2 the
+    cgroup2 mount of its cgroup namespace."""
+    bundle.config["linux"]["namespaces"].append({"type": "cgroup"})
+    bundle.config["linux"]["resources"]["pids"] = {"limit": 77}
+    bundle.sh("cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; "
+              "ls /sys/fs/cgroup/pids/ 2>/dev/null | grep -c '^bt' || true; "
+              "touch /sys/fs/cgroup/x 2>/dev/null && echo rw || echo ro")
+    out = run_out(berth, bundle, cid).split()
+    assert out[0] == "77"
+    assert out[1] == "0"  # no sibling containers' directories in sight
+    assert out[-1] == "ro"

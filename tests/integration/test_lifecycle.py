@@ -217,3 +217,16 @@ def test_delete_created_needs_force(berth, bundle, cid):
     assert p.returncode == 1 and "not stopped: created" in p.stderr
     assert berth.state(cid)["status"] == "created"
     berth.cmd("delete", "--force", cid, check=True)
+
+
+def test_delete_force_of_a_paused_container(berth, bundle, cid):
+    """Frozen tasks ignore SIGKILL until thawed: delete --force must thaw."""
+    import time as _t
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    berth.cmd("pause", cid, check=True)
+    assert berth.state(cid)["status"] == "paused"
+    t0 = _t.time()
+    berth.cmd("delete", "--force", cid, check=True)
+    assert _t.time() - t0 < 5
+    assert berth.ids() == []
