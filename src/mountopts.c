@@ -101,7 +101,6 @@ static const struct {
   const char *name;
   const char *why;
 } unsupported_opts[] = {
-  { "tmpcopyup", "copying the image's content up into a tmpfs is not implemented" },
   { "idmap", "ID-mapped mounts are not implemented" },
   { "ridmap", "ID-mapped mounts are not implemented" },
 };
@@ -210,6 +209,11 @@ mount_opts_parse (char *const *options, size_t n, const char *jpath, struct moun
           }
       if (apply_known (&o, opt))
         continue;
+      if (strcmp (opt, "tmpcopyup") == 0)
+        {
+          o.tmpcopyup = true;
+          continue;
+        }
       /* Everything else belongs to the filesystem, as with mount(8). */
       if (data[0])
         strcat (data, ",");
@@ -232,5 +236,7 @@ mount_opts_known (const char **names, size_t max)
     names[n++] = prop_opts[i].name;
   for (size_t i = 0; i < sizeof rec_opts / sizeof rec_opts[0] && n < max; i++)
     names[n++] = rec_opts[i].name;
+  if (n < max)
+    names[n++] = "tmpcopyup";
   return n;
 }

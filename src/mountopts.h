@@ -14,8 +14,8 @@
  *    and the recursive rro/rrw/rnosuid/rsuid/rnodev/rdev/rnoexec/rexec/
  *    rnoatime/ratime/rrelatime/rnorelatime/rstrictatime/rnostrictatime/
  *    rnodiratime/rdiratime/rnosymfollow/rsymfollow.  Later options win.
- *  - tmpcopyup, idmap and ridmap are refused with BERTH_E_UNSUPPORTED and
- *    the JSON path of the option (`jpath` + "[i]").
+ *  - tmpcopyup sets `tmpcopyup`; idmap and ridmap are refused with
+ *    BERTH_E_UNSUPPORTED and the JSON path of the option (`jpath` + "[i]").
  *  - Nothing else is checked here (no system calls): validity of the data
  *    string is the filesystem's business at mount time.
  */
@@ -36,6 +36,7 @@ struct mount_opts {
   size_t n_propagation;
   uint64_t rec_set, rec_clr;   /* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE) */
   char *data;                  /* fs data, or NULL when there is none */
+  bool tmpcopyup;              /* copy the image's content into a new tmpfs */
 };
 
 int mount_opts_parse (char *const *options, size_t n, const char *jpath,

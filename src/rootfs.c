@@ -1,5 +1,6 @@
 /* berth — the container's filesystem view (see rootfs.h). */
 #include "rootfs.h"
+#include "copyup.h"
 #include "cleanup.h"
 #include "devices.h"
 #include "mountopts.h"
@@ -367,6 +368,40 @@ rbind_host (struct ctx *x, size_t i, const char *src, const char *dest,
   return finish_mount (x, i, dest, opts, attrs_of_flags (opts->flags), err);
 }
 
+/* tmpcopyup (Podman adds it to every --tmpfs and --read-only mount): the
+   new tmpfs starts with what the image had at the destination.  The tmpfs
+   is mounted writable for the copy, then remounted with the flags asked. */
+static int
+mount_tmpfs_copyup (struct ctx *x, size_t i, const char *dest, int dest_fd, unsigned long flags,
+                    const struct mount_opts *opts, struct berth_error *err)
+{
+  char fdpath[SAFEPATH_FD_PATH_LEN];
+  cleanup_close int below = openat (dest_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int top = -1;
+
+  if (below < 0)
+    return mount_err (err, errno, i, "open %s for tmpcopyup", dest);
+  if (mount ("tmpfs", safepath_fd_path (dest_fd, fdpath), "tmpfs", flags & ~MS_RDONLY,
+             opts->data)
+      < 0)
+    return mount_err (err, errno, i, "mount \"tmpfs\" on %s", dest);
+  if (reopen_dest (x, i, dest, &top, err) < 0)
+    return -1;
+  {
+    cleanup_close int rw = openat (top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rw < 0 || copy_tree (below, rw, err) < 0)
+      {
+        if (rw < 0)
+          berth_err_sys (err, errno, "open the new tmpfs on %s", dest);
+        return at_path (err, ".mounts[%zu]", i);
+      }
+  }
+  if ((flags & MS_RDONLY)
+      && mount (NULL, safepath_fd_path (top, fdpath), NULL, flags | MS_REMOUNT, opts->data) < 0)
+    return mount_err (err, errno, i, "remount %s read-only", dest);
+  return finish_mount (x, i, dest, opts, 0, err);
+}
+
 static int
 mount_fresh (struct ctx *x, size_t i, const char *type, const char *dest,
              const struct mount_opts *opts, struct berth_error *err)
@@ -388,6 +423,8 @@ mount_fresh (struct ctx *x, size_t i, const char *type, const char *dest,
     return -1;
   if (check_proc_dest (x, i, fd, type, NULL, err) < 0)
     return -1;
+  if (opts->tmpcopyup && strcmp (type, "tmpfs") == 0)
+    return mount_tmpfs_copyup (x, i, dest, fd, flags, opts, err);
   if (mount (source, safepath_fd_path (fd, fdpath), type, flags, opts->data) < 0)
     return mount_err (err, errno, i, "mount \"%s\" on %s", type, dest);
   return finish_mount (x, i, dest, opts, 0, err);

@@ -358,3 +358,24 @@ def test_cgroup_mount_shows_the_containers_own_cgroup(berth, bundle, cid):
     assert out[0] == "77"
     assert out[1] == "0"  # no sibling containers' directories in sight
     assert out[-1] == "ro"
+
+
+def test_tmpcopyup_fills_the_tmpfs_with_the_image_content(berth, bundle, cid):
+    """Podman adds tmpcopyup to --tmpfs and --read-only mounts: the tmpfs
+    starts with what the image had there, owners and links included."""
+    etc = os.path.join(bundle.rootfs, "opt", "data")
+    os.makedirs(os.path.join(etc, "sub"))
+    with open(os.path.join(etc, "sub", "f"), "w") as f:
+        f.write("from the image\n")
+    os.chown(os.path.join(etc, "sub", "f"), 1000, 1000)
+    os.symlink("sub/f", os.path.join(etc, "link"))
+    bundle.config["root"]["readonly"] = True
+    bundle.config["mounts"].append({"destination": "/opt/data", "type": "tmpfs",
+                                    "source": "tmpfs",
+                                    "options": ["tmpcopyup", "nosuid", "size=1m"]})
+    bundle.sh("cat /opt/data/link; stat -c '%u' /opt/data/sub/f; "
+              "echo new > /opt/data/g && echo writable; "
+              "grep ' /opt/data ' /proc/self/mountinfo | grep -c tmpfs")
+    out = run_out(berth, bundle, cid).split("\n")
+    assert out[:4] == ["from the image", "1000", "writable", "1"]
+    assert not os.path.exists(os.path.join(etc, "g"))  # the image is untouched

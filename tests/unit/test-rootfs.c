@@ -754,7 +754,9 @@ test_mountopts (void)
 {
   char *opts[] = { "nosuid", "nodev", "mode=1777", "ro",  "rshared", "rro", "rnoatime",
                    "size=10k", "rw", "private", "noatime", NULL };
-  char *bad[] = { "rbind", "tmpcopyup", NULL };
+  char *bad[] = { "rbind", "idmap", NULL };
+  char *copyup[] = { "tmpcopyup", "mode=755", NULL };
+  cleanup_mount_opts struct mount_opts o3 = { 0 };
   cleanup_mount_opts struct mount_opts o = { 0 };
   cleanup_mount_opts struct mount_opts o2 = { 0 };
   struct berth_error err = { 0 };
@@ -774,7 +776,10 @@ test_mountopts (void)
 
   tap_ok (r < 0 && err.kind == BERTH_E_UNSUPPORTED
               && strcmp (err.path, ".mounts[2].options[1]") == 0,
-          "tmpcopyup is refused: %s", fmt_err (&err));
+          "idmap is refused: %s", fmt_err (&err));
+  tap_ok (mount_opts_parse (copyup, 2, ".mounts[3].options", &o3, &err) == 0 && o3.tmpcopyup
+              && o3.data && strcmp (o3.data, "mode=755") == 0,
+          "tmpcopyup is a flag, not fs data");
 }
 
 /* ---- setup ------------------------------------------------------------- */
