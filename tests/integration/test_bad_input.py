@@ -164,3 +164,27 @@ def test_huge_and_deep_json(berth, bundle, cid):
     with open(bundle.config_path, "w") as f:
         f.write('{"ociVersion": "1.0.0", "x": ' + "[" * 100000 + "]" * 100000 + "}")
     fail_clean(berth, bundle, cid, "nested deeper")
+
+
+def _malformed_cases():
+    """Every malformed config of libocispec's unit tests, now through the
+    real command: kind|JSON path|document per line."""
+    from conftest import REPO
+    cases = []
+    with open(os.path.join(REPO, "libocispec", "tests", "malformed.txt")) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            kind, path, doc = line.split("|", 2)
+            cases.append(pytest.param(path, doc, id=f"{kind}:{path or 'json'}:{len(cases)}"))
+    return cases
+
+
+@pytest.mark.parametrize("path,doc", _malformed_cases())
+def test_malformed_config(berth, bundle, cid, path, doc):
+    with open(bundle.config_path, "w") as f:
+        f.write(doc)
+    line = fail_clean(berth, bundle, cid, "config.json")
+    if path and path != ".":
+        assert path in line, line
