@@ -735,13 +735,18 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   j->sock = sv[0];
   ctx.sock = sv[1];
   /* pid namespaces apply to children: ours go straight into the
-     container's, and our own pid namespace does not change. */
-  if (j->t.pid && setns (j->t.pidfd, CLONE_NEWPID) < 0)
+     container's, and our own pid namespace does not change.  Our own is
+     restored for later children right after the fork (a sanitizer's
+     helper thread at exit must not land in the container). */
+  cleanup_close int own_pidns = j->t.pid ? open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC) : -1;
+  if (j->t.pid && (own_pidns < 0 || setns (j->t.pidfd, CLONE_NEWPID) < 0))
     {
       close (sv[1]);
       return berth_err_sys (err, errno, "join the container's pid namespace");
     }
   j->child = fork ();
+  if (j->child != 0 && own_pidns >= 0)
+    setns (own_pidns, CLONE_NEWPID);
   if (j->child < 0)
     {
       close (sv[1]);
