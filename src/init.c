@@ -1,4 +1,5 @@
 #include "init.h"
+#include "check.h"
 #include "cleanup.h"
 #include "hooks.h"
 #include "log.h"
@@ -56,25 +57,6 @@ has_ns (const struct oci_config *c, const char *type)
   return false;
 }
 
-/* Namespaced sysctls only: the rest would change the host. */
-static const char *
-sysctl_namespace (const char *key)
-{
-  static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                     "kernel.sem", "kernel.shmall", "kernel.shmmax",
-                                     "kernel.shmmni", "kernel.shm_rmid_forced" };
-  for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
-    if (strcmp (key, ipc[i]) == 0)
-      return "ipc";
-  if (strncmp (key, "fs.mqueue.", 10) == 0)
-    return "ipc";
-  if (strcmp (key, "kernel.hostname") == 0 || strcmp (key, "kernel.domainname") == 0)
-    return "uts";
-  if (strncmp (key, "net.", 4) == 0)
-    return "network";
-  return NULL;
-}
-
 static int
 apply_sysctl (const struct oci_config *c, struct berth_error *err)
 {
@@ -82,7 +64,9 @@ apply_sysctl (const struct oci_config *c, struct berth_error *err)
   for (size_t i = 0; l && i < l->sysctl_len; i++)
     {
       const char *key = l->sysctl_keys[i];
-      const char *ns = sysctl_namespace (key);
+      /* Namespaced sysctls only: the rest would change the host (the rule is
+         shared with berth check). */
+      const char *ns = check_sysctl_namespace (key);
       char jpath[256], file[512];
 
       oci_path_key (jpath, sizeof jpath, ".linux.sysctl", key);
