@@ -51,12 +51,32 @@ main() {
 
   run_suite() {
     local name=$1 binary=$2 start=$SECONDS rc summary leaked
+    local -a extra
     shift 2
+    # BERTH_VM_ARGS is shell words: -k 'memory or pids' stays one argument.
+    eval "extra=(${BERTH_VM_ARGS:-})"
     echo "== suite $name"
+    : > "$out/$name.log"
+    # A suite that stops making progress shows what it is stuck on.
+    (
+      last=-1
+      while sleep 120; do
+        size=$(stat -c %s "$out/$name.log" 2>/dev/null || echo 0)
+        if [ "$size" = "$last" ]; then
+          echo "== no progress for 120 s:"
+          ps -eo pid,ppid,stat,wchan:20,etime,args --forest | grep -v -e '\[' -e 'ps -eo'
+          for p in $(pgrep -f 'pytest|tee /mnt/out'); do echo "-- $p"; cat "/proc/$p/stack"; done
+        fi
+        last=$size
+      done
+    ) &
+    local watchdog=$!
+    # -v: the console names each test as it ends (TCG runs are long).
     BERTH_BUILD=$w/build BERTH=$binary BERTH_VM_DRIVER=$name \
-      python3 -u -m pytest -p no:cacheprovider -q -rfE ${BERTH_VM_ARGS:-} "$@" 2>&1 \
+      python3 -u -m pytest -p no:cacheprovider -v --tb=short -rfE "${extra[@]}" "$@" 2>&1 \
       | tee "$out/$name.log"
     rc=${PIPESTATUS[0]}
+    kill "$watchdog" 2>/dev/null
     summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|skipped|deselected)|no tests ran' "$out/$name.log" | tail -n1 | tr -d '=')
     leaked=$(leaked_units)
     if [ -n "$leaked" ]; then

@@ -228,7 +228,7 @@ main() {
     start=$SECONDS
     rm -rf "$image.tmp"
     mkdir -p "$image.tmp"
-    build_image "$image.tmp" "$mirror"
+    build_image "$image.tmp" "$mirror" > /dev/null # mkfs.ext4 -d lists files even with -q
     mv "$image.tmp" "$image"
     # Older images are dead weight (each is about 1 GB); a build under way
     # (*.tmp) is another run's.
@@ -248,16 +248,16 @@ main() {
   else
     trap 'rm -rf "$out"' EXIT
   fi
-  {
-    echo "BERTH_VM_ARGS=${BERTH_VM_ARGS:-}"
-    echo "BERTH_VM_DRIVERS=${BERTH_VM_DRIVERS:-cgroupfs systemd}"
-  } > "$out/env"
+  # Sourced by guest.sh: quoted for the shell.
+  printf 'BERTH_VM_ARGS=%q\nBERTH_VM_DRIVERS=%q\n' "${BERTH_VM_ARGS:-}" \
+    "${BERTH_VM_DRIVERS:-cgroupfs systemd}" > "$out/env"
 
-  # mitigations=off and the TSC as clock: under TCG every speculation
-  # barrier and every HPET read (an emulated MMIO access) is expensive.
+  # mitigations=off: under TCG every speculation barrier is expensive.  (Not
+  # tsc=reliable: the TSC calibrated under TCG is off, and time then runs
+  # at the wrong pace in the guest.)
   cmdline=(console=ttyS0 root=/dev/vda rw fsck.mode=skip quiet loglevel=3
     systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all systemd.show_status=0
-    systemd.log_level=warning mitigations=off tsc=reliable clocksource=tsc)
+    systemd.log_level=warning mitigations=off)
   smp=$(nproc)
   ((smp > 4)) && smp=4
   say "booting (qemu TCG, $smp vCPUs); console follows"
