@@ -87,3 +87,31 @@ def test_start_twice(berth, bundle, cid):
     p = berth.cmd("start", cid)
     assert p.returncode == 1 and "already running" in p.stderr
     berth.cmd("delete", "--force", cid, check=True)
+
+
+def test_engine_subreaper_gone(berth, bundle, cid, tmp_path):
+    """The engine (a subreaper, like conmon or containerd's shim) runs create
+    and then dies: the init is reparented further up, and state, start, kill
+    and delete still work on it."""
+    bundle.args("sleep", "100").write()
+    script = tmp_path / "engine.py"
+    script.write_text(
+        "import ctypes, subprocess, sys\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER\n"
+        "out = open(sys.argv[-1], 'w')\n"
+        "sys.exit(subprocess.run(sys.argv[1:-1], stdout=out, stderr=out).returncode)\n")
+    p = subprocess.run(["/usr/bin/python3", str(script), BERTH, "--root", berth.root, "create",
+                        "-b", bundle.path, cid, str(tmp_path / "engine.out")], timeout=30)
+    assert p.returncode == 0  # the "engine" has exited: its subreaper role is gone
+    st = berth.state(cid)
+    assert st["status"] == "created"
+    berth.cmd("start", cid, check=True)
+    assert berth.state(cid)["status"] == "running"
+    berth.cmd("kill", cid, "KILL", check=True)
+    for _ in range(500):
+        if berth.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.01)
+    assert berth.state(cid)["status"] == "stopped"
+    berth.cmd("delete", cid, check=True)
