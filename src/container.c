@@ -10,6 +10,7 @@
 #include "resources.h"
 #include "spec.h"
 #include "state.h"
+#include "systemd_cgroup.h"
 #include "sync.h"
 #include "terminal.h"
 #include "utils.h"
@@ -238,6 +239,33 @@ send_seccomp_listener (struct create_job *j, pid_t pid, int fd, struct berth_err
   return 0;
 }
 
+static int save_created_state (struct create_job *j, struct berth_error *err);
+
+/* Put the init, still waiting for its go-ahead, in the container's cgroup.
+   With the systemd driver the cgroup is made only now, by systemd, as a
+   unit that holds the init from the start; linux.resources go in before the
+   init runs anything of the container's. */
+static int
+enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+  const struct oci_resources *res = l ? l->resources : NULL;
+
+  if (!j->rt->systemd_cgroup)
+    return cgroup_enter (&j->cg, child, err);
+  if (systemd_cgroup_create (l ? l->cgroups_path : NULL, j->id, child, res, &j->cg, err) < 0
+      || record_cgroups (&j->state, &j->cg, err) < 0 || save_created_state (j, err) < 0)
+    return -1;
+  TEST_STOP_AT ("create:cgroup");
+  if (cgroup_apply_resources (&j->cg, res, false, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
 static int
 spawn_init (struct create_job *j, struct berth_error *err)
 {
@@ -290,7 +318,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
   TEST_STOP_AT ("create:cloned");
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
-  if (cgroup_enter (&j->cg, child, err) < 0)
+  if (enter_cgroup (j, child, err) < 0)
     return -1;
   if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
     return berth_err_sys (err, errno, "start the container's init");
@@ -463,7 +491,10 @@ rollback_create (struct create_job *j)
     waitpid (j->first_child, NULL, 0);
   if (j->init_pid > 0 && j->init_pid != j->first_child)
     kill (j->init_pid, SIGKILL);
-  cgroup_destroy (&j->cg, true, &ignored);
+  if (j->rt->systemd_cgroup)
+    systemd_cgroup_destroy (&j->cg, &ignored);
+  else
+    cgroup_destroy (&j->cg, true, &ignored);
   if (j->state.dir_fd >= 0)
     state_remove (&j->state, &ignored);
   if (j->console >= 0)
@@ -489,20 +520,34 @@ create_steps (struct create_job *j, struct berth_error *err)
     return berth_err_sys (err, errno, "create exec fifo");
   if (j->notify_socket && prepare_notify (j, err) < 0)
     return -1;
-  if (cgroup_resolve (l ? l->cgroups_path : NULL, j->id, &j->cg, err) < 0)
+  if (j->rt->systemd_cgroup)
     {
-      berth_err_set_source (err, err->path[0] ? "config.json" : "");
-      return -1;
+      /* Only a check of the path here: systemd makes the cgroup with the
+         init in it (enter_cgroup). */
+      cleanup_free char *unit = NULL, *slice = NULL;
+      if (systemd_cgroup_names (l ? l->cgroups_path : NULL, j->id, &unit, &slice, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
     }
-  if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0
-      || save_created_state (j, err) < 0)
-    return -1;
-  TEST_STOP_AT ("create:cgroup");
-  if (cgroup_apply_resources (&j->cg, l ? l->resources : NULL, false, err) < 0)
+  else
     {
-      if (err->path[0])
-        berth_err_set_source (err, "config.json");
-      return -1;
+      if (cgroup_resolve (l ? l->cgroups_path : NULL, j->id, &j->cg, err) < 0)
+        {
+          berth_err_set_source (err, err->path[0] ? "config.json" : "");
+          return -1;
+        }
+      if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0
+          || save_created_state (j, err) < 0)
+        return -1;
+      TEST_STOP_AT ("create:cgroup");
+      if (cgroup_apply_resources (&j->cg, l ? l->resources : NULL, false, err) < 0)
+        {
+          if (err->path[0])
+            berth_err_set_source (err, "config.json");
+          return -1;
+        }
     }
   if (spawn_init (j, err) < 0 || save_created_state (j, err) < 0)
     return -1;
@@ -949,7 +994,12 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
     }
   if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
     return -1;
-  r = cgroup_destroy (&cg, false, err);
+  /* A unit of the systemd driver is stopped through systemd, so that it
+     does not linger (failed) and the id can be used again. */
+  if (rt->systemd_cgroup && systemd_cgroup_unit (&cg))
+    r = systemd_cgroup_destroy (&cg, err);
+  else
+    r = cgroup_destroy (&cg, false, err);
   cgroup_free (&cg);
   if (r < 0 || state_remove (&h, err) < 0)
     return -1;
