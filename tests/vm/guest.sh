@@ -25,11 +25,13 @@ main() {
 
   # Everything on the guest's own disk: the share is read-only, and bundles
   # (made under the suite's temporary directories) must not live on 9p.
+  # The suite reads files from all over the repository: copy it whole, less
+  # git's objects and build trees.
   rm -rf "$w"
-  mkdir -p "$w/build/src" "$w/build/tests" "$w/tests"
-  cp -a /mnt/repo/tests/integration /mnt/repo/tests/vm "$w/tests/"
-  cp -a /mnt/repo/.ci "$w/.ci"
-  cp /mnt/repo/config.json.example "$w/"
+  mkdir -p "$w"
+  tar -C /mnt/repo --exclude=./.git --exclude='./build*' -cf - . | tar -C "$w" -xf -
+  rm -rf "$w/build"
+  mkdir -p "$w/build/src" "$w/build/tests"
   cp /mnt/build/src/berth "$w/build/src/"
   [ -f /mnt/build/tests/berth-testhelper ] && cp /mnt/build/tests/berth-testhelper "$w/build/tests/"
   install -m 755 "$w/build/src/berth" /usr/local/sbin/berth
