@@ -66,4 +66,4 @@ if [ $status -ne 0 ]; then
   ls -l "$artifacts" >&2
   exit 1
 fi
-echo "fuzz: no crash in ${seconds} s"
+echo "fuzz: nothing found (run of at most ${seconds} s)"
