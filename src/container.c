@@ -113,6 +113,9 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
+  if (l && l->mount_label && l->mount_label[0])
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.mountLabel",
+                         "SELinux labels are not supported by berth yet");
   if (l && l->personality)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.personality", "not supported by berth yet");
   if (c->process->scheduler)

@@ -102,11 +102,6 @@ copy_entries (int from, int to, int depth, struct berth_error *err)
 int
 copy_tree (int from, int to, struct berth_error *err)
 {
-  struct stat st;
-  if (copy_entries (from, to, 0, err) < 0)
-    return -1;
-  /* The mount point takes the mode and owner the image gave the directory. */
-  if (fstat (from, &st) == 0 && (fchown (to, st.st_uid, st.st_gid) < 0 || fchmod (to, st.st_mode & 07777) < 0))
-    return berth_err_sys (err, errno, "tmpcopyup: set the owner of the mount point");
-  return 0;
+  /* The mount point keeps what the tmpfs options gave it (mode=1777...). */
+  return copy_entries (from, to, 0, err);
 }

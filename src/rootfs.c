@@ -430,14 +430,11 @@ mount_fresh (struct ctx *x, size_t i, const char *type, const char *dest,
   return finish_mount (x, i, dest, opts, 0, err);
 }
 
-/* Simplified cgroup mount.  runc, on a v1 host, builds a tmpfs with each
-   hierarchy bind-mounted from the container's own cgroup; berth does not
-   (yet): on a v1 or hybrid host the host's /sys/fs/cgroup tree is
-   rbind-mounted, read-only when "ro" is given, so the container sees the
-   host's hierarchies from their roots.  On a cgroup2 host a fresh cgroup2
-   is mounted (rooted at the container's cgroup when it has a cgroup
-   namespace); where that is refused (EPERM, e.g. a user namespace without
-   a cgroup namespace) the host's tree is rbind-mounted instead. */
+/* The "cgroup" mount.  On a v1 or hybrid host: mount_cgroup_v1, the
+   container's own directories, as runc does.  On a cgroup2 host a fresh
+   cgroup2 mount (rooted at the container's cgroup when it has a cgroup
+   namespace); where the kernel refuses it (EPERM), the host's tree is bound
+   read-only instead, as when berth has no cgroup to show. */
 /* v1 and hybrid: a tmpfs holding one directory per hierarchy, each a bind
    of the container's own cgroup there (so /sys/fs/cgroup/memory/
    memory.limit_in_bytes is the container's limit, and the host's tree stays

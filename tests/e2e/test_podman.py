@@ -207,9 +207,6 @@ def test_memory_limit_enforced(podman):
     assert r.returncode == 137, repr(r)
 
 
-@pytest.mark.xfail(strict=True, reason="berth shows a v1 container the host's cgroup hierarchies "
-                   "from their roots, runc shows the container's own cgroup "
-                   "(src/rootfs.c mount_cgroup: 'berth does not (yet)')")
 def test_cgroup_mount_shows_own_cgroup(podman):
     # What programs read to learn their limits (JVMs, Go runtimes...).
     r = podman.run("--rm", "--memory", "64m", cmd=[

@@ -379,3 +379,10 @@ def test_tmpcopyup_fills_the_tmpfs_with_the_image_content(berth, bundle, cid):
     out = run_out(berth, bundle, cid).split("\n")
     assert out[:4] == ["from the image", "1000", "writable", "1"]
     assert not os.path.exists(os.path.join(etc, "g"))  # the image is untouched
+
+
+def test_tmpcopyup_keeps_the_mode_option(berth, bundle, cid):
+    bundle.config["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+                                    "options": ["tmpcopyup", "mode=1777"]})
+    bundle.args("stat", "-c", "%a", "/tmp")
+    assert run_out(berth, bundle, cid).strip() == "1777"
