@@ -151,11 +151,13 @@ container_update (const struct berth_runtime *rt, const char *id, struct oci_res
   devices = delta->has_devices && !same_devices (merged, delta);
   cgops_merge_move (&oci_type_resources, merged, delta);
   view = sections_of (merged, &named, devices);
-  /* systemd first, so that its properties and the files end up agreeing. */
+  /* The files first: they refuse what cannot be applied (checkBeforeUpdate
+     below the current usage) before systemd applies anything.  systemd
+     then writes the same values (CPU quota rounded to whole percent). */
+  if (cgroup_apply_resources (&c.cgroup, &view, true, err) < 0)
+    return -1;
   if (rt->systemd_cgroup && systemd_cgroup_unit (&c.cgroup)
       && systemd_cgroup_update (&c.cgroup, &view, err) < 0)
-    return -1;
-  if (cgroup_apply_resources (&c.cgroup, &view, true, err) < 0)
     return -1;
   return save_config (&c, config, err);
 }

@@ -29,7 +29,9 @@
  *    A unit of that name left over from a failed container is reset and the
  *    start retried once.  On failure nothing is left behind.
  *  - systemd_cgroup_update() sets the same properties on the running unit
- *    (SetUnitProperties, runtime); the caller then applies the files.
+ *    (SetUnitProperties, runtime).  The caller applies the files first, as
+ *    they refuse what cannot be applied (checkBeforeUpdate) before systemd
+ *    has changed anything.
  *  - systemd_cgroup_destroy() stops the unit (StopUnit, waiting for the
  *    job; a unit already gone is fine), resets it if it failed
  *    (ResetFailedUnit) so the same id can be created again, and removes
