@@ -74,8 +74,9 @@ main() {
     ) &
     local watchdog=$!
     # -v: the console names each test as it ends (TCG runs are long).
+    # A hung test must not eat the whole run: each suite has its own limit.
     BERTH_BUILD=$w/build BERTH=$binary BERTH_VM_DRIVER=$name \
-      python3 -u -m pytest -p no:cacheprovider -v --tb=short -rfE "${extra[@]}" "$@" 2>&1 \
+      timeout -k 10 "${BERTH_VM_SUITE_TIMEOUT:-1500}" python3 -u -m pytest -p no:cacheprovider -v --tb=short -rfE "${extra[@]}" "$@" 2>&1 \
       | tee "$out/$name.log"
     rc=${PIPESTATUS[0]}
     kill "$watchdog" 2>/dev/null

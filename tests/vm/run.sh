@@ -59,12 +59,13 @@ build=$(cd "$build" && pwd)
 
 # ---- the image ---------------------------------------------------------------
 
-# The guest's packages: systemd as PID 1 with its bus, the kernel (and its
-# initramfs), berth's shared libraries, the test tier's tools, Podman.
+# The guest's packages: systemd as PID 1 with its bus, the kernel, berth's
+# shared libraries, the test tier's tools (capsh: a test asks it whether
+# CAP_SYS_RESOURCE is there), Podman.
 packages=(
   systemd systemd-sysv dbus udev linux-image-amd64 kmod
   libyajl2 libseccomp2 libcap2 libsystemd0
-  python3 python3-pytest busybox-static procps
+  python3 python3-pytest busybox-static procps libcap2-bin
   podman conmon crun golang-github-containers-common netavark
 )
 
