@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -162,32 +161,6 @@ resolve_rootfs (const struct oci_config *c, const char *bundle_abs, char *rootfs
   return 0;
 }
 
-static int
-write_pid_file (const char *path, pid_t pid, struct berth_error *err)
-{
-  char abs[PATH_MAX], buf[32];
-  char *slash;
-  cleanup_close int dirfd = -1;
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
-
-  if (path[0] == '/')
-    snprintf (abs, sizeof abs, "%s", path);
-  else if (getcwd (abs, sizeof abs) == NULL
-           || strlen (abs) + strlen (path) + 2 > sizeof abs)
-    return berth_err_sys (err, errno ? errno : ENAMETOOLONG, "pid file %s", path);
-  else
-    {
-      strcat (abs, "/");
-      strcat (abs, path);
-    }
-  slash = strrchr (abs, '/');
-  *slash = '\0';
-  dirfd = open (slash == abs ? "/" : abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
-    return berth_err_sys (err, errno, "directory of pid file %s", path);
-  return write_file_atomic (dirfd, slash + 1, buf, (size_t) n, 0644, err);
-}
-
 struct create_job {
   const char *notify_socket; /* the caller's NOTIFY_SOCKET, relayed at start */
   const struct berth_runtime *rt;
@@ -257,7 +230,7 @@ enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
   if (!j->rt->systemd_cgroup)
     return cgroup_enter (&j->cg, child, err);
   if (systemd_cgroup_create (l ? l->cgroups_path : NULL, j->id, child, res, &j->cg, err) < 0
-      || record_cgroups (&j->state, &j->cg, err) < 0 || save_created_state (j, err) < 0)
+      || record_cgroups (&j->state, &j->cg, err) < 0)
     return -1;
   TEST_STOP_AT ("create:cgroup");
   if (cgroup_apply_resources (&j->cg, res, false, err) < 0)
@@ -410,19 +383,16 @@ save_created_state (struct create_job *j, struct berth_error *err)
   uint64_t start = 0;
   int r;
 
-  /* Saved twice: first without a pid right after the cgroup exists, so that
-     a create killed half-way leaves a state that 'delete --force' can clean
-     up; then with the init's pid and start time. */
-  if (j->init_pid > 0 && proc_stat (j->init_pid, &start, NULL) < 0)
+  /* Written once the init is ready.  Before that, a create killed half-way
+     leaves no state.json, and 'delete --force' finds the cgroups in the
+     write-once record (record_cgroups). */
+  if (proc_stat (j->init_pid, &start, NULL) < 0)
     return berth_err (err, BERTH_E_CHILD, "the container's init (pid %d) exited during create",
                       (int) j->init_pid);
   rfc3339_now (created, sizeof created);
   OCI_SET (&s, id, (char *) j->id);
-  if (j->init_pid > 0)
-    {
-      OCI_SET (&s, pid, j->init_pid);
-      OCI_SET (&s, pid_start, start);
-    }
+  OCI_SET (&s, pid, j->init_pid);
+  OCI_SET (&s, pid_start, start);
   OCI_SET (&s, bundle, j->bundle);
   OCI_SET (&s, rootfs, j->rootfs);
   OCI_SET (&s, created, created);
@@ -541,8 +511,7 @@ create_steps (struct create_job *j, struct berth_error *err)
           berth_err_set_source (err, err->path[0] ? "config.json" : "");
           return -1;
         }
-      if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0
-          || save_created_state (j, err) < 0)
+      if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0)
         return -1;
       TEST_STOP_AT ("create:cgroup");
       if (cgroup_apply_resources (&j->cg, l ? l->resources : NULL, false, err) < 0)
@@ -622,24 +591,33 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
 
 /* ---- start, kill, delete ------------------------------------------------ */
 
+/* The one way to load a container: lock, state, cgroup, status.  With
+   cg NULL the cgroup is only consulted for the status. */
+static int
+open_container_state (const struct berth_runtime *rt, const char *id, struct state_handle *h,
+                      struct oci_berth_state **s, struct berth_cgroup *cg, const char **status,
+                      struct berth_error *err)
+{
+  struct berth_cgroup local = { 0 };
+  struct berth_cgroup *g = cg ? cg : &local;
+  bool frozen = false;
+
+  if (state_open (rt->root, id, false, h, err) < 0 || state_load (h, s, err) < 0)
+    return -1;
+  if (cgroup_from_strv ((*s)->cgroups, (*s)->cgroups_len, g, err) == 0)
+    frozen = cgroup_is_frozen (g);
+  else if (cg)
+    return -1;
+  cgroup_free (&local);
+  *status = state_status (h, *s, frozen);
+  return 0;
+}
+
 static int
 load_with_status (const struct berth_runtime *rt, const char *id, struct state_handle *h,
                   struct oci_berth_state **s, const char **status, struct berth_error *err)
 {
-  struct berth_cgroup cg = { 0 };
-  bool frozen = false;
-
-  if (state_open (rt->root, id, false, h, err) < 0)
-    return -1;
-  if (state_load (h, s, err) < 0)
-    return -1;
-  if (cgroup_from_strv ((*s)->cgroups, (*s)->cgroups_len, &cg, err) == 0)
-    {
-      frozen = cgroup_is_frozen (&cg);
-      cgroup_free (&cg);
-    }
-  *status = state_status (h, *s, frozen);
-  return 0;
+  return open_container_state (rt, id, h, s, NULL, status, err);
 }
 
 int
@@ -648,14 +626,11 @@ container_open (const struct berth_runtime *rt, const char *id, struct container
 {
   memset (c, 0, sizeof *c);
   c->state.root_fd = c->state.dir_fd = -1;
-  if (state_open (rt->root, id, false, &c->state, err) < 0
-      || state_load (&c->state, &c->saved, err) < 0
-      || cgroup_from_strv (c->saved->cgroups, c->saved->cgroups_len, &c->cgroup, err) < 0)
+  if (open_container_state (rt, id, &c->state, &c->saved, &c->cgroup, &c->status, err) < 0)
     {
       container_close (c);
       return -1;
     }
-  c->status = state_status (&c->state, c->saved, cgroup_is_frozen (&c->cgroup));
   return 0;
 }
 
@@ -989,12 +964,6 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
                       status);
   if (strcmp (status, "stopped") != 0 && kill_and_wait (s, err) < 0)
     return -1;
-  if (force && s->pid <= 0)
-    {
-      /* An interrupted create: whatever it started is in the cgroup. */
-      struct berth_error ignored = { 0 };
-      signal_all (s, SIGKILL, &ignored);
-    }
   if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
     return -1;
   /* A unit of the systemd driver is stopped through systemd, so that it
@@ -1118,10 +1087,7 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
       snprintf (owner, sizeof owner, "%s", pw ? pw->pw_name : "#");
       if (!pw)
         snprintf (owner, sizeof owner, "#%u", (unsigned) st.st_uid);
-      if (to_runc_state (s, s->pid <= 0 && flock (h.dir_fd, LOCK_SH | LOCK_NB) < 0
-                                 ? "creating"
-                                 : state_status (&h, s, frozen),
-                         owner, &r, err) < 0)
+      if (to_runc_state (s, state_status (&h, s, frozen), owner, &r, err) < 0)
         {
           close (h.dir_fd);
           state_free (s);
