@@ -296,17 +296,6 @@ check_rootfs (struct check_ctx *x, char *rootfs)
   return true;
 }
 
-static bool
-is_bind (const struct oci_mount *m)
-{
-  if (m->type && strcmp (m->type, "bind") == 0)
-    return true;
-  for (size_t k = 0; k < m->options_len; k++)
-    if (strcmp (m->options[k], "bind") == 0 || strcmp (m->options[k], "rbind") == 0)
-      return true;
-  return false;
-}
-
 static void
 check_mounts (struct check_ctx *x)
 {
@@ -329,7 +318,7 @@ check_mounts (struct check_ctx *x)
           check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
                      "ID-mapped mounts are not implemented");
         }
-      if (!is_bind (m))
+      if (!mount_is_bind (m))
         continue;
       CHECK_PATHF (path, ".mounts[%zu].source", i);
       if (m->source == NULL || m->source[0] == '\0')

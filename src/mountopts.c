@@ -240,3 +240,14 @@ mount_opts_known (const char **names, size_t max)
     names[n++] = "tmpcopyup";
   return n;
 }
+
+bool
+mount_is_bind (const struct oci_mount *m)
+{
+  if (m->type && strcmp (m->type, "bind") == 0)
+    return true;
+  for (size_t k = 0; k < m->options_len; k++)
+    if (strcmp (m->options[k], "bind") == 0 || strcmp (m->options[k], "rbind") == 0)
+      return true;
+  return false;
+}

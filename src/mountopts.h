@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "spec.h"
 
 struct mount_opts {
   unsigned long flags;         /* MS_* to pass to mount(2) (no propagation) */
@@ -52,5 +53,8 @@ unsigned long mount_propagation_flags (const char *name);
 /* The option names berth knows (for `berth features`): fills up to `max`
    entries of `names`, returns how many. */
 size_t mount_opts_known (const char **names, size_t max);
+
+/* A bind mount: type "bind", or a "bind"/"rbind" option (runc's rule). */
+bool mount_is_bind (const struct oci_mount *m);
 
 #endif

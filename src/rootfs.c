@@ -61,17 +61,6 @@ mount_err (struct berth_error *err, int errnum, size_t i, const char *fmt, ...)
 }
 
 static bool
-is_bind (const struct oci_mount *m)
-{
-  if (m->type && strcmp (m->type, "bind") == 0)
-    return true;
-  for (size_t k = 0; k < m->options_len; k++)
-    if (strcmp (m->options[k], "bind") == 0 || strcmp (m->options[k], "rbind") == 0)
-      return true;
-  return false;
-}
-
-static bool
 is_dest (const struct oci_mount *m, const char *want)
 {
   cleanup_free char *clean = safepath_clean (m->destination);
@@ -570,7 +559,7 @@ dev_readonly (struct ctx *x, struct berth_error *err)
 
       if (!is_dest (m, "/dev"))
         continue;
-      if (is_bind (m) || m->type == NULL || strcmp (m->type, "tmpfs") != 0)
+      if (mount_is_bind (m) || m->type == NULL || strcmp (m->type, "tmpfs") != 0)
         return 0;
       if (mount_opts_parse (m->options, m->options_len, "", &opts, err) < 0)
         return at_path (err, ".mounts[%zu].options", i);
@@ -664,13 +653,13 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
 
   /* As runc: devices are made unless /dev is the host's (a bind mount),
      the default set only when /dev is a fresh tmpfs. */
-  if (dev < 0 || !is_bind (&c->mounts[dev]))
+  if (dev < 0 || !mount_is_bind (&c->mounts[dev]))
     {
       if (devices_create (root_fd, c->linux, o->in_user_ns, err) < 0)
         return -1;
     }
   if (dev >= 0 && c->mounts[dev].type && strcmp (c->mounts[dev].type, "tmpfs") == 0
-      && !is_bind (&c->mounts[dev]))
+      && !mount_is_bind (&c->mounts[dev]))
     {
       if (devices_setup_dev (root_fd, o->in_user_ns, o->terminal, err) < 0)
         return at_path (err, ".mounts[%zd]", dev);

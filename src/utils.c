@@ -129,6 +129,26 @@ mkdir_p (const char *path, mode_t mode, struct berth_error *err)
   return 0;
 }
 
+
+int
+write_pid_file (const char *path, pid_t pid, struct berth_error *err)
+{
+  cleanup_free char *copy = strdup (path);
+  cleanup_close int dirfd = -1;
+  char buf[32], *slash;
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid); /* no newline, as runc */
+
+  if (copy == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  slash = strrchr (copy, '/');
+  if (slash)
+    *slash = '\0';
+  dirfd = open (slash ? (slash == copy ? "/" : copy) : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return berth_err_sys (err, errno, "directory of pid file %s", path);
+  return write_file_atomic (dirfd, slash ? slash + 1 : copy, buf, (size_t) n, 0644, err);
+}
+
 int
 proc_stat (pid_t pid, uint64_t *start_time, char *state)
 {

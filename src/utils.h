@@ -21,6 +21,8 @@ int write_file_atomic (int dirfd, const char *name, const char *data, size_t len
 /* Read a whole (small) file; *out is NUL-terminated. */
 int read_file_at (int dirfd, const char *path, char **out, size_t *len, struct berth_error *err);
 ssize_t write_all (int fd, const void *buf, size_t len);
+/* --pid-file: the pid without a newline (as runc), written atomically. */
+int write_pid_file (const char *path, pid_t pid, struct berth_error *err);
 int mkdir_p (const char *path, mode_t mode, struct berth_error *err);
 
 /* Process start time (field 22 of /proc/PID/stat, clock ticks since boot)
