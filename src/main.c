@@ -49,7 +49,7 @@ print_help (void)
           "   --root DIR                root directory for container state (default: %s)\n"
           "   --systemd-cgroup          manage cgroups with systemd (cgroupsPath is "
           "\"slice:prefix:name\")\n"
-          "   --rootless true|false|auto  ignore cgroup permission errors (default: auto)\n"
+          "   --rootless true|false|auto  accepted for compatibility (berth runs as root)\n"
           "   --criu PATH               accepted for compatibility; unused\n"
           "   --help, -h                show help\n"
           "   --version, -v             print the version\n\n"
