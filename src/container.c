@@ -433,6 +433,14 @@ static int
 prepare_notify (struct create_job *j, struct berth_error *err)
 {
   char root[PATH_MAX], dir[PATH_MAX + 300];
+  struct stat st;
+
+  /* Checked now: found out only at start, a bad socket would leave a
+     started container behind a failed command. */
+  if (j->notify_socket[0] != '@'
+      && (stat (j->notify_socket, &st) < 0 || !S_ISSOCK (st.st_mode)))
+    return berth_err (err, BERTH_E_VALUE, "NOTIFY_SOCKET %s is not a unix socket",
+                      j->notify_socket);
   if (realpath (j->rt->root, root) == NULL)
     return berth_err_sys (err, errno, "state root %s", j->rt->root);
   snprintf (dir, sizeof dir, "%s/%s", root, j->id);

@@ -188,3 +188,14 @@ def test_malformed_config(berth, bundle, cid, path, doc):
     line = fail_clean(berth, bundle, cid, "config.json")
     if path and path != ".":
         assert path in line, line
+
+
+def test_notify_socket_that_is_not_a_socket(berth, bundle, cid, tmp_path):
+    bundle.args("true").write()
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "nope.sock")}
+    before = mounts_snapshot(bundle.path, berth.root)
+    p = berth.cmd("create", "-b", bundle.path, cid, env=env)
+    assert p.returncode == 1 and "NOTIFY_SOCKET" in p.stderr and "not a unix socket" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert berth.ids() == [] and not os.path.exists(os.path.join(berth.root, cid))
+    assert mounts_snapshot(bundle.path, berth.root) == before
