@@ -292,11 +292,13 @@ def test_exec_is_in_the_container_cgroup(berth, bundle, cid):
 
 
 def _container_cgroup_dirs(init, cid):
+    """The container's cgroup directory per hierarchy ("" is the v2 one):
+    named after the id (cgroupfs driver) or berth-<id>.scope (systemd)."""
     dirs = {}
     with open(f"/proc/{init}/cgroup") as f:
         for line in f:
             _, ctrls, path = line.rstrip("\n").split(":", 2)
-            if not path.endswith("/" + cid):
+            if not (path.endswith("/" + cid) or path.endswith(f"-{cid}.scope")):
                 continue
             if ctrls == "":
                 top = "/sys/fs/cgroup/unified" if os.path.ismount("/sys/fs/cgroup/unified") \
@@ -310,30 +312,42 @@ def _container_cgroup_dirs(init, cid):
     return dirs
 
 
+def _cgroups_of(text):
+    return {l.split(":", 2)[1]: l.split(":", 2)[2] for l in text.splitlines()}
+
+
 def test_exec_cgroup_flag_uses_a_sub_cgroup(berth, bundle, cid):
     init = start(berth, bundle, cid)
     dirs = _container_cgroup_dirs(init, cid)
-    assert "memory" in dirs, dirs
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    assert ("" if v2 else "memory") in dirs, dirs
     for d in dirs.values():
         os.mkdir(os.path.join(d, "sub"))
         for f in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset starts empty
-            if os.path.exists(os.path.join(d, f)):
+            if not v2 and os.path.exists(os.path.join(d, f)):
                 with open(os.path.join(d, f)) as src, open(os.path.join(d, "sub", f), "w") as dst:
                     dst.write(src.read())
     p = berth.cmd("exec", "--cgroup", "sub", cid, "cat", "/proc/self/cgroup")
     assert p.returncode == 0, p.stderr
-    seen = {l.split(":", 2)[1]: l.split(":", 2)[2] for l in p.stdout.splitlines()}
-    for ctrls in dirs:
-        assert seen[ctrls].endswith(f"/{cid}/sub"), (ctrls, seen[ctrls])
-    p = berth.cmd("exec", "--cgroup", "memory:sub", cid, "cat", "/proc/self/cgroup")
-    seen = {l.split(":", 2)[1]: l.split(":", 2)[2] for l in p.stdout.splitlines()}
-    assert seen["memory"].endswith(f"/{cid}/sub")
-    assert all(seen[c].endswith("/" + cid) for c in dirs if c != "memory")
+    seen = _cgroups_of(p.stdout)
+    for ctrls, d in dirs.items():
+        want = "/" + os.path.basename(d) + "/sub"
+        assert seen[ctrls].endswith(want), (ctrls, seen[ctrls], want)
+    if v2:
+        # One hierarchy: naming a controller is a usage error, as in runc.
+        p = berth.cmd("exec", "--cgroup", "memory:sub", cid, "true")
+        assert p.returncode == 255 and "give the path alone" in p.stderr, p.stderr
+    else:
+        p = berth.cmd("exec", "--cgroup", "memory:sub", cid, "cat", "/proc/self/cgroup")
+        seen = _cgroups_of(p.stdout)
+        assert seen["memory"].endswith(f"/{cid}/sub")
+        assert all(seen[c].endswith("/" + cid) for c in dirs if c != "memory")
     p = berth.cmd("exec", "--cgroup", "../escape", cid, "true")
     assert p.returncode == 255 and "below the container's cgroup" in p.stderr
     p = berth.cmd("exec", "--cgroup", "missing", cid, "true")
     assert p.returncode == 255 and "missing" in p.stderr
     berth.cmd("delete", "-f", cid, check=True)  # removes the sub-cgroups too
+    assert not any(os.path.exists(d) for d in dirs.values())
 
 
 # ---- seccomp ----------------------------------------------------------------

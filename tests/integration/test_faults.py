@@ -66,7 +66,7 @@ def test_corrupt_state_file(berth, bundle, cid):
     p = berth.cmd("state", cid)
     assert p.returncode == 1 and "corrupt state" in p.stderr and "delete --force" in p.stderr
     assert berth.cmd("delete", "--force", cid).returncode == 0
-    os.kill(pid, signal.SIGKILL)  # the state named no cgroup any more: ours to end
+    assert _ended(pid)  # found through the cgroup record, not the lost state
 
 
 def test_truncated_state_file(berth, bundle, cid):
@@ -77,7 +77,23 @@ def test_truncated_state_file(berth, bundle, cid):
     p = berth.cmd("kill", cid, "KILL")
     assert p.returncode == 1 and "state" in p.stderr
     assert berth.cmd("delete", "--force", cid).returncode == 0
+    assert _ended(pid)
+
+
+def _ended(pid, timeout=5.0):
+    """True once pid has exited (gone, or a zombie its reaper has yet to
+    collect); SIGKILLs it and returns False if it is still running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+    return False
 
 
 def test_start_twice(berth, bundle, cid):
