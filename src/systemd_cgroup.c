@@ -165,7 +165,7 @@ int
 systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, char **slice,
                       struct berth_error *err)
 {
-  cleanup_free char *copy = NULL;
+  cleanup_free char *copy = NULL, *checked = NULL;
   const char *s = "", *prefix = "berth", *name = id;
   char *c1, *c2;
   int n;
@@ -192,8 +192,10 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
                          "\"%s\": systemd unit and slice names cannot hold \"/\"", cgroups_path);
   if (*s == '\0')
     s = "system.slice";
-  if (!ends_with (s, ".slice"))
-    return berth_err_at (err, BERTH_E_VALUE, JPATH, "\"%s\" is not a slice name", s);
+  /* Checked here rather than left to systemd, whose refusal would come
+     after berth had started the container's init. */
+  if (expand_slice (s, &checked, err) < 0)
+    return -1;
   if (ends_with (name, ".slice"))
     n = asprintf (unit, "%s", name);
   else

@@ -163,3 +163,21 @@ def test_missing_cgroup_controller(berth, bundle):
     assert p.returncode == 1
     assert "error: config.json: .linux.resources.network.classID: needs the net_cls controller" \
         in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("path,says", [
+    ("machine", 'is not of the form "slice:prefix:name"'),
+    ("a--b.slice:berth:x", '"a--b.slice" is not a slice name'),
+    ("system.slice:berth:", "the unit name (its third part) is empty"),
+])
+def test_systemd_cgroups_path_form(berth, bundle, path, says):
+    bundle.config["linux"]["cgroupsPath"] = path
+    bundle.write()
+    p = berth.cmd("check", "-b", bundle.path, globals_=("--systemd-cgroup",))
+    assert p.returncode == 1
+    errors = problem_lines(p.stdout, "error")
+    assert any(".linux.cgroupsPath" in l and says in l for l in errors), p.stdout
+    # The same path is refused by create before anything is started.
+    p = berth.cmd("create", "-b", bundle.path, "bt-sd-form", globals_=("--systemd-cgroup",))
+    assert p.returncode == 1 and says in p.stderr, p.stderr
+    assert berth.ids() == []
