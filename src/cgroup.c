@@ -567,13 +567,14 @@ static const char *const mode_names[] = { "v1", "hybrid", "v2" };
 int
 cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct berth_error *err)
 {
-  cleanup_strv char **v = calloc (2 * cg->n_dirs + 2, sizeof (char *));
+  cleanup_strv char **v = calloc (2 * cg->n_dirs + 3, sizeof (char *));
   size_t k = 0, i;
   bool ok;
 
   if (v == NULL)
     return oom (err);
-  ok = asprintf (&v[k++], "mode=%s", mode_names[cg->mode]) >= 0;
+  ok = asprintf (&v[k++], "mode=%s", mode_names[cg->mode]) >= 0
+       && (!cg->systemd_unit || (v[k++] = strdup ("driver=systemd")) != NULL);
   for (i = 0; ok && i < cg->n_dirs; i++)
     {
       const struct berth_cgroup_dir *d = &cg->dirs[i];
@@ -615,6 +616,8 @@ cgroup_from_strv (char *const *v, size_t n, struct berth_cgroup *cg, struct bert
       if (i == 0 && strncmp (v[i], "mode=", 5) == 0)
         for (m = 0; m < 3 && strcmp (v[i] + 5, mode_names[m]) != 0; m++)
           ;
+      else if (i == 1 && strcmp (v[i], "driver=systemd") == 0)
+        tmp.systemd_unit = true;
       else if (eq && ctrl == NULL)
         return oom (err);
       else if (ctrl == NULL || !clean_abs (eq + 1))

@@ -50,6 +50,9 @@ struct berth_cgroup {
   enum berth_cgroup_mode mode;
   struct berth_cgroup_dir *dirs;
   size_t n_dirs;
+  bool systemd_unit; /* made by the systemd driver: the v2 directory's name is
+                        the unit's, and the unit is stopped through systemd
+                        whatever flags later commands are given */
 };
 
 int cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err);

@@ -156,8 +156,7 @@ container_update (const struct berth_runtime *rt, const char *id, struct oci_res
      then writes the same values (CPU quota rounded to whole percent). */
   if (cgroup_apply_resources (&c.cgroup, &view, true, err) < 0)
     return -1;
-  if (rt->systemd_cgroup && systemd_cgroup_unit (&c.cgroup)
-      && systemd_cgroup_update (&c.cgroup, &view, err) < 0)
+  if (systemd_cgroup_unit (&c.cgroup) && systemd_cgroup_update (&c.cgroup, &view, err) < 0)
     return -1;
   return save_config (&c, config, err);
 }

@@ -936,7 +936,7 @@ remove_recorded_cgroups (const struct state_handle *h)
   if (cgroup_pids (&cg, &pids, &npids, &ignored) == 0)
     for (size_t i = 0; i < npids; i++)
       kill (pids[i], SIGKILL);
-  cgroup_destroy (&cg, false, &ignored);
+  systemd_cgroup_destroy (&cg, &ignored);
   cgroup_free (&cg);
 }
 
@@ -975,11 +975,9 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
   if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
     return -1;
   /* A unit of the systemd driver is stopped through systemd, so that it
-     does not linger (failed) and the id can be used again. */
-  if (rt->systemd_cgroup && systemd_cgroup_unit (&cg))
-    r = systemd_cgroup_destroy (&cg, err);
-  else
-    r = cgroup_destroy (&cg, false, err);
+     does not linger (failed) and the id can be used again; the record says
+     so, whether or not this delete was given --systemd-cgroup. */
+  r = systemd_cgroup_destroy (&cg, err);
   cgroup_free (&cg);
   if (r < 0 || state_remove (&h, err) < 0)
     return -1;

@@ -212,7 +212,7 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
 const char *
 systemd_cgroup_unit (const struct berth_cgroup *cg)
 {
-  const char *dir = cg->mode == BERTH_CGROUP_V2 ? cgroup_dir (cg, "") : NULL;
+  const char *dir = cg->systemd_unit && cg->mode == BERTH_CGROUP_V2 ? cgroup_dir (cg, "") : NULL;
   const char *base = dir ? strrchr (dir, '/') : NULL;
 
   if (base == NULL || !(ends_with (base, ".scope") || ends_with (base, ".slice")))
@@ -735,6 +735,7 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
       reset_failed (&b, unit);
       return -1;
     }
+  cg->systemd_unit = true;
   enable_unmanaged_controllers (cgroup_dir (cg, ""));
   return 0;
 }

@@ -35,7 +35,9 @@
  *  - systemd_cgroup_destroy() stops the unit (StopUnit, waiting for the
  *    job; a unit already gone is fine), resets it if it failed
  *    (ResetFailedUnit) so the same id can be created again, and removes
- *    whatever directories remain (cgroup_destroy).
+ *    whatever directories remain (cgroup_destroy).  A cgroup that is not a
+ *    unit of this driver (cg->systemd_unit unset) just gets cgroup_destroy,
+ *    so callers need not know which driver made it.
  *  - Errors name the unit and carry systemd's own message.
  */
 #ifndef BERTH_SYSTEMD_CGROUP_H
@@ -59,8 +61,9 @@ int systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resou
                            struct berth_error *err);
 int systemd_cgroup_destroy (struct berth_cgroup *cg, struct berth_error *err);
 
-/* The unit that holds `cg` (the last component of its v2 directory when
-   that is a ".scope" or ".slice"), pointing into `cg`; NULL when none. */
+/* The unit that holds `cg` when this driver made it (the last component of
+   its v2 directory, a ".scope" or ".slice"), pointing into `cg`; NULL when
+   none. */
 const char *systemd_cgroup_unit (const struct berth_cgroup *cg);
 
 #endif

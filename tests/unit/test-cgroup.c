@@ -10,6 +10,7 @@
  */
 #include "cgroup.h"
 #include "cleanup.h"
+#include "systemd_cgroup.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -133,7 +134,7 @@ same_cgroup (const struct berth_cgroup *a, const struct berth_cgroup *b)
 {
   size_t i;
 
-  if (a->mode != b->mode || a->n_dirs != b->n_dirs)
+  if (a->mode != b->mode || a->n_dirs != b->n_dirs || a->systemd_unit != b->systemd_unit)
     return false;
   for (i = 0; i < a->n_dirs; i++)
     {
@@ -154,6 +155,7 @@ check_strv (const struct berth_cgroup *cg)
   cleanup_strv char **v = NULL;
   char *dotdot[] = { "mode=v2", "=/sys/fs/cgroup/../../etc" };
   char *orphan[] = { "mode=v1", "created=/sys/fs/cgroup/memory/x" };
+  char *unit[] = { "mode=v2", "driver=systemd", "=/sys/fs/cgroup/system.slice/berth-x.scope" };
   size_t n = 0, i;
   int r = cgroup_to_strv (cg, &v, &n, &err);
 
@@ -168,6 +170,16 @@ check_strv (const struct berth_cgroup *cg)
   cgroup_free (&back);
   tap_ok (cgroup_from_strv (orphan, 2, &back, &err) < 0 && err.kind == BERTH_E_VALUE,
           "cgroup_from_strv refuses created= without its directory: %s", err.msg);
+  cgroup_free (&back);
+  err.msg[0] = '\0';
+  tap_ok (cgroup_from_strv (unit, 3, &back, &err) == 0 && back.systemd_unit
+              && strcmp (systemd_cgroup_unit (&back), "berth-x.scope") == 0,
+          "the systemd driver's record names its unit %s", err.msg);
+  cgroup_free (&back);
+  unit[1] = unit[2]; /* the driver line is only valid right after the mode */
+  unit[2] = "driver=systemd";
+  tap_ok (cgroup_from_strv (unit, 3, &back, &err) < 0 && !back.systemd_unit,
+          "a misplaced driver= line is refused: %s", err.msg);
   cgroup_free (&back);
 }
 

@@ -208,6 +208,17 @@ def test_exited_container_is_deleted_cleanly(berth, bundle, cid, unit):
     assert not unit_loaded(unit)
 
 
+def test_delete_without_the_flag_still_stops_the_unit(berth, bundle, cid, unit):
+    # The driver is recorded with the container: a later command that is
+    # not given --systemd-cgroup must not leave the scope to systemd.
+    bundle.args("sleep", "100").write()
+    sd_create(berth, bundle, cid)
+    berth.cmd("start", cid, check=True)
+    assert prop(unit, "ActiveState") == "active"
+    berth.cmd("delete", "--force", cid, check=True)
+    assert not unit_loaded(unit), prop(unit, "ActiveState")
+
+
 def test_update_sets_unit_properties(berth, bundle, cid, unit):
     bundle.args("sleep", "100")
     bundle.config["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}
