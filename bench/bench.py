@@ -8,7 +8,12 @@ re-executes itself inside a private mount namespace with the cgroup2 mount at
 /sys/fs/cgroup/unified detached: every runtime then runs in the same
 environment.  Nothing on the host is changed.
 
-Usage: bench/bench.py [-n N] [--seccomp FILE] [--berth PATH]
+With --variants, berth alone runs three bundles interleaved: the plain one,
+the same with the --seccomp profile, and the same with CAP_SYS_PTRACE (which
+makes berth re-execute from a sealed copy of itself, src/sealed_exe.h); the
+ratios to the plain bundle are the cost of each.
+
+Usage: bench/bench.py [-n N] [--seccomp FILE] [--variants] [--berth PATH]
 """
 import argparse
 import json
@@ -22,7 +27,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def make_bundle(path, seccomp=None):
+def make_bundle(path, seccomp=None, ptrace=False):
     rootfs = os.path.join(path, "rootfs")
     os.makedirs(os.path.join(rootfs, "bin"))
     for d in ("proc", "sys", "dev", "tmp", "etc"):
@@ -40,6 +45,9 @@ def make_bundle(path, seccomp=None):
     if seccomp:
         with open(seccomp) as f:
             c["linux"]["seccomp"] = podman_profile_to_oci(json.load(f))
+    if ptrace:
+        for k in ("bounding", "effective", "permitted"):
+            c["process"]["capabilities"][k].append("CAP_SYS_PTRACE")
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(c, f)
 
@@ -76,6 +84,33 @@ def run_once(argv, root, bundle, cid, timed=False):
     if p.returncode != 0:
         sys.exit(f"{argv[0]} failed: {p.stderr.strip()}")
     return int(p.stderr.strip().splitlines()[-1]) if timed else 0
+
+
+def variants():
+    """berth alone: plain bundle vs profile vs CAP_SYS_PTRACE, interleaved."""
+    tmp = tempfile.mkdtemp(prefix="bench-variants-")
+    root = tempfile.mkdtemp(prefix="bench-berth-", dir="/run")
+    try:
+        bundles = {"plain": {}, "ptrace": {"ptrace": True}}
+        if ARGS.seccomp:
+            bundles["seccomp"] = {"seccomp": ARGS.seccomp}
+        for name, kw in bundles.items():
+            make_bundle(os.path.join(tmp, name), **kw)
+        times = {name: [] for name in bundles}
+        for i in range(ARGS.n):
+            for name in bundles:
+                t0 = time.perf_counter()
+                run_once([ARGS.berth], root, os.path.join(tmp, name), f"{name}{i}")
+                times[name].append((time.perf_counter() - t0) * 1000)
+        med = {name: sorted(v)[len(v) // 2] for name, v in times.items()}
+        print(f"{'bundle':8} {'ms/container':>12} {'vs plain':>8}")
+        for name in med:
+            print(f"{name:8} {med[name]:12.2f} {med[name] / med['plain']:7.2f}x")
+        print(f"({ARGS.n} sequential berth runs of /bin/true per bundle, interleaved; median"
+              f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def inner():
@@ -122,6 +157,7 @@ def main():
     ap.add_argument("-n", type=int, default=100)
     ap.add_argument("--berth", default=os.path.join(REPO, "build", "src", "berth"))
     ap.add_argument("--seccomp")
+    ap.add_argument("--variants", action="store_true")
     ap.add_argument("--inner", action="store_true")
     ARGS = ap.parse_args()
     if os.geteuid() != 0:
@@ -131,7 +167,7 @@ def main():
         os.execvp("unshare", ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
                               "sh", sys.executable, os.path.abspath(__file__), "--inner",
                               *sys.argv[1:]])
-    inner()
+    variants() if ARGS.variants else inner()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "resources.h"
 #include "spec.h"
 #include "state.h"
+#include "sealed_exe.h"
 #include "systemd_cgroup.h"
 #include "sync.h"
 #include "terminal.h"
@@ -561,6 +562,8 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       return -1;
     }
   j.config = config;
+  if (rt->argv && sealed_exe_needed (config, NULL) && sealed_exe_reexec (rt->argv, NULL, err) < 0)
+    return -1;
   if (config->linux && config->linux->seccomp)
     {
       struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };

@@ -23,6 +23,7 @@
 struct berth_runtime {
   const char *root;
   bool systemd_cgroup;
+  char *const *argv; /* berth's command line, to re-execute it (sealed_exe.h) */
 };
 
 struct create_options {

@@ -26,6 +26,7 @@
 #include "namespaces.h"
 #include "hooks.h"
 #include "process.h"
+#include "sealed_exe.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
@@ -859,6 +860,8 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
     berth_err (err, BERTH_E_STATE,
                "cannot exec in a paused container (use --ignore-paused to override)");
   else if (load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
+           && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
+               || sealed_exe_reexec (rt->argv, &saved, err) == 0)
            && check_terminal (j.p, o, err) == 0
            && exec_cgroup (&j, o, err) == 0 && open_target (&j.c, &j.t, err) == 0
            && spawn (&j, o, paused, &saved, err) == 0)

@@ -173,6 +173,7 @@ main (int argc, char **argv)
     .log_format = BERTH_LOG_TEXT,
     .rootless = "auto",
     .argv0 = argv[0],
+    .argv = argv,
   };
   struct berth_error err = { 0 };
   const struct berth_command *cmd;

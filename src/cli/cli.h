@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "container.h"
 #include "error.h"
 #include "log.h"
 
@@ -25,6 +26,8 @@ struct berth_globals {
   bool systemd_cgroup;
   const char *rootless;
   const char *argv0;
+  char **argv; /* the whole command line: berth may re-execute itself
+                  (sealed_exe.h) */
 };
 
 typedef int (*berth_command_fn) (const struct berth_globals *g, int argc, char **argv,
@@ -74,6 +77,9 @@ int cli_getopt (const char *cmd, int argc, char **argv, const char *optstring,
 int cli_want_args (const char *cmd, int argc, int min, int max, struct berth_error *err);
 
 int cli_not_implemented (const char *cmd, struct berth_error *err);
+
+/* What the container library needs of the global options. */
+struct berth_runtime cli_runtime (const struct berth_globals *g);
 
 /* Parse an unsigned decimal flag value, naming the flag on error. */
 int cli_parse_uint (const char *flag, const char *value, unsigned long long max,

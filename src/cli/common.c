@@ -70,3 +70,10 @@ cli_parse_uint (const char *flag, const char *value, unsigned long long max,
   *out = v;
   return 0;
 }
+
+struct berth_runtime
+cli_runtime (const struct berth_globals *g)
+{
+  return (struct berth_runtime){ .root = g->root, .systemd_cgroup = g->systemd_cgroup,
+                                 .argv = g->argv };
+}

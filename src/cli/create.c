@@ -101,7 +101,7 @@ cli_create_options (const char *cmd, int argc, char **argv, struct create_option
 int
 berth_cmd_create (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
 {
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   struct create_options o = { 0 };
   struct created out = { 0 };
   bool detach = false, keep = false;

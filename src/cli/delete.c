@@ -18,7 +18,7 @@ berth_cmd_delete (const struct berth_globals *g, int argc, char **argv, struct b
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   bool force = false;
   int c;
 

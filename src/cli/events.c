@@ -63,7 +63,7 @@ berth_cmd_events (const struct berth_globals *g, int argc, char **argv, struct b
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   long interval = 5000;
   bool once = false;
   int c;

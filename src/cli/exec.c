@@ -92,7 +92,7 @@ berth_cmd_exec (const struct berth_globals *g, int argc, char **argv, struct ber
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   struct exec_options o = { 0 };
   /* Repeatable flags: never more values than arguments. */
   cleanup_free char **env = calloc ((size_t) argc + 1, sizeof (char *));

@@ -20,7 +20,7 @@ berth_cmd_kill (const struct berth_globals *g, int argc, char **argv, struct ber
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   bool all = false;
   int sig = SIGTERM, c;
 

@@ -54,7 +54,7 @@ berth_cmd_list (const struct berth_globals *g, int argc, char **argv, struct ber
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   struct oci_runc_state **v = NULL;
   const char *format = "table";
   bool quiet = false;

@@ -11,7 +11,7 @@ int
 berth_cmd_pause (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
 {
   static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   int c;
 
   while ((c = cli_getopt ("pause", argc, argv, "", opts, err)) != -1)

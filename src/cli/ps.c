@@ -146,7 +146,7 @@ berth_cmd_ps (const struct berth_globals *g, int argc, char **argv, struct berth
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   cleanup_free pid_t *pids = NULL;
   cleanup_free char **args = NULL;
   const char *format = "table";

@@ -27,7 +27,7 @@ int cli_create_options (const char *cmd, int argc, char **argv, struct create_op
 int
 berth_cmd_run (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
 {
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   struct create_options o = { 0 };
   struct created out = { 0, -1 };
   bool detach = false, keep = false;

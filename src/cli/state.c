@@ -12,7 +12,7 @@ int
 berth_cmd_state (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
 {
   static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   struct oci_runc_state *s = NULL;
   cleanup_free char *json = NULL;
   int c, r;

@@ -260,7 +260,7 @@ read_resources (const char *file, struct oci_resources **out, struct berth_error
 int
 berth_cmd_update (const struct berth_globals *g, int argc, char **argv, struct berth_error *err)
 {
-  struct berth_runtime rt = { g->root, g->systemd_cgroup };
+  struct berth_runtime rt = cli_runtime (g);
   struct oci_resources *r = calloc (1, sizeof *r);
   const char *file = NULL;
   bool flags = false;

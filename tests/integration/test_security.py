@@ -8,6 +8,8 @@ file (test_exec.py), inheritable capabilities (below)."""
 import hashlib
 import os
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -25,30 +27,71 @@ ALL_BUT_PTRACE = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_F
                   "CAP_SYS_ADMIN", "CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_SETFCAP"]
 
 
-@pytest.mark.parametrize("caps", [
-    None,
-    ALL_BUT_PTRACE,
-    pytest.param(ALL_BUT_PTRACE + ["CAP_SYS_PTRACE"], marks=pytest.mark.xfail(
-        strict=True, reason="known gap: a container granted CAP_SYS_PTRACE in the host's user "
-        "namespace can open /proc/1/exe of a created init; see docs/security.md")),
-], ids=["default-caps", "all-but-ptrace", "with-ptrace"])
+# The CVE-2019-5736 sequence from inside the container: open /proc/1/exe
+# while the init is still berth (created, waiting for start), wait until start
+# has replaced it with the container's program, then write through the fd.
+PROC_EXE_ATTACK = """
+if (exec 3</proc/1/exe) 2>/dev/null; then
+  exec 3</proc/1/exe
+  echo opened; readlink /proc/self/fd/3
+else
+  echo denied; exit 0
+fi
+while [ "$(readlink /proc/1/exe)" != /bin/busybox ]; do sleep 0.05; done
+if echo x >> /proc/self/fd/3; then echo writable; else echo not-writable; fi
+"""
+
+
+@pytest.mark.parametrize("caps", [None, ALL_BUT_PTRACE, ALL_BUT_PTRACE + ["CAP_SYS_PTRACE"]],
+                         ids=["default-caps", "all-but-ptrace", "with-ptrace"])
 def test_runtime_binary_cannot_be_reached_through_proc_exe(berth, bundle, cid, caps):
-    """CVE-2019-5736: while the container's init is still berth (created,
-    waiting for start), a process in the container must not be able to open
-    /proc/1/exe, let alone write to it."""
+    """Without CAP_SYS_PTRACE the non-dumpable init cannot be opened; with it
+    (no user namespace) the init runs from a sealed memfd copy of berth, so
+    what is opened is not the host's binary and cannot be written."""
     before = sha(BERTH)
     if caps:
         bundle.config["process"]["capabilities"] = {
             k: caps for k in ("bounding", "effective", "permitted")}
     bundle.args("sleep", "100").write()
     berth.cmd("create", "-b", bundle.path, cid, check=True)
-    p = berth.cmd("exec", cid, "sh", "-c",
-                  "cat /proc/1/exe > /dev/null 2>&1 && echo readable || echo denied; "
-                  "echo x 2>/dev/null >> /proc/1/exe && echo writable || echo not-writable")
+    result = {}
+    attacker = threading.Thread(target=lambda: result.update(
+        p=berth.cmd("exec", cid, "sh", "-c", PROC_EXE_ATTACK, timeout=30)))
+    attacker.start()
+    time.sleep(0.5)  # let it open /proc/1/exe before start execs sleep
+    berth.cmd("start", cid, check=True)
+    attacker.join()
     berth.cmd("delete", "--force", cid, check=True)
     assert sha(BERTH) == before
+    p = result["p"]
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == ["denied", "not-writable"]
+    if caps and "CAP_SYS_PTRACE" in caps:
+        assert p.stdout.split("\n")[:3] == ["opened", "/memfd:berth (deleted)", "not-writable"], \
+            p.stdout
+    else:
+        assert p.stdout.split() == ["denied"], p.stdout
+
+
+@pytest.mark.parametrize("ptrace", [False, True], ids=["without-ptrace", "with-ptrace"])
+def test_exec_runs_from_a_sealed_copy_only_when_needed(berth, bundle, cid, ptrace):
+    """`berth exec` puts a berth process into the container too; with
+    CAP_SYS_PTRACE there it runs from the sealed copy, otherwise from the
+    binary itself (no copy, no re-exec: nothing paid)."""
+    caps = ALL_BUT_PTRACE + (["CAP_SYS_PTRACE"] if ptrace else [])
+    bundle.config["process"]["capabilities"] = {
+        k: caps for k in ("bounding", "effective", "permitted")}
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    ex = subprocess.Popen([berth.binary, "--root", berth.root, "exec", cid, "sleep", "5"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        exe = os.readlink(f"/proc/{ex.pid}/exe")
+    finally:
+        ex.kill()
+        ex.wait()
+    berth.cmd("delete", "--force", cid, check=True)
+    assert exe == ("/memfd:berth (deleted)" if ptrace else os.path.realpath(BERTH))
 
 
 def test_cwd_is_not_a_host_directory(berth, bundle, cid):
