@@ -17,6 +17,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("BERTH_BUILD", os.path.join(REPO, "build"))
 BERTH = os.environ.get("BERTH", os.path.join(BUILD, "src", "berth"))
 HELPER = os.path.join(BUILD, "tests", "berth-testhelper")
+# The VM tier runs this suite a second time with $BERTH adding --systemd-cgroup.
+SYSTEMD_DRIVER = os.environ.get("BERTH_VM_DRIVER") == "systemd"
 BUSYBOX = "/bin/busybox"
 
 
