@@ -3,8 +3,11 @@
    See check.h. */
 #include "check_priv.h"
 #include "cleanup.h"
+#include "lsm.h"
 #include "mountopts.h"
+#include "process.h"
 #include "safepath.h"
+#include "scheduling.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +225,46 @@ unsupported (struct check_ctx *x, const char *path)
   check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path, "not supported by berth yet");
 }
 
+/* process_check's rules (create and exec refuse by them), each property on
+   its own so that one problem does not hide the next. */
+static void
+check_process_extras (struct check_ctx *x, const struct oci_process *p,
+                      const struct oci_linux *l)
+{
+  const struct oci_cpu_affinity *a = p->exec_cpu_affinity;
+  struct oci_process one = { 0 };
+  struct oci_linux lone = { 0 };
+  struct sched_plan sp;
+  unsigned long persona;
+  struct berth_error e = { 0 };
+
+  one.scheduler = p->scheduler;
+  if (sched_plan_make (&one, ".process", &sp, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  one = (struct oci_process){ .io_priority = p->io_priority };
+  if (sched_plan_make (&one, ".process", &sp, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  for (int i = 0; a && i < 2; i++)
+    {
+      struct cpu_list cl;
+      const char *path = i ? ".process.execCPUAffinity.final" : ".process.execCPUAffinity.initial";
+      if (cpu_list_parse (i ? a->final : a->initial, path, &cl, &e) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
+      cpu_list_free (&cl);
+    }
+  if (process_personality (l, &persona, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  one = (struct oci_process){ .apparmor_profile = p->apparmor_profile };
+  if (lsm_check_host (&one, ".process", NULL, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  one = (struct oci_process){ .selinux_label = p->selinux_label };
+  if (lsm_check_host (&one, ".process", NULL, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  lone.mount_label = l ? l->mount_label : NULL;
+  if (lsm_check_host (NULL, ".process", &lone, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+}
+
 /* container.c's check_config_for_create, every refusal reported. */
 static void
 check_create_rules (struct check_ctx *x)
@@ -229,8 +272,6 @@ check_create_rules (struct check_ctx *x)
   const struct oci_config *c = x->c;
   const struct oci_linux *l = c->linux;
   const struct oci_process *p = c->process;
-  bool apparmor = file_starts_with ("/sys/module/apparmor/parameters/enabled", 'Y');
-  bool selinux = access ("/sys/fs/selinux/enforce", F_OK) == 0;
 
   if (p == NULL)
     check_add (x, CHECK_ERROR, BERTH_E_MISSING, ".process", "a container needs a process to run");
@@ -243,25 +284,8 @@ check_create_rules (struct check_ctx *x)
     unsupported (x, ".linux.netDevices");
   if (l && l->intel_rdt)
     unsupported (x, ".linux.intelRdt");
-  if (l && l->personality)
-    unsupported (x, ".linux.personality");
-  if (p && p->scheduler)
-    unsupported (x, ".process.scheduler");
-  if (p && p->io_priority)
-    unsupported (x, ".process.ioPriority");
-  if (p && p->exec_cpu_affinity)
-    unsupported (x, ".process.execCPUAffinity");
-  /* Labels: say first when the host could not honour them anyway. */
-  if (p && p->apparmor_profile && p->apparmor_profile[0])
-    check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, ".process.apparmorProfile", "%s",
-               apparmor ? "not supported by berth yet" : "AppArmor is not enabled on this host");
-  if (p && p->selinux_label && p->selinux_label[0])
-    check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, ".process.selinuxLabel", "%s",
-               selinux ? "not supported by berth yet" : "SELinux is not enabled on this host");
-  if (l && l->mount_label && l->mount_label[0])
-    check_add (x, selinux ? CHECK_WARNING : CHECK_ERROR, BERTH_E_UNSUPPORTED, ".linux.mountLabel",
-               "%s", selinux ? "ignored: berth does not apply SELinux mount labels yet"
-                             : "SELinux is not enabled on this host");
+  if (p)
+    check_process_extras (x, p, l);
 }
 
 /* ---- the filesystem: rootfs, mounts, hooks, the program --------------------- */

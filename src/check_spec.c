@@ -39,22 +39,9 @@ not_absolute (struct check_ctx *x, const char *path, const char *value)
 static const char *const ns_types[] = {
   "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
 };
-static const char *const sched_policies[] = {
-  "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE",
-  "SCHED_DEADLINE",
-};
-static const char *const sched_flags[] = {
-  "SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM", "SCHED_FLAG_DL_OVERRUN",
-  "SCHED_FLAG_KEEP_POLICY", "SCHED_FLAG_KEEP_PARAMS", "SCHED_FLAG_UTIL_CLAMP_MIN",
-  "SCHED_FLAG_UTIL_CLAMP_MAX",
-};
-static const char *const ioprio_classes[] = {
-  "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE",
-};
 static const char *const propagations[] = {
   "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
 };
-static const char *const personality_domains[] = { "LINUX", "LINUX32" };
 static const char *const mempolicy_modes[] = {
   "MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
   "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL",
@@ -95,25 +82,7 @@ spec_process (struct check_ctx *x, const struct oci_process *p)
   if (p->has_oom_score_adj && (p->oom_score_adj < -1000 || p->oom_score_adj > 1000))
     check_add (x, CHECK_ERROR, BERTH_E_RANGE, ".process.oomScoreAdj", "%d is outside -1000..1000",
                (int) p->oom_score_adj);
-  if (p->scheduler)
-    {
-      if (!in_set (p->scheduler->policy, sched_policies, ARRAY_LEN (sched_policies)))
-        unknown (x, ".process.scheduler.policy", "scheduler policy", p->scheduler->policy);
-      for (size_t i = 0; i < p->scheduler->flags_len; i++)
-        if (!in_set (p->scheduler->flags[i], sched_flags, ARRAY_LEN (sched_flags)))
-          {
-            CHECK_PATHF (path, ".process.scheduler.flags[%zu]", i);
-            unknown (x, path, "scheduler flag", p->scheduler->flags[i]);
-          }
-    }
-  if (p->io_priority)
-    {
-      if (!in_set (p->io_priority->class, ioprio_classes, ARRAY_LEN (ioprio_classes)))
-        unknown (x, ".process.ioPriority.class", "I/O priority class", p->io_priority->class);
-      if (p->io_priority->priority < 0 || p->io_priority->priority > 7)
-        check_add (x, CHECK_ERROR, BERTH_E_RANGE, ".process.ioPriority.priority",
-                   "%d is outside 0..7", (int) p->io_priority->priority);
-    }
+  /* scheduler and ioPriority: check.c, with the rules create applies. */
 }
 
 static void
@@ -236,9 +205,6 @@ spec_linux (struct check_ctx *x, const struct oci_linux *l)
         check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
                    "unknown clock (want boottime or monotonic)");
       }
-  if (l->personality
-      && !in_set (l->personality->domain, personality_domains, ARRAY_LEN (personality_domains)))
-    unknown (x, ".linux.personality.domain", "personality domain", l->personality->domain);
   if (l->memory_policy)
     {
       if (!in_set (l->memory_policy->mode, mempolicy_modes, ARRAY_LEN (mempolicy_modes)))

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "namespaces.h"
 #include "notify.h"
+#include "process.h"
 #include "resources.h"
 #include "spec.h"
 #include "state.h"
@@ -113,22 +114,7 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
-  if (l && l->mount_label && l->mount_label[0])
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.mountLabel",
-                         "SELinux labels are not supported by berth yet");
-  if (l && l->personality)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.personality", "not supported by berth yet");
-  if (c->process->scheduler)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.scheduler", "not supported by berth yet");
-  if (c->process->io_priority)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.ioPriority", "not supported by berth yet");
-  if (c->process->exec_cpu_affinity)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.execCPUAffinity", "not supported by berth yet");
-  if (c->process->apparmor_profile && c->process->apparmor_profile[0])
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.apparmorProfile", "not supported by berth yet");
-  if (c->process->selinux_label && c->process->selinux_label[0])
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".process.selinuxLabel", "not supported by berth yet");
-  return 0;
+  return process_check (c->process, ".process", l, err);
 }
 
 static int

@@ -3,12 +3,14 @@
  *   runtime: lock, status check, build the process, pidfd of the init,
  *            /proc/<pid> and its root, which namespaces differ;
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
- *   child:   setns user, then the rest -> root of the init -> setsid -> pty
- *            -> cwd, program, rlimits, oom_score_adj -> [seccomp with a
+ *   child:   execCPUAffinity.initial -> setns user, then the rest -> root
+ *            of the init -> setsid -> pty -> cwd, program, rlimits,
+ *            oom_score_adj, labels, personality -> [seccomp with a
  *            listener, passed on] -> descriptors -> [seccomp without
  *            no_new_privs] -> user, capabilities, no_new_privs -> READY,
  *            wait for GO -> [seccomp with no_new_privs] -> execve
- *   runtime: cgroups, --pid-file, --pidfd-socket -> GO -> wait for execve
+ *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final,
+ *            --pid-file, --pidfd-socket -> GO -> wait for execve
  *            (the sync socket is close-on-exec: EOF means it happened)
  *            -> unlock -> detach, or wait and return the exit status.
  *
@@ -23,9 +25,11 @@
 #include "cleanup.h"
 #include "container.h"
 #include "log.h"
+#include "lsm.h"
 #include "namespaces.h"
 #include "hooks.h"
 #include "process.h"
+#include "scheduling.h"
 #include "sealed_exe.h"
 #include "seccomp.h"
 #include "sync.h"
@@ -191,27 +195,6 @@ apply_overrides (struct oci_process *p, const struct exec_options *o, struct ber
   return 0;
 }
 
-static int
-check_supported (const struct oci_process *p, struct berth_error *err)
-{
-  if (p->apparmor_profile && p->apparmor_profile[0])
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".apparmorProfile",
-                         "AppArmor profile \"%s\": AppArmor is not supported on this host",
-                         p->apparmor_profile);
-  if (p->selinux_label && p->selinux_label[0])
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".selinuxLabel",
-                         "SELinux label \"%s\": SELinux is not supported on this host",
-                         p->selinux_label);
-  if (p->scheduler)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".scheduler", "not supported by berth yet");
-  if (p->io_priority)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".ioPriority", "not supported by berth yet");
-  if (p->exec_cpu_affinity)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".execCPUAffinity",
-                         "not supported by berth yet");
-  return 0;
-}
-
 /* The process, and the container's config (*config) and seccomp filter
    (*seccomp, NULL when it has none), which the process gets too. */
 static int
@@ -238,7 +221,8 @@ load_process (const struct berth_runtime *rt, const struct container *c,
       if (oci_parse_file (&oci_type_process, o->process_file, "process.json", &obj, err) < 0)
         return -1;
       *out = obj;
-      if (oci_process_validate (obj, "", err) < 0 || check_supported (obj, err) < 0)
+      if (oci_process_validate (obj, "", err) < 0
+          || process_check (obj, "", (*config)->linux, err) < 0)
         {
           berth_err_set_source (err, "process.json");
           return -1;
@@ -249,7 +233,9 @@ load_process (const struct berth_runtime *rt, const struct container *c,
     return berth_err (err, BERTH_E_STATE, "the container's config has no process");
   *out = steal_pointer (&(*config)->process);
   (*config)->has_process = false;
-  return apply_overrides (*out, o, err) < 0 ? -1 : check_supported (*out, err);
+  /* The config's own process was checked at create; --apparmor and
+     --process-label may have added labels. */
+  return apply_overrides (*out, o, err) < 0 ? -1 : process_check (*out, ".process", NULL, err);
 }
 
 /* ---- the container, seen from the host ------------------------------------ */
@@ -404,6 +390,9 @@ struct child_ctx {
   const sigset_t *sigmask; /* the caller's, for the program */
   int lock_fds[2];         /* the container's state lock, held by berth */
   const struct berth_seccomp *seccomp; /* the container's filter, or NULL */
+  const struct oci_linux *lx;          /* the container's, for linux.personality */
+  const struct affinity_plan *affinity;
+  const char *base;                    /* of the process' JSON paths */
 };
 
 __attribute__ ((noreturn)) static void
@@ -510,6 +499,10 @@ child_run (struct child_ctx *ctx)
     if (ctx->lock_fds[i] >= 0)
       close (ctx->lock_fds[i]);
 
+  /* execCPUAffinity.initial: the affinity of everything that happens
+     before the process joins the container's cgroup. */
+  if (affinity_apply (0, ctx->affinity, "initial", &err) < 0)
+    child_fail (ctx, &err);
   /* The user namespace first: it grants the rights to join the others. */
   if (t->user && setns (t->pidfd, CLONE_NEWUSER) < 0)
     child_fail_sys (ctx, NULL, "join the container's user namespace");
@@ -546,8 +539,16 @@ child_run (struct child_ctx *ctx)
     }
   if (process_find_program (p, "", &program, &err) < 0
       || process_apply_rlimits (p, "", &err) < 0
-      || process_apply_oom_score_adj (p, "", &err) < 0)
+      || process_apply_oom_score_adj (p, "", &err) < 0
+      || lsm_apply_exec_labels (p, ctx->base, &err) < 0)
     child_fail (ctx, &err);
+  /* As runc, the container's personality for exec'd processes too; before
+     any seccomp filter, which may limit personality(2). */
+  if (process_apply_personality (ctx->lx, &err) < 0)
+    {
+      berth_err_set_source (&err, "config.json");
+      child_fail (ctx, &err);
+    }
 
   /* The container's seccomp filter, placed as in the init: with a listener
      now, while the sync socket can carry it to berth and berth to
@@ -626,6 +627,8 @@ struct job {
   pid_t child;
   int child_pidfd;
   int console;
+  struct sched_plan sched;        /* scheduler and ioPriority */
+  struct affinity_plan affinity;  /* execCPUAffinity */
 };
 
 /* runtime-spec: the listener gets the containerProcessState (this process'
@@ -704,13 +707,41 @@ await_ready (struct job *j, const struct exec_options *o, struct berth_error *er
     }
 }
 
+/* Scheduling once the process is in the container's cgroup, whose
+   real-time budget and cpuset are what the kernel checks it against, and
+   from here, where CAP_SYS_NICE is certain.  Without execCPUAffinity the
+   affinity is reset, as runc does, so that berth's own is not inherited. */
+static int
+apply_scheduling (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  int r;
+
+  if (j->affinity.initial.set == NULL && j->affinity.final.set == NULL)
+    affinity_reset (j->child);
+  r = sched_apply (j->child, &j->sched, err) < 0
+              || affinity_apply (j->child, &j->affinity, "final", err) < 0
+          ? -1
+          : 0;
+  if (r < 0)
+    berth_err_set_source (err, o->process_file ? "process.json" : "config.json");
+  return r;
+}
+
 static int
 spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t *sigmask,
        struct berth_error *err)
 {
   int sv[2];
-  struct child_ctx ctx = { j->p, o, &j->t, -1, sigmask,
-                           { j->c.state.dir_fd, j->c.state.root_fd }, j->seccomp };
+  struct child_ctx ctx = { j->p,
+                           o,
+                           &j->t,
+                           -1,
+                           sigmask,
+                           { j->c.state.dir_fd, j->c.state.root_fd },
+                           j->seccomp,
+                           j->config->linux,
+                           &j->affinity,
+                           j->sched.base };
 
   if (sync_pair (sv, err) < 0)
     return -1;
@@ -747,6 +778,7 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   if (await_ready (j, o, err) < 0
       || cgroup_enter (&(struct berth_cgroup){ j->c.cgroup.mode, j->cg_dirs, j->c.cgroup.n_dirs },
                        j->child, err) < 0
+      || apply_scheduling (j, o, err) < 0
       || (o->pid_file && write_pid_file (o->pid_file, j->child, err) < 0)
       || (o->pidfd_socket
           && unix_send_fd (o->pidfd_socket, j->child_pidfd, "pidfd", "pidfd socket", err) < 0))
@@ -797,6 +829,7 @@ job_cleanup (struct job *j, bool kill_child)
     oci_config_free (j->config);
   if (j->seccomp)
     seccomp_free (j->seccomp);
+  affinity_plan_free (&j->affinity);
   j->p = NULL;
   j->config = NULL;
   j->seccomp = NULL;
@@ -808,6 +841,21 @@ job_cleanup (struct job *j, bool kill_child)
   j->cg_dirs = NULL;
   if (j->c.saved)
     container_close (&j->c);
+}
+
+/* What sched_apply and affinity_apply need, checked by load_process. */
+static int
+exec_plans (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  const char *base = o->process_file ? "" : ".process";
+
+  if (sched_plan_make (j->p, base, &j->sched, err) < 0
+      || affinity_plan_make (j->p, base, &j->affinity, err) < 0)
+    {
+      berth_err_set_source (err, o->process_file ? "process.json" : "config.json");
+      return -1;
+    }
+  return 0;
 }
 
 static int
@@ -862,7 +910,7 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
   else if (load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
            && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
                || sealed_exe_reexec (rt->argv, &saved, err) == 0)
-           && check_terminal (j.p, o, err) == 0
+           && exec_plans (&j, o, err) == 0 && check_terminal (j.p, o, err) == 0
            && exec_cgroup (&j, o, err) == 0 && open_target (&j.c, &j.t, err) == 0
            && spawn (&j, o, paused, &saved, err) == 0)
     {

@@ -12,7 +12,11 @@
  *    berth's own (found through a pidfd, so a recycled pid is never joined),
  *    enters the init's root, and is placed in the container's cgroups before
  *    it execs, under the container's seccomp filter (a listener goes to
- *    listenerPath with this process' pid).  It never inherits one of
+ *    listenerPath with this process' pid).  execCPUAffinity.initial is its
+ *    affinity until then, .final (or, without either, every CPU, as runc)
+ *    after; the scheduler and I/O priority are set once it is in the
+ *    cgroup; the container's linux.personality and the process' labels
+ *    apply to it as to the init.  It never inherits one of
  *    berth's descriptors: only stdio and the preserved fds 3..3+N-1 survive
  *    execve.  Nothing on the host is chowned or chmodded.
  *  - Errors up to and including execve come back as values; attached, the

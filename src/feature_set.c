@@ -57,7 +57,7 @@ berth_features_json (char **out, struct berth_error *err)
   struct oci_features_linux l = { 0 };
   struct oci_features_cgroup cg = { 0 };
   struct oci_features_seccomp sc = { 0 };
-  struct oci_features_enabled off = { 0 }, idmap_off = { 0 };
+  struct oci_features_enabled off = { 0 }, on = { 0 }, idmap_off = { 0 };
   struct oci_features_mount_extensions mext = { 0 };
   struct oci_features_intel_rdt rdt = { 0 };
   const char *mount_opts[128];
@@ -115,8 +115,11 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&l, seccomp, &sc);
 
   OCI_SET (&off, enabled, false);
-  OCI_SET (&l, apparmor, &off);
-  OCI_SET (&l, selinux, &off);
+  /* features.md: whether the runtime supports them, not whether this host
+     has the module (create says so, naming the property, when it does not). */
+  OCI_SET (&on, enabled, true);
+  OCI_SET (&l, apparmor, &on);
+  OCI_SET (&l, selinux, &on);
   OCI_SET (&rdt, enabled, false);
   OCI_SET (&l, intel_rdt, &rdt);
   OCI_SET (&idmap_off, enabled, false);

@@ -3,8 +3,10 @@
 #include "cleanup.h"
 #include "hooks.h"
 #include "log.h"
+#include "lsm.h"
 #include "process.h"
 #include "rootfs.h"
+#include "scheduling.h"
 #include "seccomp.h"
 #include "sync.h"
 #include "terminal.h"
@@ -240,6 +242,7 @@ init_run (struct init_ctx *ctx)
     .cgroup = ctx->cgroup,
   };
   cleanup_free char *program = NULL;
+  struct sched_plan sched;
   int fifo;
 
   /* Die with the runtime while it still supervises us. */
@@ -308,10 +311,19 @@ init_run (struct init_ctx *ctx)
     }
   if (apply_sysctl (c, &err) < 0 || rootfs_finalize (c, &err) < 0)
     fail (ctx, &err);
+  /* Scheduling here, in the init's cgroup (whose real-time budget decides
+     whether SCHED_FIFO is allowed) and while the init still holds
+     CAP_SYS_NICE; personality before any seccomp filter, which may limit
+     personality(2).  execCPUAffinity is not for the init (config.md).
+     The labels, for the execve at start, before the create returns so that
+     a profile the kernel refuses fails the create, as in runc. */
   if (process_enter_cwd (p, ".process", &err) < 0
       || process_find_program (p, ".process", &program, &err) < 0
       || process_apply_rlimits (p, ".process", &err) < 0
-      || process_apply_oom_score_adj (p, ".process", &err) < 0)
+      || process_apply_oom_score_adj (p, ".process", &err) < 0
+      || sched_plan_make (p, ".process", &sched, &err) < 0 || sched_apply (0, &sched, &err) < 0
+      || process_apply_personality (c->linux, &err) < 0
+      || lsm_apply_exec_labels (p, ".process", &err) < 0)
     fail (ctx, &err);
 
   /* A filter with a listener goes in now, while the sync socket can still

@@ -4,7 +4,8 @@
  * Contract: called in the process that will execve (the container's init, or
  * an exec'd process), after it has entered the container's root.  Each
  * function applies one facility from struct oci_process; errors carry the
- * JSON path of the property that could not be applied.  Unknown capability
+ * JSON path of the property that could not be applied (linux.personality's
+ * are ".linux.personality...", whatever the base).  Unknown capability
  * names are skipped with a warning (config.md: runtimes SHOULD NOT fail).
  */
 #ifndef BERTH_PROCESS_H
@@ -20,6 +21,18 @@ int process_enter_cwd (const struct oci_process *p, const char *base, struct ber
 int process_apply_rlimits (const struct oci_process *p, const char *base, struct berth_error *err);
 int process_apply_oom_score_adj (const struct oci_process *p, const char *base,
                                  struct berth_error *err);
+/* What create and exec refuse before anything is set up: scheduler,
+   ioPriority and execCPUAffinity that cannot be applied as written,
+   linux.personality (l may be NULL), labels this host cannot honour. */
+int process_check (const struct oci_process *p, const char *base, const struct oci_linux *l,
+                   struct berth_error *err);
+/* linux.personality: the persona for personality(2), checked (domain
+   LINUX or LINUX32; flags, of which the spec defines none, refused). */
+int process_personality (const struct oci_linux *l, unsigned long *persona,
+                         struct berth_error *err);
+/* Set it for the calling process (and so for the program it execs); nothing
+   when the config has no personality. */
+int process_apply_personality (const struct oci_linux *l, struct berth_error *err);
 /* Bounding set, user and groups, the other capability sets, umask,
    no_new_privs; in that order, which is the only one that works. */
 int process_apply_identity (const struct oci_process *p, const char *base,

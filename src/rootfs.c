@@ -2,6 +2,7 @@
 #include "rootfs.h"
 #include "copyup.h"
 #include "cleanup.h"
+#include "lsm.h"
 #include "devices.h"
 #include "mountopts.h"
 #include "safepath.h"
@@ -542,6 +543,18 @@ mount_one (struct ctx *x, size_t i, struct berth_error *err)
         return -1;
       *err = before;
       return rbind_host (x, i, "/sys", dest, &opts, err);
+    }
+  /* linux.mountLabel, as runc: context= on the fresh mounts whose
+     filesystem takes it (proc and mqueue do not).  create has refused the
+     label already when the host has no SELinux. */
+  if (x->c->linux && x->c->linux->mount_label && x->c->linux->mount_label[0]
+      && strcmp (type, "proc") != 0 && strcmp (type, "mqueue") != 0)
+    {
+      char *data = NULL;
+      if (lsm_mount_data (opts.data, x->c->linux->mount_label, &data, err) < 0)
+        return -1;
+      free (opts.data);
+      opts.data = data;
     }
   return mount_fresh (x, i, type, dest, &opts, err);
 }

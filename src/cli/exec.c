@@ -28,8 +28,8 @@ static const char usage[] =
   "   --additional-gids, -g GID  an additional group (repeatable)\n"
   "   --cap, -c CAP            add a capability (repeatable)\n"
   "   --no-new-privs           set no_new_privs\n"
-  "   --apparmor PROFILE       AppArmor profile (not supported on this host)\n"
-  "   --process-label LABEL    SELinux label (not supported on this host)\n"
+  "   --apparmor PROFILE       AppArmor profile for the process\n"
+  "   --process-label LABEL    SELinux label for the process\n"
   "   --preserve-fds N         pass N additional file descriptors (3..3+N-1)\n"
   "   --ignore-paused          exec even when the container is paused\n"
   "   --cgroup [CTRL[,CTRL]:]PATH  run in a sub-cgroup of the container (repeatable)\n";

@@ -199,3 +199,71 @@ def test_notify_socket_that_is_not_a_socket(berth, bundle, cid, tmp_path):
     assert len(p.stderr.strip().splitlines()) == 1
     assert berth.ids() == [] and not os.path.exists(os.path.join(berth.root, cid))
     assert mounts_snapshot(bundle.path, berth.root) == before
+
+
+# ---- process.scheduler, ioPriority, execCPUAffinity, personality, labels -----
+
+@pytest.mark.parametrize("section,key,value,path,words", [
+    ("process", "scheduler", {"policy": "SCHED_NOPE"}, ".process.scheduler.policy",
+     "SCHED_NOPE"),
+    ("process", "scheduler", {"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_NOPE"]},
+     ".process.scheduler.flags[0]", "SCHED_FLAG_NOPE"),
+    ("process", "scheduler", {"policy": "SCHED_RR", "priority": 100},
+     ".process.scheduler.priority", "outside 1..99"),
+    ("process", "scheduler", {"policy": "SCHED_OTHER", "priority": 5},
+     ".process.scheduler.priority", "only for SCHED_FIFO and SCHED_RR"),
+    ("process", "scheduler", {"policy": "SCHED_BATCH", "nice": 20},
+     ".process.scheduler.nice", "outside -20..19"),
+    ("process", "scheduler", {"policy": "SCHED_FIFO", "priority": 1, "runtime": 1000},
+     ".process.scheduler.runtime", "only for SCHED_DEADLINE"),
+    ("process", "ioPriority", {"class": "IOPRIO_CLASS_BE", "priority": 8},
+     ".process.ioPriority.priority", "outside 0..7"),
+    ("process", "ioPriority", {"class": "IOPRIO_CLASS_NOPE", "priority": 0},
+     ".process.ioPriority.class", "IOPRIO_CLASS_NOPE"),
+    ("process", "execCPUAffinity", {"initial": "0-x"}, ".process.execCPUAffinity.initial",
+     '"0-x"'),
+    ("process", "execCPUAffinity", {"final": "3-1"}, ".process.execCPUAffinity.final",
+     "3-1"),
+    ("linux", "personality", {"domain": "LINUX64"}, ".linux.personality.domain", "LINUX64"),
+    ("linux", "personality", {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]},
+     ".linux.personality.flags[0]", "ADDR_NO_RANDOMIZE"),
+])
+def test_bad_process_scheduling(berth, bundle, cid, section, key, value, path, words):
+    bundle.config[section][key] = value
+    bundle.write()
+    fail_clean(berth, bundle, cid, f"config.json: {path}: ", words)
+
+
+def test_fifo_without_a_realtime_budget(berth, bundle, cid):
+    if not os.path.exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"):
+        pytest.skip("no cgroup v1 real-time group scheduling on this host")
+    # The init's own cgroup has cpu.rt_runtime_us 0: the kernel says EPERM.
+    bundle.config["process"]["scheduler"] = {"policy": "SCHED_FIFO", "priority": 10}
+    bundle.write()
+    fail_clean(berth, bundle, cid, "config.json: .process.scheduler: ", "SCHED_FIFO",
+               "real-time budget", "realtimeRuntime", "Operation not permitted")
+
+
+def _enabled(path):
+    try:
+        with open(path) as f:
+            return f.read(1) == "Y"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("section,key,value,words", [
+    ("process", "apparmorProfile", "berth-test", "AppArmor is not enabled on this host"),
+    ("process", "selinuxLabel", "system_u:system_r:container_t:s0",
+     "SELinux is not enabled on this host"),
+    ("linux", "mountLabel", "system_u:object_r:container_file_t:s0",
+     "SELinux is not enabled on this host"),
+])
+def test_label_the_host_cannot_honour(berth, bundle, cid, section, key, value, words):
+    if "AppArmor" in words and _enabled("/sys/module/apparmor/parameters/enabled"):
+        pytest.skip("AppArmor is enabled here")
+    if "SELinux" in words and os.path.exists("/sys/fs/selinux/enforce"):
+        pytest.skip("SELinux is enabled here")
+    bundle.config[section][key] = value
+    bundle.write()
+    fail_clean(berth, bundle, cid, f"config.json: .{section}.{key}: ", words)

@@ -29,7 +29,7 @@ def break_in_many_ways(bundle):
     c = bundle.config
     c["process"]["cwd"] = "relative"
     c["process"]["rlimits"].append({"type": "RLIMIT_BOGUS", "hard": 1, "soft": 1})
-    c["process"]["scheduler"] = {"policy": "SCHED_OTHER"}
+    c["process"]["scheduler"] = {"policy": "SCHED_OTHER", "priority": 5}
     c["process"]["capabilities"]["bounding"].append("CAP_NO_SUCH_THING")
     c["mounts"].append({"destination": "/data", "type": "bind", "source": "/nonexistent/src",
                         "options": ["rbind"]})
@@ -45,7 +45,7 @@ def break_in_many_ways(bundle):
     return {
         ".process.cwd": "must be an absolute path",
         ".process.rlimits[1].type": 'unknown rlimit type "RLIMIT_BOGUS"',
-        ".process.scheduler": "not supported",
+        ".process.scheduler.priority": "only for SCHED_FIFO and SCHED_RR",
         f".mounts[{mounts}].source": "/nonexistent/src does not exist",
         f".linux.namespaces[{ns_index(c, 'network')}].path": "/etc/hostname is not a namespace",
         f".linux.namespaces[{ns_index(c, 'ipc')}].path":
@@ -85,6 +85,47 @@ def test_every_problem_at_once(berth, bundle):
     assert n_err >= len(errors)
     assert p.stdout.splitlines()[-1] == f"{n_err} errors, {n_warn} warning" + \
         ("" if n_warn == 1 else "s"), p.stdout
+
+
+def test_process_scheduling_and_labels(berth, bundle):
+    """The properties create checks with process_check, each reported on its
+    own, with create's wording; supported values are no problem."""
+    c = bundle.config
+    c["process"]["scheduler"] = {"policy": "SCHED_RR", "priority": 100}
+    c["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 9}
+    c["process"]["execCPUAffinity"] = {"initial": "x", "final": "2-1"}
+    c["linux"]["personality"] = {"domain": "LINUX", "flags": ["SHORT_INODE"]}
+    want = {
+        ".process.scheduler.priority": "outside 1..99",
+        ".process.ioPriority.priority": "outside 0..7",
+        ".process.execCPUAffinity.initial": '"x"',
+        ".process.execCPUAffinity.final": "2-1",
+        ".linux.personality.flags[0]": "SHORT_INODE",
+    }
+    if not os.path.exists("/sys/module/apparmor"):
+        c["process"]["apparmorProfile"] = "berth-test"
+        want[".process.apparmorProfile"] = "AppArmor is not enabled on this host"
+    if not os.path.exists("/sys/fs/selinux/enforce"):
+        c["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"
+        want[".linux.mountLabel"] = "SELinux is not enabled on this host"
+    bundle.write()
+    p = check(berth, bundle)
+    assert p.returncode == 1, p.stdout + p.stderr
+    lines = problem_lines(p.stdout, "error")
+    for path, words in want.items():
+        mine = [l for l in lines if l.startswith(f"error: config.json: {path}: ")]
+        assert len(mine) == 1 and words in mine[0], f"{path}: {p.stdout}"
+    assert len(lines) == len(want), p.stdout
+
+    c["process"]["scheduler"] = {"policy": "SCHED_BATCH", "nice": 5}
+    c["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}
+    c["process"]["execCPUAffinity"] = {"initial": "0", "final": "0-1"}
+    c["linux"]["personality"] = {"domain": "LINUX32"}
+    c["process"].pop("apparmorProfile", None)
+    c["linux"].pop("mountLabel", None)
+    bundle.write()
+    p = check(berth, bundle)
+    assert p.returncode == 0 and p.stdout.splitlines()[-1] == "0 errors, 0 warnings", p.stdout
 
 
 def test_create_stops_at_one_of_them(berth, bundle, cid):

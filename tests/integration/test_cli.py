@@ -131,4 +131,4 @@ def test_features_document():
     assert "CAP_SYS_ADMIN" in lx["capabilities"] and "CAP_CHECKPOINT_RESTORE" in lx["capabilities"]
     assert lx["cgroup"]["v1"] and lx["cgroup"]["v2"]
     assert "SCMP_ARCH_X86_64" in lx["seccomp"]["archs"]
-    assert lx["apparmor"] == {"enabled": False} and lx["selinux"] == {"enabled": False}
+    assert lx["apparmor"] == {"enabled": True} and lx["selinux"] == {"enabled": True}
