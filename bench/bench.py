@@ -8,10 +8,10 @@ re-executes itself inside a private mount namespace with the cgroup2 mount at
 /sys/fs/cgroup/unified detached: every runtime then runs in the same
 environment.  Nothing on the host is changed.
 
-With --variants, berth alone runs three bundles interleaved: the plain one,
-the same with the --seccomp profile, and the same with CAP_SYS_PTRACE (which
-makes berth re-execute from a sealed copy of itself, src/sealed_exe.h); the
-ratios to the plain bundle are the cost of each.
+With --variants, every runtime runs the plain bundle and the same with the
+--seccomp profile, and berth also one with CAP_SYS_PTRACE (which makes it
+re-execute from a sealed copy of itself, src/sealed_exe.h), all interleaved;
+the ratio to the same runtime's plain bundle is the cost of each.
 
 Usage: bench/bench.py [-n N] [--seccomp FILE] [--variants] [--berth PATH]
 """
@@ -87,30 +87,42 @@ def run_once(argv, root, bundle, cid, timed=False):
 
 
 def variants():
-    """berth alone: plain bundle vs profile vs CAP_SYS_PTRACE, interleaved."""
+    """Each runtime on the plain bundle and with the --seccomp profile, and
+    berth with CAP_SYS_PTRACE, interleaved; ratios to the same runtime's
+    plain bundle."""
     tmp = tempfile.mkdtemp(prefix="bench-variants-")
-    root = tempfile.mkdtemp(prefix="bench-berth-", dir="/run")
+    roots = []
     try:
         bundles = {"plain": {}, "ptrace": {"ptrace": True}}
         if ARGS.seccomp:
             bundles["seccomp"] = {"seccomp": ARGS.seccomp}
         for name, kw in bundles.items():
             make_bundle(os.path.join(tmp, name), **kw)
-        times = {name: [] for name in bundles}
+        cases = [("berth", [ARGS.berth], b) for b in bundles]
+        for name, path in (("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")):
+            if os.path.exists(path):
+                cases += [(name, [path], b) for b in bundles if b != "ptrace"]
+        root = {}
+        for name, _, _ in cases:
+            if name not in root:
+                root[name] = tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
+                roots.append(root[name])
+        times = {(name, b): [] for name, _, b in cases}
         for i in range(ARGS.n):
-            for name in bundles:
+            for name, argv, b in cases:
                 t0 = time.perf_counter()
-                run_once([ARGS.berth], root, os.path.join(tmp, name), f"{name}{i}")
-                times[name].append((time.perf_counter() - t0) * 1000)
-        med = {name: sorted(v)[len(v) // 2] for name, v in times.items()}
-        print(f"{'bundle':8} {'ms/container':>12} {'vs plain':>8}")
-        for name in med:
-            print(f"{name:8} {med[name]:12.2f} {med[name] / med['plain']:7.2f}x")
-        print(f"({ARGS.n} sequential berth runs of /bin/true per bundle, interleaved; median"
-              f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
+                run_once(argv, root[name], os.path.join(tmp, b), f"{b}{i}")
+                times[(name, b)].append((time.perf_counter() - t0) * 1000)
+        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+        print(f"{'runtime':8} {'bundle':8} {'ms/container':>12} {'vs plain':>8}")
+        for (name, b), m in med.items():
+            print(f"{name:8} {b:8} {m:12.2f} {m / med[(name, 'plain')]:7.2f}x")
+        print(f"({ARGS.n} sequential runs of /bin/true per runtime and bundle, interleaved;"
+              f" median{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(root, ignore_errors=True)
+        for r in roots:
+            shutil.rmtree(r, ignore_errors=True)
 
 
 def inner():
