@@ -226,13 +226,35 @@ void
 rfc3339_now (char *buf, size_t len)
 {
   struct timespec ts;
-  struct tm tm;
-  char base[32];
 
   clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  strftime (base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (buf, len, "%s.%09ldZ", base, ts.tv_nsec);
+  rfc3339_format (&ts, buf, len);
+}
+
+void
+rfc3339_format (const struct timespec *ts, char *buf, size_t len)
+{
+  long long days, rem, era, doe, yoe, doy, mp, y;
+  unsigned m, d;
+
+  /* UTC by hand: glibc's gmtime_r and strftime both call tzset(), which
+     reads /etc/localtime, for a time that is UTC anyway.  The civil date of
+     a day count, with eras of 400 years starting on 1 March. */
+  days = ts->tv_sec / 86400;
+  rem = ts->tv_sec % 86400;
+  if (rem < 0)
+    rem += 86400, days--;
+  days += 719468; /* 1970-01-01 -> 0000-03-01 */
+  era = (days >= 0 ? days : days - 146096) / 146097;
+  doe = days - era * 146097;
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  d = (unsigned) (doy - (153 * mp + 2) / 5 + 1);
+  m = (unsigned) (mp < 10 ? mp + 3 : mp - 9);
+  y = yoe + era * 400 + (m <= 2);
+  snprintf (buf, len, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", y, m, d, rem / 3600,
+            rem / 60 % 60, rem % 60, ts->tv_nsec);
 }
 
 int

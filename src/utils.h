@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -35,6 +36,8 @@ int pidfd_for (pid_t pid, uint64_t start_time);
 
 /* RFC 3339 with nanoseconds, UTC. */
 void rfc3339_now (char *buf, size_t len);
+/* The same for a given time (UTC, nanoseconds). */
+void rfc3339_format (const struct timespec *ts, char *buf, size_t len);
 
 /* Signal numbers from runc's spellings: "KILL", "SIGKILL", "sigkill", "9". */
 int parse_signal (const char *s, int *sig);

@@ -119,9 +119,32 @@ test_getopt (void)
   }
 }
 
+/* The hand-made UTC conversion against the C library's, across leap years,
+   century rules and the end of 32-bit time. */
+static void
+test_rfc3339 (void)
+{
+  static const time_t when[] = { 0, 951782400, 951868800, 1709164800, 4107542399, 2147483648,
+                                 253402300799, 1795628298 };
+  for (size_t i = 0; i < sizeof when / sizeof when[0]; i++)
+    {
+      struct timespec ts = { when[i], 123456789 };
+      struct tm tm;
+      char mine[64], want[64];
+
+      gmtime_r (&ts.tv_sec, &tm);
+      snprintf (want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.123456789Z", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+      rfc3339_format (&ts, mine, sizeof mine);
+      tap_ok (strcmp (mine, want) == 0, "rfc3339 %lld: %s (libc: %s)", (long long) when[i], mine,
+              want);
+    }
+}
+
 int
 main (void)
 {
+  test_rfc3339 ();
   test_signals ();
   test_ids ();
   test_want_args ();
