@@ -91,7 +91,10 @@ def test_exec_runs_from_a_sealed_copy_only_when_needed(berth, bundle, cid, ptrac
         ex.kill()
         ex.wait()
     berth.cmd("delete", "--force", cid, check=True)
-    assert exe == ("/memfd:berth (deleted)" if ptrace else os.path.realpath(BERTH))
+    if ptrace:
+        assert exe == "/memfd:berth (deleted)"
+    else:  # the installed binary ($BERTH may be a wrapper that execs it)
+        assert not exe.startswith("/memfd:") and os.path.basename(exe) == "berth", exe
 
 
 def test_cwd_is_not_a_host_directory(berth, bundle, cid):
