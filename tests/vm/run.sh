@@ -28,6 +28,7 @@
 # (default: the host's apt source for bookworm), BERTH_VM_ARGS (extra pytest
 # arguments, e.g. "-k systemd"), BERTH_VM_DRIVERS ("cgroupfs systemd"; "none":
 # only tests/vm),
+# BERTH_VM_SUITE_TIMEOUT (seconds per guest suite, 1500),
 # BERTH_VM_KEEP=1 (keep the results directory: logs, the guest's journal).
 # Without qemu or debootstrap the tier says so and passes, except under
 # CI=true, where it fails.
@@ -250,8 +251,9 @@ main() {
     trap 'rm -rf "$out"' EXIT
   fi
   # Sourced by guest.sh: quoted for the shell.
-  printf 'BERTH_VM_ARGS=%q\nBERTH_VM_DRIVERS=%q\n' "${BERTH_VM_ARGS:-}" \
-    "${BERTH_VM_DRIVERS:-cgroupfs systemd}" > "$out/env"
+  printf 'BERTH_VM_ARGS=%q\nBERTH_VM_DRIVERS=%q\nBERTH_VM_SUITE_TIMEOUT=%q\n' \
+    "${BERTH_VM_ARGS:-}" "${BERTH_VM_DRIVERS:-cgroupfs systemd}" \
+    "${BERTH_VM_SUITE_TIMEOUT:-1500}" > "$out/env"
 
   # mitigations=off: under TCG every speculation barrier is expensive.  (Not
   # tsc=reliable: the TSC calibrated under TCG is off, and time then runs
