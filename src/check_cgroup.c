@@ -462,16 +462,14 @@ check_cgroups (struct check_ctx *x)
   const char *path = l && l->cgroups_path && !x->o->systemd_cgroup ? l->cgroups_path : NULL;
   struct cgx g = { .x = x };
   struct berth_error e = { 0 };
-  enum berth_cgroup_mode mode;
 
   if (x->o->systemd_cgroup)
     {
       cleanup_free char *unit = NULL, *slice = NULL;
       if (systemd_cgroup_names (l ? l->cgroups_path : NULL, "berth-check", &unit, &slice, &e) < 0)
         check_add_error (x, CHECK_ERROR, &e, ".linux.cgroupsPath");
-      else if (cgroup_detect_mode (&mode, &e) == 0 && mode != BERTH_CGROUP_V2)
-        check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, NULL,
-                   "the systemd cgroup driver of berth needs a cgroup v2 host");
+      else if (systemd_cgroup_available (&e) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
     }
 
   /* The id only names the last directory, which is never looked at.  A bad

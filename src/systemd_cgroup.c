@@ -77,17 +77,26 @@ sdbus_close (struct sdbus *b)
 
 /* systemd's private socket when root (what systemctl uses: no dbus-daemon
    in between), else the system bus. */
-static int
-sdbus_open (struct sdbus *b, struct berth_error *err)
+int
+systemd_cgroup_available (struct berth_error *err)
 {
   struct stat st;
-  int r = -1;
 
-  memset (b, 0, sizeof *b);
   if (stat ("/run/systemd/system", &st) < 0 || !S_ISDIR (st.st_mode))
     return berth_err (err, BERTH_E_UNSUPPORTED,
                       "the systemd cgroup driver needs systemd as the init system "
                       "(/run/systemd/system does not exist)");
+  return 0;
+}
+
+static int
+sdbus_open (struct sdbus *b, struct berth_error *err)
+{
+  int r = -1;
+
+  memset (b, 0, sizeof *b);
+  if (systemd_cgroup_available (err) < 0)
+    return -1;
   b->dl = dlopen ("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
   if (b->dl == NULL)
     return berth_err (err, BERTH_E_UNSUPPORTED, "the systemd cgroup driver needs libsystemd: %s",
@@ -212,7 +221,8 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
 const char *
 systemd_cgroup_unit (const struct berth_cgroup *cg)
 {
-  const char *dir = cg->systemd_unit && cg->mode == BERTH_CGROUP_V2 ? cgroup_dir (cg, "") : NULL;
+  /* Every hierarchy has the unit's directory at the same path. */
+  const char *dir = cg->systemd_unit && cg->n_dirs ? cg->dirs[0].path : NULL;
   const char *base = dir ? strrchr (dir, '/') : NULL;
 
   if (base == NULL || !(ends_with (base, ".scope") || ends_with (base, ".slice")))
@@ -678,27 +688,36 @@ enable_unmanaged_controllers (const char *dir)
     }
 }
 
-/* The cgroup systemd put `pid` in: the v2 line of /proc/PID/cgroup. */
+/* The cgroup systemd put `pid` in: its own hierarchy's line of
+   /proc/PID/cgroup, name=systemd on a v1 or hybrid host, else the v2 one. */
 static int
 cgroup_of_pid (pid_t pid, char **out, struct berth_error *err)
 {
+  static const char named[] = ":name=systemd:";
   char path[64], buf[4096];
   cleanup_close int fd = -1;
+  const char *sd = NULL, *v2 = NULL;
+  char *line, *next, *c;
   ssize_t n;
-  char *line;
 
   snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
   if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0
       || (n = read (fd, buf, sizeof buf - 1)) < 0)
     return berth_err_sys (err, errno, "read %s", path);
   buf[n] = '\0';
-  for (line = buf; line && *line; line = strchr (line, '\n') ? strchr (line, '\n') + 1 : NULL)
-    if (strncmp (line, "0::", 3) == 0)
-      {
-        *out = strndup (line + 3, strcspn (line + 3, "\n"));
-        return *out ? 0 : berth_err_sys (err, ENOMEM, "out of memory");
-      }
-  return berth_err (err, BERTH_E_SYSTEM, "%s has no cgroup v2 entry", path);
+  for (line = buf; line && *line; line = next)
+    {
+      if ((next = strchr (line, '\n')) != NULL)
+        *next++ = '\0';
+      if (strncmp (line, "0::", 3) == 0)
+        v2 = line + 3;
+      else if ((c = strstr (line, named)) != NULL)
+        sd = c + strlen (named);
+    }
+  if (sd == NULL && v2 == NULL)
+    return berth_err (err, BERTH_E_SYSTEM, "%s names no cgroup of systemd's", path);
+  *out = strdup (sd ? sd : v2);
+  return *out ? 0 : berth_err_sys (err, ENOMEM, "out of memory");
 }
 
 int
@@ -709,7 +728,7 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
   cleanup_sdbus struct sdbus b = { 0 };
   cleanup_free char *unit = NULL, *slice = NULL, *path = NULL, *slice_path = NULL;
   enum berth_cgroup_mode mode;
-  bool gone;
+  bool gone, by_hand;
 
   memset (cg, 0, sizeof *cg);
   if (systemd_cgroup_names (cgroups_path, id, &unit, &slice, err) < 0)
@@ -718,25 +737,27 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
     return berth_err_set_source (err, "config.json"), -1;
   if (cgroup_detect_mode (&mode, err) < 0)
     return -1;
-  if (mode != BERTH_CGROUP_V2)
-    return berth_err (err, BERTH_E_UNSUPPORTED,
-                      "the systemd cgroup driver of berth needs a cgroup v2 host "
-                      "(systemd.unified_cgroup_hierarchy=1); this one has v1 hierarchies");
   if (sdbus_open (&b, err) < 0 || start_unit (&b, unit, slice, id, pid, r, err) < 0)
     return -1;
-  /* The scope's directory, as the kernel names it; a slice holds no
-     processes of systemd's making, so the pid goes in by cgroupfs. */
-  if (slice_path ? cgroup_resolve (slice_path, id, cg, err) < 0 || cgroup_create (cg, err) < 0
-                       || cgroup_enter (cg, pid, err) < 0
-                 : cgroup_of_pid (pid, &path, err) < 0 || cgroup_resolve (path, id, cg, err) < 0)
+  /* The unit's directory, as the kernel names it.  A slice holds no
+     processes of systemd's making, and on a v1 or hybrid host systemd
+     moves the pid only in the hierarchies it manages: the others get a
+     directory at the same path from cgroupfs, as in runc's v1 driver. */
+  by_hand = slice_path || mode != BERTH_CGROUP_V2;
+  if ((slice_path == NULL && cgroup_of_pid (pid, &path, err) < 0)
+      || cgroup_resolve (slice_path ? slice_path : path, id, cg, err) < 0
+      || (by_hand && (cgroup_create (cg, err) < 0 || cgroup_enter (cg, pid, err) < 0)))
     {
+      if (by_hand)
+        cgroup_destroy (cg, true, &(struct berth_error){ 0 });
       cgroup_free (cg);
       unit_job (&b, "StopUnit", unit, &gone, &(struct berth_error){ 0 });
       reset_failed (&b, unit);
       return -1;
     }
   cg->systemd_unit = true;
-  enable_unmanaged_controllers (cgroup_dir (cg, ""));
+  if (mode == BERTH_CGROUP_V2)
+    enable_unmanaged_controllers (cgroup_dir (cg, ""));
   return 0;
 }
 

@@ -13,14 +13,16 @@
  *    cgroup directly.  Anything else is BERTH_E_VALUE at .linux.cgroupsPath.
  *  - libsystemd.so.0 is loaded with dlopen() only by these functions: a
  *    berth run that does not use the driver neither links nor loads it.
- *    Only cgroup v2 hosts (systemd's unified hierarchy) are supported.
+ *    On a v2 host the unit's directory is systemd's; on a v1 or hybrid host
+ *    systemd places the pid in the hierarchies it manages and berth makes
+ *    and joins the same path in the others (runc's v1 driver does the same).
  *  - systemd_cgroup_create() starts the unit with `pid` in it (the init,
  *    still waiting for its go-ahead), Delegate=yes, DefaultDependencies=no,
  *    accounting on, and the resource properties systemd has an equivalent
  *    for (MemoryMax, MemoryLow, MemorySwapMax, CPUWeight, CPUQuota*,
  *    TasksMax, AllowedCPUs, AllowedMemoryNodes, IOWeight, and the same from
  *    linux.resources.unified), waits for the job to finish (JobRemoved),
- *    and fills `cg` with the unit's cgroup directory: everything else in
+ *    and fills `cg` with the unit's cgroup directories: everything else in
  *    berth (pids, freeze, kill --all, destroy, stats) works on it as on a
  *    cgroupfs one.  The caller then writes all of linux.resources with
  *    cgroup_apply_resources(), so the kernel holds exactly the values the
@@ -53,6 +55,10 @@
    lets `create` refuse a bad path before it starts anything. */
 int systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, char **slice,
                           struct berth_error *err);
+
+/* Whether systemd is the host's init (sd_booted's test), without loading
+   libsystemd. */
+int systemd_cgroup_available (struct berth_error *err);
 
 int systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
                            const struct oci_resources *r, struct berth_cgroup *cg,

@@ -28,7 +28,8 @@
 # (default: the host's apt source for bookworm), BERTH_VM_ARGS (extra pytest
 # arguments, e.g. "-k systemd"), BERTH_VM_DRIVERS ("cgroupfs systemd"; "none":
 # only tests/vm),
-# BERTH_VM_SUITE_TIMEOUT (seconds per guest suite, 1500),
+# BERTH_VM_SUITE_TIMEOUT (seconds per guest suite, 1500), BERTH_VM_CGROUP
+# ("v2", the default, or "hybrid": systemd on v1 controllers),
 # BERTH_VM_KEEP=1 (keep the results directory: logs, the guest's journal).
 # Without qemu or debootstrap the tier says so and passes, except under
 # CI=true, where it fails.
@@ -258,8 +259,15 @@ main() {
   # mitigations=off: under TCG every speculation barrier is expensive.  (Not
   # tsc=reliable: the TSC calibrated under TCG is off, and time then runs
   # at the wrong pace in the guest.)
+  # BERTH_VM_CGROUP=hybrid boots systemd's v1 layout instead (v1
+  # controllers, systemd's hierarchy at /sys/fs/cgroup/unified).
+  if [ "${BERTH_VM_CGROUP:-v2}" = hybrid ]; then
+    cgroup_args=(systemd.unified_cgroup_hierarchy=0)
+  else
+    cgroup_args=(systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all)
+  fi
   cmdline=(console=ttyS0 root=/dev/vda rw fsck.mode=skip quiet loglevel=3
-    systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all systemd.show_status=0
+    "${cgroup_args[@]}" systemd.show_status=0
     systemd.log_level=warning mitigations=off)
   smp=$(nproc)
   ((smp > 4)) && smp=4
