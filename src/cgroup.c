@@ -643,3 +643,40 @@ cgroup_from_strv (char *const *v, size_t n, struct berth_cgroup *cg, struct bert
   memset (&tmp, 0, sizeof tmp);
   return 0;
 }
+
+int
+cgroup_path_of (pid_t pid, char **out, struct berth_error *err)
+{
+  static const char named[] = ":name=systemd:";
+  cleanup_free char *buf = NULL;
+  const char *sd = NULL, *v2 = NULL;
+  char path[64], *line, *next, *c;
+
+  snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
+  if (read_all (path, &buf, err) < 0)
+    return -1;
+  for (line = buf; line && *line; line = next)
+    {
+      if ((next = strchr (line, '\n')) != NULL)
+        *next++ = '\0';
+      if (strncmp (line, "0::", 3) == 0)
+        v2 = line + 3;
+      else if ((c = strstr (line, named)) != NULL)
+        sd = c + strlen (named);
+    }
+  if (sd == NULL && v2 == NULL)
+    return berth_err (err, BERTH_E_SYSTEM, "%s names no cgroup of systemd's", path);
+  *out = strdup (sd ? sd : v2);
+  return *out ? 0 : oom (err);
+}
+
+int
+cgroup_current (struct berth_cgroup *cg, struct berth_error *err)
+{
+  cleanup_free char *path = NULL;
+
+  memset (cg, 0, sizeof *cg);
+  if (cgroup_path_of (getpid (), &path, err) < 0)
+    return -1;
+  return cgroup_resolve (path, "self", cg, err);
+}

@@ -57,6 +57,14 @@ struct berth_cgroup {
 
 int cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err);
 
+/* The cgroup path of `pid` (malloc'd) in systemd's hierarchy: the
+   name=systemd line of /proc/PID/cgroup on a v1 or hybrid host, else the
+   v2 one. */
+int cgroup_path_of (pid_t pid, char **out, struct berth_error *err);
+/* The caller's own cgroup in every hierarchy, when it sits at one path in
+   all of them (as a unit of the systemd driver does). */
+int cgroup_current (struct berth_cgroup *cg, struct berth_error *err);
+
 /* Fill `cg` with the directories for `cgroups_path` (may be NULL/empty: then
    the id, relative). */
 int cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *cg,

@@ -242,6 +242,7 @@ init_run (struct init_ctx *ctx)
     .cgroup = ctx->cgroup,
   };
   cleanup_free char *program = NULL;
+  struct berth_cgroup own_cgroup = { 0 };
   struct sched_plan sched;
   int fifo;
 
@@ -261,6 +262,13 @@ init_run (struct init_ctx *ctx)
       if (ns_join (ctx->ns, false, &err) < 0)
         fail (ctx, &err);
     }
+  /* The systemd driver's cgroup exists only once systemd has placed this
+     process, after the clone that copied ctx->cgroup: a v1 "cgroup" mount
+     needs its directories, which are where this process now is (read
+     before the cgroup namespace hides the path). */
+  if (ro.cgroup && ro.cgroup->n_dirs == 0
+      && cgroup_current (&own_cgroup, &(struct berth_error){ 0 }) == 0)
+    ro.cgroup = &own_cgroup;
   /* A new network namespace starts with lo down; runc brings it up, and
      programs expect 127.0.0.1 to work even with no other network. */
   if ((ctx->ns->new_flags & CLONE_NEWNET) && loopback_up (&err) < 0)

@@ -59,6 +59,7 @@
 struct sdbus {
   void *dl;
   sd_bus *bus;
+  bool legacy; /* a v1 or hybrid host: systemd's legacy properties */
 #define SD_MEMBER(f) __typeof__ (f) *f;
   SD_SYMBOLS (SD_MEMBER)
 #undef SD_MEMBER
@@ -388,8 +389,11 @@ append_resources (struct props *p, const struct oci_resources *r, struct berth_e
   if (r->cpu)
     {
       const struct oci_cpu *c = r->cpu;
+      /* On v1 systemd would turn CPUWeight back into shares by a scale of
+         its own; CPUShares keeps the config's value. */
       if (c->has_shares && c->shares)
-        prop_t (p, "CPUWeight", shares_to_weight (c->shares));
+        prop_t (p, p->b->legacy ? "CPUShares" : "CPUWeight",
+                p->b->legacy ? c->shares : shares_to_weight (c->shares));
       prop_cpu_quota (p, c->has_quota ? c->quota : 0, c->has_period ? c->period : 0);
       if (c->has_cpus && *c->cpus)
         {
@@ -406,11 +410,15 @@ append_resources (struct props *p, const struct oci_resources *r, struct berth_e
     }
   if (r->pids && r->pids->has_limit)
     prop_t (p, "TasksMax", r->pids->limit > 0 ? (uint64_t) r->pids->limit : USEC_INFINITY);
-  /* The v2 io.weight scale, as resources_cpu.c converts it. */
+  /* The v2 io.weight scale, as resources_cpu.c converts it; v1 keeps the
+     blkio scale. */
   if (r->block_io && r->block_io->has_weight && r->block_io->weight >= 10
       && r->block_io->weight <= 1000)
-    prop_t (p, "IOWeight", 1 + ((uint64_t) r->block_io->weight - 10) * 9999 / 990);
-  for (size_t i = 0; i < r->unified_len; i++)
+    prop_t (p, p->b->legacy ? "BlockIOWeight" : "IOWeight",
+            p->b->legacy ? r->block_io->weight
+                         : 1 + ((uint64_t) r->block_io->weight - 10) * 9999 / 990);
+  /* On a hybrid host "unified" names the controller-less v2 hierarchy. */
+  for (size_t i = 0; !p->b->legacy && i < r->unified_len; i++)
     {
       uint64_t v;
       for (size_t k = 0; k < sizeof unified_props / sizeof unified_props[0]; k++)
@@ -688,38 +696,6 @@ enable_unmanaged_controllers (const char *dir)
     }
 }
 
-/* The cgroup systemd put `pid` in: its own hierarchy's line of
-   /proc/PID/cgroup, name=systemd on a v1 or hybrid host, else the v2 one. */
-static int
-cgroup_of_pid (pid_t pid, char **out, struct berth_error *err)
-{
-  static const char named[] = ":name=systemd:";
-  char path[64], buf[4096];
-  cleanup_close int fd = -1;
-  const char *sd = NULL, *v2 = NULL;
-  char *line, *next, *c;
-  ssize_t n;
-
-  snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
-  if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0
-      || (n = read (fd, buf, sizeof buf - 1)) < 0)
-    return berth_err_sys (err, errno, "read %s", path);
-  buf[n] = '\0';
-  for (line = buf; line && *line; line = next)
-    {
-      if ((next = strchr (line, '\n')) != NULL)
-        *next++ = '\0';
-      if (strncmp (line, "0::", 3) == 0)
-        v2 = line + 3;
-      else if ((c = strstr (line, named)) != NULL)
-        sd = c + strlen (named);
-    }
-  if (sd == NULL && v2 == NULL)
-    return berth_err (err, BERTH_E_SYSTEM, "%s names no cgroup of systemd's", path);
-  *out = strdup (sd ? sd : v2);
-  return *out ? 0 : berth_err_sys (err, ENOMEM, "out of memory");
-}
-
 int
 systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
                        const struct oci_resources *r, struct berth_cgroup *cg,
@@ -737,14 +713,17 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
     return berth_err_set_source (err, "config.json"), -1;
   if (cgroup_detect_mode (&mode, err) < 0)
     return -1;
-  if (sdbus_open (&b, err) < 0 || start_unit (&b, unit, slice, id, pid, r, err) < 0)
+  if (sdbus_open (&b, err) < 0)
+    return -1;
+  b.legacy = mode != BERTH_CGROUP_V2;
+  if (start_unit (&b, unit, slice, id, pid, r, err) < 0)
     return -1;
   /* The unit's directory, as the kernel names it.  A slice holds no
      processes of systemd's making, and on a v1 or hybrid host systemd
      moves the pid only in the hierarchies it manages: the others get a
      directory at the same path from cgroupfs, as in runc's v1 driver. */
   by_hand = slice_path || mode != BERTH_CGROUP_V2;
-  if ((slice_path == NULL && cgroup_of_pid (pid, &path, err) < 0)
+  if ((slice_path == NULL && cgroup_path_of (pid, &path, err) < 0)
       || cgroup_resolve (slice_path ? slice_path : path, id, cg, err) < 0
       || (by_hand && (cgroup_create (cg, err) < 0 || cgroup_enter (cg, pid, err) < 0)))
     {
@@ -777,6 +756,7 @@ systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources
     return berth_err (err, BERTH_E_STATE, "the container's cgroup is not a systemd unit");
   if (sdbus_open (&b, err) < 0)
     return -1;
+  b.legacy = cg->mode != BERTH_CGROUP_V2;
   p.r = b.sd_bus_message_new_method_call (b.bus, &p.m, SD_DEST, SD_PATH, SD_MANAGER,
                                           "SetUnitProperties");
   if (p.r >= 0)
