@@ -652,7 +652,12 @@ cgroup_path_of (pid_t pid, char **out, struct berth_error *err)
   const char *sd = NULL, *v2 = NULL;
   char path[64], *line, *next, *c;
 
-  snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
+  /* /proc/self, not getpid(): in a new pid namespace that is 1, and the
+     /proc still mounted there is the host's. */
+  if (pid == 0)
+    snprintf (path, sizeof path, "/proc/self/cgroup");
+  else
+    snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
   if (read_all (path, &buf, err) < 0)
     return -1;
   for (line = buf; line && *line; line = next)
@@ -676,7 +681,7 @@ cgroup_current (struct berth_cgroup *cg, struct berth_error *err)
   cleanup_free char *path = NULL;
 
   memset (cg, 0, sizeof *cg);
-  if (cgroup_path_of (getpid (), &path, err) < 0)
+  if (cgroup_path_of (0, &path, err) < 0)
     return -1;
   return cgroup_resolve (path, "self", cg, err);
 }

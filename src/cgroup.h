@@ -57,7 +57,7 @@ struct berth_cgroup {
 
 int cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err);
 
-/* The cgroup path of `pid` (malloc'd) in systemd's hierarchy: the
+/* The cgroup path of `pid` (0: the caller) in systemd's hierarchy, malloc'd: the
    name=systemd line of /proc/PID/cgroup on a v1 or hybrid host, else the
    v2 one. */
 int cgroup_path_of (pid_t pid, char **out, struct berth_error *err);

@@ -106,3 +106,19 @@ def test_failed_create_leaves_nothing_and_the_id_is_reused(berth, bundle, cid, u
     berth.cmd("create", "-b", bundle.path, cid, globals_=SD, check=True)
     assert prop(unit, "MemoryMax") == str(32 << 20)
     berth.cmd("delete", "--force", cid, globals_=SD, check=True)
+
+
+def test_cgroup_mount_shows_the_units_directories(berth, bundle, cid, unit):
+    # The init is cloned before systemd places it, so it finds its
+    # directories itself (in the host's /proc, before its namespaces hide
+    # them); the container's /sys/fs/cgroup then binds the unit's.
+    bundle.config["linux"]["namespaces"].append({"type": "cgroup"})
+    bundle.config["linux"]["resources"] = {"pids": {"limit": 77}}
+    bundle.sh("cat /sys/fs/cgroup/pids/pids.max; cat /proc/self/cgroup | grep -c :/$")
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid, globals_=SD)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split()
+    assert out[0] == "77", p.stdout
+    assert int(out[1]) >= 2, p.stdout  # rooted at the unit in its cgroup namespace
+    assert berth.ids() == []  # run deleted it, and the unit fixture checks systemd
