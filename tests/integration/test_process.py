@@ -230,3 +230,31 @@ def test_exec_rr_without_a_realtime_budget(berth, bundle, cid, tmp_path):
         "real-time budget" in lines[0], lines[0]
     assert berth.cmd("ps", cid).stdout.count("\n") <= 2  # header and the init only
     berth.cmd("delete", "-f", cid, check=True)
+
+
+def apparmor_enabled():
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not apparmor_enabled(), reason="AppArmor is not enabled on this host "
+                    "(the refusal is tested in test_bad_input.py)")
+def test_apparmor_profile_applied_to_init_and_exec(berth, bundle, cid, tmp_path):
+    # "unconfined" exists wherever AppArmor does, with no profile loaded:
+    # the write to attr/apparmor/exec and the transition at execve are real.
+    bundle.config["process"]["apparmorProfile"] = "unconfined"
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    init = berth.state(cid)["pid"]
+    with open(f"/proc/{init}/attr/current") as f:
+        assert f.read().strip() == "unconfined"
+    p = berth.cmd("exec", "--apparmor", "unconfined", cid, "cat", "/proc/self/attr/current")
+    assert p.returncode == 0 and p.stdout.strip() == "unconfined", p.stdout + p.stderr
+    # A profile the kernel does not know fails exec with one clear line.
+    p = berth.cmd("exec", "--apparmor", "berth-no-such-profile", cid, "true")
+    assert p.returncode == 255 and "berth-no-such-profile" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    berth.cmd("delete", "-f", cid, check=True)
