@@ -34,11 +34,8 @@ cleanup` conmon runs at exit); containerd's are under --runc-root.
 Features berth does not have yet: a test that needs one skips, quoting
 berth's own message, only when berth says "not implemented" or "not
 supported by berth yet" (see e2e_lib: `skip_if_unsupported`, `berth_lacks`).
-Any other failure fails the test. The one switch: Podman always sends its
-default seccomp profile; if berth refuses it (".linux.seccomp: not supported
-by berth yet"), the Podman suite runs with seccomp=unconfined and
-test_seccomp_default_profile skips; once berth takes it, nothing changes but
-the suite running confined.
+Any other failure fails the test. Every Podman container runs under
+Podman's default seccomp profile, as Podman sends it.
 """
 import os
 import re
@@ -97,6 +94,24 @@ def rootfs(e2e_tmp):
     return r
 
 
+def _leftovers(processes, which, tmp, cg):
+    """What an engine's session left: processes (already waited for),
+    mounts under its directory and cgroups below its parent, each removed
+    after being noted."""
+    problems = []
+    if processes:
+        problems.append(f"processes left ({which}): {processes}")
+    mounts = _mounts_under(tmp)
+    if mounts:
+        problems.append(f"mounts left: {mounts}")
+        _unmount_all_under(tmp)
+    kids, escaped = cg.children()
+    failed = cg.remove()
+    if kids or escaped or failed:
+        problems.append(f"cgroups left: {kids + escaped} {failed}")
+    return problems
+
+
 @pytest.fixture(scope="session")
 def podman_session(e2e_tmp, rootfs):
     _require_tools("podman", "conmon")
@@ -116,14 +131,6 @@ def podman_session(e2e_tmp, rootfs):
     subprocess.run(["tar", "-C", rootfs, "--numeric-owner", "-cf", tar, "."], check=True)
     try:
         p("import", "--quiet", tar, IMAGE, check=True)
-        # The seccomp switch: Podman always sends its default profile; while
-        # berth refuses seccomp, containers run unconfined.
-        r = p.run("--rm", cmd=["true"])
-        if r.returncode != 0:
-            m = re.search(r"\.linux\.seccomp: not supported by berth yet", r.stderr)
-            if not m:
-                pytest.fail(f"the first Podman container failed: {r!r}")
-            p.seccomp_unconfined = m.group(0)
         yield p
     finally:
         problems = []
@@ -131,17 +138,7 @@ def podman_session(e2e_tmp, rootfs):
         r = p("system", "reset", "--force", timeout=120)
         if r.returncode != 0:
             problems.append(f"podman system reset: {r!r}")
-        left = _wait_gone(tmp)
-        if left:
-            problems.append(f"processes left (conmon?): {left}")
-        mounts = _mounts_under(tmp)
-        if mounts:
-            problems.append(f"mounts left: {mounts}")
-            _unmount_all_under(tmp)
-        kids, escaped = cg.children()
-        failed = cg.remove()
-        if kids or escaped or failed:
-            problems.append(f"cgroups left: {kids + escaped} {failed}")
+        problems += _leftovers(_wait_gone(tmp), "conmon?", tmp, cg)
         for g in absent:  # deepest first
             try:
                 if g.endswith("/@seccomp-cache"):  # berth's compiled filters
@@ -200,17 +197,7 @@ def containerd_session(e2e_tmp, rootfs):
         if c.proc:
             c.remove_everything()
             c.stop()
-        left = _wait_gone(c.sock)
-        if left:
-            problems.append(f"processes left (shims?): {left}")
-        mounts = _mounts_under(tmp)
-        if mounts:
-            problems.append(f"mounts left: {mounts}")
-            _unmount_all_under(tmp)
-        kids, escaped = cg.children()
-        failed = cg.remove()
-        if kids or escaped or failed:
-            problems.append(f"cgroups left: {kids + escaped} {failed}")
+        problems += _leftovers(_wait_gone(c.sock), "shims?", tmp, cg)
         for d, had in had_sub.items():
             if not had:
                 try:

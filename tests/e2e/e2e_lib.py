@@ -364,7 +364,6 @@ class Podman:
         self.cgroup = cgroup
         self.graphroot = os.path.join(tmp, "root")
         self.runroot = os.path.join(tmp, "runroot")
-        self.seccomp_unconfined = None  # reason string when berth refuses seccomp
         conf = os.path.join(tmp, "containers.conf")
         storage = os.path.join(tmp, "storage.conf")
         registries = os.path.join(tmp, "registries.conf")
@@ -414,12 +413,9 @@ berth = ["{BERTH}"]
                    env=env or self.env, check=check)
 
     def create_opts(self):
-        """Options every container gets: the relative cgroup parent, and no
-        seccomp filter while berth refuses one (the single switch)."""
-        o = ["--cgroup-parent", self.cgroup.name]
-        if self.seccomp_unconfined:
-            o += ["--security-opt", "seccomp=unconfined"]
-        return o
+        """Options every container gets: the relative cgroup parent (Podman's
+        default seccomp profile stays on)."""
+        return ["--cgroup-parent", self.cgroup.name]
 
     def run(self, *opts, cmd=(), input=None, timeout=90, env=None):
         return self("run", *self.create_opts(), *opts, IMAGE, *cmd, input=input,
