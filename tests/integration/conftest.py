@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -56,6 +57,13 @@ class Berth:
     def state(self, cid):
         p = self.cmd("state", cid, check=True)
         return json.loads(p.stdout)
+
+    def wait_stopped(self, cid, timeout=5.0):
+        """Until `state` says stopped (the init is reaped asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while self.state(cid)["status"] != "stopped":
+            assert time.monotonic() < deadline, f"{cid} still {self.state(cid)['status']}"
+            time.sleep(0.02)
 
     def ids(self):
         p = self.cmd("list", "-q", check=True)

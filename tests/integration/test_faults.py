@@ -125,9 +125,5 @@ def test_engine_subreaper_gone(berth, bundle, cid, tmp_path):
     berth.cmd("start", cid, check=True)
     assert berth.state(cid)["status"] == "running"
     berth.cmd("kill", cid, "KILL", check=True)
-    for _ in range(500):
-        if berth.state(cid)["status"] == "stopped":
-            break
-        time.sleep(0.01)
-    assert berth.state(cid)["status"] == "stopped"
+    berth.wait_stopped(cid)
     berth.cmd("delete", cid, check=True)

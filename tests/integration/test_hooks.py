@@ -120,12 +120,7 @@ def test_failing_poststart_stops_the_container(berth, bundle, cid, tmp_path):
     berth.cmd("create", "-b", bundle.path, cid, check=True)
     p = berth.cmd("start", cid)
     assert p.returncode == 1 and ".hooks.poststart[0]" in p.stderr
-    import time
-    for _ in range(200):
-        if berth.state(cid)["status"] == "stopped":
-            break
-        time.sleep(0.02)
-    assert berth.state(cid)["status"] == "stopped"
+    berth.wait_stopped(cid)
     berth.cmd("delete", cid, check=True)
 
 

@@ -1,7 +1,9 @@
 """The systemd cgroup driver (--systemd-cgroup), and Podman driving berth with
 --cgroup-manager systemd.  Run only in the VM tier's guest (tests/vm/run.sh),
-where systemd is PID 1 on a pure cgroup v2 hierarchy: guest.sh copies this
-file next to the integration tier's conftest.py and uses its fixtures.
+where systemd is PID 1 on a pure cgroup v2 hierarchy, or on its v1 (hybrid)
+layout with BERTH_VM_CGROUP=hybrid: each test is marked for the one it
+needs.  guest.sh copies this file next to the integration tier's
+conftest.py and uses its fixtures.
 
 What systemd says (systemctl) and what the kernel has (cgroup files) must
 agree, and a container must leave no unit behind, failed or not."""
@@ -18,10 +20,11 @@ import pytest
 SD = ("--systemd-cgroup",)
 CG = "/sys/fs/cgroup"
 
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir("/run/systemd/system") or
-    open("/proc/self/mounts").read().find(" /sys/fs/cgroup cgroup2 ") < 0,
-    reason="needs systemd as PID 1 on a cgroup v2 host (the VM tier)")
+V2 = os.path.exists(f"{CG}/cgroup.controllers")
+pytestmark = pytest.mark.skipif(not os.path.isdir("/run/systemd/system"),
+                                reason="needs systemd as PID 1 (the VM tier)")
+v2_only = pytest.mark.skipif(not V2, reason="a cgroup v2 host")
+v1_only = pytest.mark.skipif(V2, reason="a v1 or hybrid host (BERTH_VM_CGROUP=hybrid)")
 
 
 def systemctl(*args):
@@ -68,6 +71,7 @@ def unit(cid):
     assert not left, f"unit {name} left behind: {prop(name, 'ActiveState')}"
 
 
+@v2_only
 def test_scope_has_the_init_and_systemd_agrees_with_the_kernel(berth, bundle, cid, unit):
     bundle.args("sleep", "100")
     bundle.config["linux"]["resources"] = {
@@ -101,6 +105,7 @@ def test_scope_has_the_init_and_systemd_agrees_with_the_kernel(berth, bundle, ci
     assert not os.path.exists(d)
 
 
+@v2_only
 def test_cgroups_path_slice_prefix_name(berth, bundle, cid):
     unit = f"bertht-{cid}.scope"
     bundle.args("sleep", "100")
@@ -117,6 +122,7 @@ def test_cgroups_path_slice_prefix_name(berth, bundle, cid):
         systemctl("stop", unit)
 
 
+@v2_only
 def test_slice_unit_name(berth, bundle, cid):
     slice_ = "berthtestslice.slice"
     bundle.args("sleep", "100")
@@ -134,6 +140,7 @@ def test_slice_unit_name(berth, bundle, cid):
         systemctl("stop", slice_)
 
 
+@v2_only
 @pytest.mark.parametrize("path", ["system.slice:berth", "a:b:c:d", "/system.slice/x",
                                   "nota-slice:p:n", "system.slice:p:"])
 def test_bad_cgroups_path_is_refused(berth, bundle, cid, path):
@@ -145,6 +152,7 @@ def test_bad_cgroups_path_is_refused(berth, bundle, cid, path):
     assert berth.ids() == []
 
 
+@v2_only
 def test_failed_create_leaves_no_unit_and_the_id_can_be_reused(berth, bundle, cid, unit):
     bundle.args("sleep", "100")
     # systemd starts the unit; the cgroup file write that follows fails.
@@ -162,6 +170,7 @@ def test_failed_create_leaves_no_unit_and_the_id_can_be_reused(berth, bundle, ci
     sd_delete(berth, cid)
 
 
+@v2_only
 def test_a_failed_leftover_unit_is_reset_and_replaced(berth, bundle, cid, unit):
     # A scope of that name that failed (its process killed by the OOM killer,
     # say) stays loaded until someone resets it: make one by hand.
@@ -176,6 +185,7 @@ def test_a_failed_leftover_unit_is_reset_and_replaced(berth, bundle, cid, unit):
     sd_delete(berth, cid)
 
 
+@v2_only
 def test_a_live_unit_of_the_same_name_is_not_taken_over(berth, bundle, cid, unit):
     other = subprocess.Popen(["systemd-run", "--scope", f"--unit={unit}", "sleep", "100"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -195,19 +205,18 @@ def test_a_live_unit_of_the_same_name_is_not_taken_over(berth, bundle, cid, unit
         systemctl("stop", unit)
 
 
+@v2_only
 def test_exited_container_is_deleted_cleanly(berth, bundle, cid, unit):
     bundle.args("true").write()
     sd_create(berth, bundle, cid)
     berth.cmd("start", cid, globals_=SD, check=True)
-    for _ in range(100):
-        if berth.state(cid)["status"] == "stopped":
-            break
-        time.sleep(0.05)
+    berth.wait_stopped(cid)
     # systemd stops an empty scope by itself; delete must cope either way.
     berth.cmd("delete", cid, globals_=SD, check=True)
     assert not unit_loaded(unit)
 
 
+@v2_only
 def test_delete_without_the_flag_still_stops_the_unit(berth, bundle, cid, unit):
     # The driver is recorded with the container: a later command that is
     # not given --systemd-cgroup must not leave the scope to systemd.
@@ -219,6 +228,7 @@ def test_delete_without_the_flag_still_stops_the_unit(berth, bundle, cid, unit):
     assert not unit_loaded(unit), prop(unit, "ActiveState")
 
 
+@v2_only
 def test_update_sets_unit_properties(berth, bundle, cid, unit):
     bundle.args("sleep", "100")
     bundle.config["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 20}}
@@ -235,6 +245,7 @@ def test_update_sets_unit_properties(berth, bundle, cid, unit):
     sd_delete(berth, cid)
 
 
+@v2_only
 def test_pause_resume_and_kill_all_work_on_the_scope(berth, bundle, cid, unit):
     bundle.sh("sleep 100 & sleep 100 & wait").write()
     sd_create(berth, bundle, cid)
@@ -245,11 +256,7 @@ def test_pause_resume_and_kill_all_work_on_the_scope(berth, bundle, cid, unit):
         assert "frozen 1" in read(f"{CG}/system.slice/{unit}/cgroup.events")
         berth.cmd("resume", cid, globals_=SD, check=True)
     berth.cmd("kill", "--all", cid, "KILL", globals_=SD, check=True)
-    for _ in range(100):
-        if berth.state(cid)["status"] == "stopped":
-            break
-        time.sleep(0.05)
-    assert berth.state(cid)["status"] == "stopped"
+    berth.wait_stopped(cid)
     sd_delete(berth, cid)
 
 
@@ -282,6 +289,7 @@ def podman(tmp_path, rootfs_template):
     shutil.rmtree(runroot, ignore_errors=True)
 
 
+@v2_only
 def test_podman_run_with_systemd_cgroup_manager(podman):
     p = podman("run", "--rm", "--network", "none", "localhost/berth-busybox",
                "sh", "-c", "echo hello from $(hostname)")
@@ -299,3 +307,87 @@ def test_podman_run_with_systemd_cgroup_manager(podman):
             break
         time.sleep(0.05)
     assert not unit_loaded(unit)
+
+
+# ---- v1 (hybrid) hosts: systemd puts the init in its unit in the hierarchies
+# it manages; berth makes and joins the same path in the others, and writes
+# the limits there.
+
+def cgroups_of(pid):
+    """{hierarchy: path} from /proc/PID/cgroup ("" is the v2 line)."""
+    out = {}
+    for line in read(f"/proc/{pid}/cgroup").splitlines():
+        _, ctrls, path = line.split(":", 2)
+        out[ctrls] = path
+    return out
+
+
+@v1_only
+def test_scope_spans_every_v1_hierarchy(berth, bundle, cid, unit):
+    bundle.args("sleep", "100")
+    bundle.config["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}
+    bundle.write()
+    berth.cmd("create", "-b", bundle.path, cid, globals_=SD, check=True)
+    pid = berth.state(cid)["pid"]
+    where = f"/system.slice/{unit}"
+    seen = cgroups_of(pid)
+    # systemd's own hierarchy, and every mounted controller's, name the unit.
+    assert seen["name=systemd"] == where, seen
+    for ctrls, path in seen.items():
+        top = os.path.join(CG, ctrls.replace("name=", "")) if ctrls else f"{CG}/unified"
+        if os.path.isdir(top):
+            assert path == where, (ctrls, seen)
+    st = systemctl("status", "--no-pager", unit)
+    assert st.returncode == 0 and f"berth container {cid}" in st.stdout, st.stdout + st.stderr
+    assert prop(unit, "Delegate") == "yes"
+    assert read(f"{CG}/memory{where}/memory.limit_in_bytes") == str(64 << 20)
+    assert prop(unit, "MemoryMax") == str(64 << 20)
+    assert read(f"{CG}/pids{where}/pids.max") == "50" == prop(unit, "TasksMax")
+    berth.cmd("start", cid, globals_=SD, check=True)
+    p = berth.cmd("update", "--memory", str(128 << 20), cid, globals_=SD)
+    assert p.returncode == 0, p.stderr
+    assert read(f"{CG}/memory{where}/memory.limit_in_bytes") == str(128 << 20)
+    assert prop(unit, "MemoryMax") == str(128 << 20)
+    berth.cmd("kill", "--all", cid, "KILL", globals_=SD, check=True)
+    berth.wait_stopped(cid)
+    berth.cmd("delete", cid, check=True)  # the record says systemd: no flag needed
+    assert not unit_loaded(unit)
+    for ctrls in seen:
+        top = os.path.join(CG, ctrls.replace("name=", "")) if ctrls else f"{CG}/unified"
+        assert not os.path.exists(top + where), top + where
+
+
+@v1_only
+def test_failed_create_leaves_nothing_and_the_id_is_reused(berth, bundle, cid, unit):
+    bundle.args("sleep", "100")
+    # systemd starts the unit, berth makes the v1 directories, and then a
+    # file write fails: all of it must be undone.
+    bundle.config["linux"]["resources"] = {"unified": {"memory.no_such_file": "1"}}
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, cid, globals_=SD)
+    assert p.returncode == 1 and "memory.no_such_file" in p.stderr, p.stderr
+    assert not unit_loaded(unit) and berth.ids() == []
+    assert not any(os.path.exists(os.path.join(CG, h, "system.slice", unit))
+                   for h in os.listdir(CG))
+    bundle.config["linux"]["resources"] = {"memory": {"limit": 32 << 20}}
+    bundle.write()
+    berth.cmd("create", "-b", bundle.path, cid, globals_=SD, check=True)
+    assert prop(unit, "MemoryMax") == str(32 << 20)
+    berth.cmd("delete", "--force", cid, globals_=SD, check=True)
+
+
+@v1_only
+def test_cgroup_mount_shows_the_units_directories(berth, bundle, cid, unit):
+    # The init is cloned before systemd places it, so it finds its
+    # directories itself (in the host's /proc, before its namespaces hide
+    # them); the container's /sys/fs/cgroup then binds the unit's.
+    bundle.config["linux"]["namespaces"].append({"type": "cgroup"})
+    bundle.config["linux"]["resources"] = {"pids": {"limit": 77}}
+    bundle.sh("cat /sys/fs/cgroup/pids/pids.max; cat /proc/self/cgroup | grep -c :/$")
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid, globals_=SD)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split()
+    assert out[0] == "77", p.stdout
+    assert int(out[1]) >= 2, p.stdout  # rooted at the unit in its cgroup namespace
+    assert berth.ids() == []  # run deleted it, and the unit fixture checks systemd
