@@ -56,6 +56,31 @@ free_field (const struct oci_field *f, void *obj)
     }
 }
 
+void
+oci_field_clear (const struct oci_field *f, void *obj)
+{
+  free_field (f, obj);
+  switch (f->kind)
+    {
+    case OCI_K_STRMAP:
+    case OCI_K_OBJMAP:
+      *AT (obj, f->keys_off, void *) = NULL;
+      /* fall through */
+    case OCI_K_STRVEC:
+    case OCI_K_U32VEC:
+    case OCI_K_OBJVEC:
+      *AT (obj, f->len_off, size_t) = 0;
+      /* fall through */
+    case OCI_K_STR:
+    case OCI_K_OBJ:
+      *AT (obj, f->off, void *) = NULL;
+      break;
+    default:
+      break;
+    }
+  *AT (obj, f->has_off, bool) = false;
+}
+
 static void
 free_fields (const struct oci_type *t, void *obj)
 {

@@ -162,6 +162,8 @@ int oci_emit (const struct oci_type *t, const void *obj, const char *indent, cha
 int oci_path_key (char *dst, size_t size, const char *prefix, const char *key);
 
 void oci_free (const struct oci_type *t, void *obj);
+/* Free one property of `obj` and mark it absent. */
+void oci_field_clear (const struct oci_field *f, void *obj);
 bool oci_equal (const struct oci_type *t, const void *a, const void *b);
 
 /* Limits enforced before parsing (robustness against hostile input). */

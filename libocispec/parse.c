@@ -1,7 +1,8 @@
 /* Generic JSON -> struct parser driven by the descriptor tables.
  *
  * The document is checked for size and nesting depth before yajl sees it, so
- * hostile input costs bounded memory and stack.  Each error names the JSON
+ * hostile input costs bounded memory and stack; yajl's callbacks then fill
+ * the structs in one pass.  Each error names the JSON
  * path of the offending value in jq syntax (.linux.sysctl["net.ipv4.x"]).
  */
 #include "model.h"
@@ -18,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yajl/yajl_parse.h>
-#include <yajl/yajl_tree.h>
 
 #define AT(obj, off, T) ((T *) ((char *) (obj) + (off)))
 
@@ -71,36 +71,17 @@ jpath_str (const struct jpath *p)
   return p->len ? p->buf : ".";
 }
 
-static const char *
-json_type_name (yajl_val v)
-{
-  if (v == NULL)
-    return "nothing";
-  switch (v->type)
-    {
-    case yajl_t_string:
-      return "string";
-    case yajl_t_number:
-      return "number";
-    case yajl_t_object:
-      return "object";
-    case yajl_t_array:
-      return "array";
-    case yajl_t_true:
-    case yajl_t_false:
-      return "boolean";
-    case yajl_t_null:
-      return "null";
-    default:
-      return "unknown";
-    }
-}
+/* What a JSON token is called in "expected X, got Y". */
+enum jtok { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_OBJECT, J_ARRAY };
+
+static const char *const jtok_name[] = { "null", "boolean", "number", "string", "object",
+                                         "array" };
 
 static int
-type_error (struct jpath *p, const char *want, yajl_val v, struct berth_error *err)
+type_error (struct jpath *p, const char *want, enum jtok got, struct berth_error *err)
 {
   return berth_err_at (err, BERTH_E_TYPE, jpath_str (p), "expected %s, got %s", want,
-                       json_type_name (v));
+                       jtok_name[got]);
 }
 
 static const char *
@@ -125,16 +106,12 @@ int_kind_name (enum oci_kind k)
 /* Integers are read from yajl's raw text so that the whole uint64 range
    survives (yajl's own integer is a long long). */
 static int
-parse_integer (struct jpath *p, enum oci_kind kind, yajl_val v, void *dst,
+parse_integer (struct jpath *p, enum oci_kind kind, const char *raw, void *dst,
                struct berth_error *err)
 {
-  const char *raw;
   bool is_signed = kind == OCI_K_I32 || kind == OCI_K_I64;
   char *end = NULL;
 
-  if (v == NULL || v->type != yajl_t_number)
-    return type_error (p, is_signed ? "integer" : "unsigned integer", v, err);
-  raw = v->u.number.r;
   if (strpbrk (raw, ".eE") != NULL)
     return berth_err_at (err, BERTH_E_TYPE, jpath_str (p), "expected integer, got %s", raw);
   errno = 0;
@@ -171,189 +148,360 @@ parse_integer (struct jpath *p, enum oci_kind kind, yajl_val v, void *dst,
   return 0;
 }
 
+/* ---- the streaming parser ------------------------------------------------
+
+   yajl's callbacks fill the structs directly, with no document tree in
+   between: a tree costs several times the document's size in small
+   allocations (yajl grows its arrays one element at a time), and on the
+   create path that memory is paged in, then shared copy-on-write with the
+   container's init.  A stack of frames says where the next value goes. */
+
+enum frame_kind {
+  F_OBJECT, /* a struct: the value after each key goes into that field */
+  F_VECTOR, /* the elements of a STRVEC, U32VEC or OBJVEC field */
+  F_MAP,    /* the values of a STRMAP or OBJMAP field */
+};
+
+struct frame {
+  enum frame_kind kind;
+  const struct oci_type *type; /* F_OBJECT */
+  void *obj;                   /* F_OBJECT: the struct; else the struct holding `field` */
+  const struct oci_field *field; /* F_OBJECT: of the last key, NULL if unknown; else the vector's or map's */
+  size_t cap;                  /* F_VECTOR, F_MAP: elements allocated (one more is kept zero) */
+  size_t mark;                 /* the JSON path's length at this value */
+};
+
+struct sax {
+  /* check_shape() has bounded the nesting, so the stack cannot overflow;
+     the two extra frames are for the root and an unknown property. */
+  struct frame stack[OCI_MAX_DEPTH + 2];
+  size_t depth;
+  size_t skip; /* > 0 inside the value of an unknown property */
+  const struct oci_type *root_type;
+  void *root;
+  struct jpath path;
+  struct berth_error *err;
+};
+
 static int
-dup_string (struct jpath *p, yajl_val v, char **dst, struct berth_error *err)
+oom (struct sax *s)
 {
-  if (v == NULL || v->type != yajl_t_string)
-    return type_error (p, "string", v, err);
-  *dst = strdup (v->u.string);
-  if (*dst == NULL)
-    return berth_err_sys (err, ENOMEM, "out of memory");
+  berth_err_sys (s->err, ENOMEM, "out of memory");
   return 0;
 }
 
-static int parse_fields (const struct oci_type *t, yajl_val obj, void *out, struct jpath *p,
-                         struct berth_error *err);
-
-static int
-parse_object_alloc (const struct oci_type *t, yajl_val v, void **dst, struct jpath *p,
-                    struct berth_error *err)
+static char *
+dup_bytes (struct sax *s, const unsigned char *v, size_t len)
 {
-  if (v == NULL || v->type != yajl_t_object)
-    return type_error (p, "object", v, err);
-  *dst = calloc (1, t->size);
-  if (*dst == NULL)
-    return berth_err_sys (err, ENOMEM, "out of memory");
-  return parse_fields (t, v, *dst, p, err);
+  char *d;
+
+  /* A NUL would cut the string short at the first system call. */
+  if (memchr (v, '\0', len) != NULL)
+    {
+      berth_err_at (s->err, BERTH_E_VALUE, jpath_str (&s->path),
+                    "a string must not contain \\u0000");
+      return NULL;
+    }
+  d = strndup ((const char *) v, len);
+  if (d == NULL)
+    oom (s);
+  return d;
 }
 
+/* Grows a vector or map at `f` of `owner` to hold one more element, keeping
+   the element after the last one zeroed (NULL-terminated for execve). */
 static void *
-calloc_vec (size_t n, size_t size, struct berth_error *err)
+grow (struct sax *s, struct frame *fr, size_t elem, size_t off)
 {
-  /* One extra element: string vectors stay NULL-terminated for execve. */
-  void *v = calloc (n + 1, size);
-  if (v == NULL)
-    berth_err_sys (err, ENOMEM, "out of memory");
-  return v;
+  char **slot = AT (fr->obj, off, char *);
+  size_t len = *AT (fr->obj, fr->field->len_off, size_t);
+
+  if (len + 1 >= fr->cap)
+    {
+      size_t cap = fr->cap * 2;
+      char *v = reallocarray (*slot, cap, elem);
+      if (v == NULL)
+        return oom (s), NULL;
+      memset (v + fr->cap * elem, 0, (cap - fr->cap) * elem);
+      *slot = v;
+      if (off == fr->field->off)
+        fr->cap = cap;
+    }
+  return *slot + len * elem;
+}
+
+static size_t
+elem_size (const struct oci_field *f)
+{
+  return f->kind == OCI_K_STRVEC || f->kind == OCI_K_STRMAP ? sizeof (char *)
+         : f->kind == OCI_K_U32VEC                           ? sizeof (uint32_t)
+                                                              : f->sub->size;
 }
 
 static int
-parse_field (const struct oci_field *f, yajl_val v, void *obj, struct jpath *p,
-             struct berth_error *err)
+push (struct sax *s, enum frame_kind kind, const struct oci_type *t, void *obj,
+      const struct oci_field *f)
 {
-  size_t n, i, mark;
+  struct frame *fr;
 
-  switch (f->kind)
+  if (s->depth == sizeof s->stack / sizeof s->stack[0])
+    return berth_err (s->err, BERTH_E_LIMIT, "JSON is nested deeper than %d levels",
+                      OCI_MAX_DEPTH), 0;
+  fr = &s->stack[s->depth++];
+  *fr = (struct frame) { .kind = kind, .type = t, .obj = obj, .field = f, .mark = s->path.len };
+  if (kind == F_OBJECT)
+    return 1;
+  /* A vector or map starts with room for 4 (an empty one is allocated too:
+     present-and-empty differs from absent). */
+  fr->cap = 4;
+  *AT (obj, f->off, void *) = calloc (fr->cap, elem_size (f));
+  if (kind == F_MAP)
+    *AT (obj, f->keys_off, void *) = calloc (fr->cap, sizeof (char *));
+  if (*AT (obj, f->off, void *) == NULL || (kind == F_MAP && *AT (obj, f->keys_off, void *) == NULL))
+    return oom (s);
+  return 1;
+}
+
+/* One value, scalar or the start of an object or array, for the field,
+   element or map entry the top frame is at. */
+static int
+on_value (struct sax *s, enum jtok tok, const unsigned char *v, size_t len)
+{
+  struct frame *fr = s->depth ? &s->stack[s->depth - 1] : NULL;
+  const struct oci_field *f;
+  void *dst;
+  enum oci_kind kind;
+
+  if (s->skip)
+    {
+      s->skip += tok == J_OBJECT || tok == J_ARRAY;
+      return 1;
+    }
+  if (fr == NULL)
+    {
+      /* The document itself. */
+      if (tok != J_OBJECT)
+        return type_error (&s->path, "object", tok, s->err), 0;
+      if ((s->root = calloc (1, s->root_type->size)) == NULL)
+        return oom (s);
+      return push (s, F_OBJECT, s->root_type, s->root, NULL);
+    }
+  f = fr->field;
+  if (fr->kind == F_OBJECT)
+    {
+      if (f == NULL)
+        {
+          /* Unknown properties are ignored, whatever their value. */
+          s->skip = tok == J_OBJECT || tok == J_ARRAY;
+          return 1;
+        }
+      /* A repeated key replaces the earlier value, as with Go's encoding/json,
+         and null is absent. */
+      oci_field_clear (f, fr->obj);
+      if (tok == J_NULL)
+        return 1;
+      *AT (fr->obj, f->has_off, bool) = true;
+      kind = f->kind;
+      dst = AT (fr->obj, f->off, char);
+    }
+  else
+    {
+      size_t *n = AT (fr->obj, f->len_off, size_t);
+      if (fr->kind == F_VECTOR)
+        {
+          jpath_pop (&s->path, fr->mark);
+          jpath_push_index (&s->path, *n);
+          if ((dst = grow (s, fr, elem_size (f), f->off)) == NULL)
+            return 0;
+          ++*n;
+        }
+      else
+        dst = *AT (fr->obj, f->off, char *) + (*n - 1) * elem_size (f);
+      kind = f->kind == OCI_K_STRVEC || f->kind == OCI_K_STRMAP ? OCI_K_STR
+             : f->kind == OCI_K_U32VEC                           ? OCI_K_U32
+                                                                  : OCI_K_OBJ;
+      if (kind == OCI_K_OBJ)
+        {
+          /* The element is the struct itself, not a pointer to one. */
+          if (tok != J_OBJECT)
+            return type_error (&s->path, "object", tok, s->err), 0;
+          return push (s, F_OBJECT, f->sub, dst, NULL);
+        }
+    }
+
+  switch (kind)
     {
     case OCI_K_BOOL:
-      if (v->type != yajl_t_true && v->type != yajl_t_false)
-        return type_error (p, "boolean", v, err);
-      *AT (obj, f->off, bool) = v->type == yajl_t_true;
-      return 0;
-
+      if (tok != J_BOOL)
+        return type_error (&s->path, "boolean", tok, s->err), 0;
+      *(bool *) dst = v != NULL;
+      return 1;
     case OCI_K_STR:
-      return dup_string (p, v, AT (obj, f->off, char *), err);
-
+      if (tok != J_STRING)
+        return type_error (&s->path, "string", tok, s->err), 0;
+      return (*(char **) dst = dup_bytes (s, v, len)) != NULL;
     case OCI_K_I32:
     case OCI_K_U32:
     case OCI_K_U16:
     case OCI_K_I64:
     case OCI_K_U64:
-      return parse_integer (p, f->kind, v, AT (obj, f->off, char), err);
-
+      {
+        char buf[64];
+        cleanup_free char *big = NULL;
+        const char *raw = buf;
+        bool is_signed = kind == OCI_K_I32 || kind == OCI_K_I64;
+        if (tok != J_NUMBER)
+          return type_error (&s->path, is_signed ? "integer" : "unsigned integer", tok, s->err),
+                 0;
+        if (len < sizeof buf)
+          memcpy (buf, v, len), buf[len] = '\0';
+        else if ((raw = big = strndup ((const char *) v, len)) == NULL)
+          return oom (s);
+        return parse_integer (&s->path, kind, raw, dst, s->err) == 0;
+      }
     case OCI_K_STRVEC:
     case OCI_K_U32VEC:
     case OCI_K_OBJVEC:
-      {
-        size_t elem = f->kind == OCI_K_STRVEC   ? sizeof (char *)
-                      : f->kind == OCI_K_U32VEC ? sizeof (uint32_t)
-                                                : f->sub->size;
-        char *vec;
-        if (v->type != yajl_t_array)
-          return type_error (p, "array", v, err);
-        n = v->u.array.len;
-        vec = calloc_vec (n, elem, err);
-        if (vec == NULL)
-          return -1;
-        *AT (obj, f->off, char *) = vec;
-        *AT (obj, f->len_off, size_t) = n;
-        for (i = 0; i < n; i++)
-          {
-            yajl_val e = v->u.array.values[i];
-            int r;
-            mark = jpath_push_index (p, i);
-            if (f->kind == OCI_K_STRVEC)
-              r = dup_string (p, e, (char **) (vec + i * elem), err);
-            else if (f->kind == OCI_K_U32VEC)
-              r = parse_integer (p, OCI_K_U32, e, vec + i * elem, err);
-            else if (e->type != yajl_t_object)
-              r = type_error (p, "object", e, err);
-            else
-              r = parse_fields (f->sub, e, vec + i * elem, p, err);
-            if (r < 0)
-              return r;
-            jpath_pop (p, mark);
-          }
-        return 0;
-      }
-
+      if (tok != J_ARRAY)
+        return type_error (&s->path, "array", tok, s->err), 0;
+      return push (s, F_VECTOR, NULL, fr->obj, f);
     case OCI_K_STRMAP:
     case OCI_K_OBJMAP:
-      {
-        size_t elem = f->kind == OCI_K_STRMAP ? sizeof (char *) : f->sub->size;
-        char **keys;
-        char *vals;
-        if (v->type != yajl_t_object)
-          return type_error (p, "object", v, err);
-        n = v->u.object.len;
-        keys = calloc_vec (n, sizeof (char *), err);
-        if (keys == NULL)
-          return -1;
-        *AT (obj, f->keys_off, char **) = keys;
-        vals = calloc_vec (n, elem, err);
-        if (vals == NULL)
-          return -1;
-        *AT (obj, f->off, char *) = vals;
-        *AT (obj, f->len_off, size_t) = n;
-        for (i = 0; i < n; i++)
-          {
-            yajl_val e = v->u.object.values[i];
-            int r;
-            keys[i] = strdup (v->u.object.keys[i]);
-            if (keys[i] == NULL)
-              return berth_err_sys (err, ENOMEM, "out of memory");
-            mark = jpath_push_key (p, keys[i]);
-            if (f->kind == OCI_K_STRMAP)
-              r = dup_string (p, e, (char **) (vals + i * elem), err);
-            else if (e->type != yajl_t_object)
-              r = type_error (p, "object", e, err);
-            else
-              r = parse_fields (f->sub, e, vals + i * elem, p, err);
-            if (r < 0)
-              return r;
-            jpath_pop (p, mark);
-          }
-        return 0;
-      }
-
+      if (tok != J_OBJECT)
+        return type_error (&s->path, "object", tok, s->err), 0;
+      return push (s, F_MAP, NULL, fr->obj, f);
     case OCI_K_OBJ:
-      return parse_object_alloc (f->sub, v, AT (obj, f->off, void *), p, err);
+      if (tok != J_OBJECT)
+        return type_error (&s->path, "object", tok, s->err), 0;
+      if ((*(void **) dst = calloc (1, f->sub->size)) == NULL)
+        return oom (s);
+      return push (s, F_OBJECT, f->sub, *(void **) dst, NULL);
     }
-  return berth_err_at (err, BERTH_E_VALUE, jpath_str (p), "internal: unknown field kind");
-}
-
-/* The last occurrence of a key wins, as with Go's encoding/json. */
-static yajl_val
-object_get (yajl_val obj, const char *key)
-{
-  for (size_t i = obj->u.object.len; i-- > 0;)
-    if (strcmp (obj->u.object.keys[i], key) == 0)
-      return obj->u.object.values[i];
-  return NULL;
+  return berth_err_at (s->err, BERTH_E_VALUE, jpath_str (&s->path),
+                       "internal: unknown field kind"), 0;
 }
 
 static int
-parse_fields (const struct oci_type *t, yajl_val obj, void *out, struct jpath *p,
-              struct berth_error *err)
+on_key (void *ctx, const unsigned char *key, size_t len)
 {
-  for (size_t i = 0; i < t->n_fields; i++)
-    {
-      const struct oci_field *f = &t->fields[i];
-      yajl_val v = object_get (obj, f->key);
-      size_t mark = jpath_push_key (p, f->key);
+  struct sax *s = ctx;
+  struct frame *fr = &s->stack[s->depth - 1];
+  char name[128];
 
-      if (v == NULL || v->type == yajl_t_null)
-        {
-          if (f->required)
-            return berth_err_at (err, BERTH_E_MISSING, jpath_str (p),
-                                 "required property is missing");
-          jpath_pop (p, mark);
-          continue;
-        }
-      if (parse_field (f, v, out, p, err) < 0)
-        return -1;
-      *AT (out, f->has_off, bool) = true;
-      jpath_pop (p, mark);
+  if (s->skip)
+    return 1;
+  if (fr->kind == F_MAP)
+    {
+      char **k;
+      jpath_pop (&s->path, fr->mark);
+      if ((k = grow (s, fr, sizeof (char *), fr->field->keys_off)) == NULL
+          || grow (s, fr, elem_size (fr->field), fr->field->off) == NULL)
+        return 0;
+      ++*AT (fr->obj, fr->field->len_off, size_t);
+      if ((*k = dup_bytes (s, key, len)) == NULL)
+        return 0;
+      jpath_push_key (&s->path, *k);
+      return 1;
     }
-  return 0;
+  /* F_OBJECT.  Property names are short; a longer key is unknown. */
+  jpath_pop (&s->path, fr->mark);
+  fr->field = NULL;
+  if (len >= sizeof name || memchr (key, '\0', len) != NULL)
+    return 1;
+  memcpy (name, key, len);
+  name[len] = '\0';
+  for (size_t i = 0; i < fr->type->n_fields; i++)
+    if (strcmp (fr->type->fields[i].key, name) == 0)
+      {
+        fr->field = &fr->type->fields[i];
+        jpath_push_key (&s->path, name);
+        break;
+      }
+  return 1;
 }
 
-/* Reject documents nested deeper than OCI_MAX_DEPTH before building a tree:
-   yajl frees its tree recursively.  The scan must see the document's
-   structure as yajl's lexer does, comments included (yajl_tree_parse allows
-   them): a quote inside a comment must not start a "string" that hides the
-   brackets after it, or a deep document gets through to yajl and overflows
-   the stack. */
+static int
+on_end (void *ctx)
+{
+  struct sax *s = ctx;
+  struct frame *fr = &s->stack[s->depth - 1];
+
+  if (s->skip)
+    {
+      s->skip--;
+      return 1;
+    }
+  jpath_pop (&s->path, fr->mark);
+  if (fr->kind == F_OBJECT)
+    for (size_t i = 0; i < fr->type->n_fields; i++)
+      {
+        const struct oci_field *f = &fr->type->fields[i];
+        if (f->required && !*AT (fr->obj, f->has_off, bool))
+          {
+            jpath_push_key (&s->path, f->key);
+            berth_err_at (s->err, BERTH_E_MISSING, jpath_str (&s->path),
+                          "required property is missing");
+            return 0;
+          }
+      }
+  s->depth--;
+  return 1;
+}
+
+static int
+on_null (void *ctx)
+{
+  return on_value (ctx, J_NULL, NULL, 0);
+}
+
+static int
+on_bool (void *ctx, int b)
+{
+  /* Any non-NULL pointer stands for true. */
+  return on_value (ctx, J_BOOL, b ? (const unsigned char *) "" : NULL, 0);
+}
+
+static int
+on_number (void *ctx, const char *v, size_t len)
+{
+  return on_value (ctx, J_NUMBER, (const unsigned char *) v, len);
+}
+
+static int
+on_string (void *ctx, const unsigned char *v, size_t len)
+{
+  return on_value (ctx, J_STRING, v, len);
+}
+
+static int
+on_start_map (void *ctx)
+{
+  return on_value (ctx, J_OBJECT, NULL, 0);
+}
+
+static int
+on_start_array (void *ctx)
+{
+  return on_value (ctx, J_ARRAY, NULL, 0);
+}
+
+static const yajl_callbacks sax_callbacks = {
+  .yajl_null = on_null,
+  .yajl_boolean = on_bool,
+  .yajl_number = on_number,
+  .yajl_string = on_string,
+  .yajl_start_map = on_start_map,
+  .yajl_map_key = on_key,
+  .yajl_end_map = on_end,
+  .yajl_start_array = on_start_array,
+  .yajl_end_array = on_end,
+};
+
+/* Reject documents nested deeper than OCI_MAX_DEPTH before yajl sees them:
+   the parser's frame stack has that many frames, and yajl's own stack grows
+   with the nesting.  The scan must see the document's structure as yajl's
+   lexer does, comments included (the parser allows them): a quote inside a
+   comment must not start a "string" that hides the brackets after it. */
 static int
 check_shape (const char *data, size_t len, struct berth_error *err)
 {
@@ -436,8 +584,14 @@ json_syntax_error (const char *data, size_t len, struct berth_error *err)
       line++, col = 1;
     else
       col++;
-  if (len == 0 || strspn (data, " \t\r\n") == len)
-    return berth_err (err, BERTH_E_JSON, "invalid JSON: empty document");
+  {
+    /* `data` need not be NUL-terminated. */
+    size_t blank = 0;
+    while (blank < len && strchr (" \t\r\n", data[blank]) != NULL && data[blank] != '\0')
+      blank++;
+    if (blank == len)
+      return berth_err (err, BERTH_E_JSON, "invalid JSON: empty document");
+  }
   return berth_err (err, BERTH_E_JSON, "invalid JSON at line %zu, column %zu: %s", line, col,
                     first);
 }
@@ -446,12 +600,10 @@ int
 oci_parse_data (const struct oci_type *t, const char *data, size_t len, const char *source,
                 void **out, struct berth_error *err)
 {
-  cleanup_free char *copy = NULL;
-  yajl_val tree;
-  char ebuf[256];
-  struct jpath path = { .len = 0 };
-  void *obj = NULL;
-  int r;
+  struct sax *s;
+  yajl_handle h;
+  yajl_status st;
+  int r = 0;
 
   *out = NULL;
   berth_err_set_source (err, source);
@@ -460,31 +612,37 @@ oci_parse_data (const struct oci_type *t, const char *data, size_t len, const ch
                       OCI_MAX_DOCUMENT_SIZE >> 20);
   if (check_shape (data, len, err) < 0)
     return -1;
-  copy = malloc (len + 1);
-  if (copy == NULL)
+  s = calloc (1, sizeof *s);
+  if (s == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
-  memcpy (copy, data, len);
-  copy[len] = '\0';
-  tree = yajl_tree_parse (copy, ebuf, sizeof ebuf);
-  if (tree == NULL)
-    return json_syntax_error (copy, len, err);
-  if (tree->type != yajl_t_object)
+  s->root_type = t;
+  s->err = err;
+  h = yajl_alloc (&sax_callbacks, NULL, s);
+  if (h == NULL)
     {
-      r = type_error (&path, "object", tree, err);
-      yajl_tree_free (tree);
-      return r;
+      free (s);
+      return berth_err_sys (err, ENOMEM, "out of memory");
     }
-  path.buf[0] = '\0';
-  r = parse_object_alloc (t, tree, &obj, &path, err);
-  yajl_tree_free (tree);
+  yajl_config (h, yajl_allow_comments, 1);
+  st = yajl_parse (h, (const unsigned char *) data, len);
+  if (st == yajl_status_ok)
+    st = yajl_complete_parse (h);
+  yajl_free (h);
+  if (st == yajl_status_error)
+    r = json_syntax_error (data, len, err);
+  else if (st != yajl_status_ok)
+    r = -1; /* a callback said why */
+  if (r == 0 && s->root == NULL)
+    r = berth_err (err, BERTH_E_JSON, "invalid JSON: empty document");
   if (r < 0)
+    oci_free (t, s->root);
+  else
     {
-      oci_free (t, obj);
-      return r;
+      berth_err_set_source (err, "");
+      *out = s->root;
     }
-  berth_err_set_source (err, "");
-  *out = obj;
-  return 0;
+  free (s);
+  return r;
 }
 
 int

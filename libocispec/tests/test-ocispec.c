@@ -232,6 +232,18 @@ test_limits_and_leniency (void)
     c = NULL;
   }
   {
+    /* The earlier vector is freed (ASan's leak check) and the new one is
+       NULL-terminated past its length, as execve needs. */
+    const char *dup = "{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"r\"}, \"process\": "
+                      "{\"cwd\": \"/\", \"user\": {\"uid\": 0, \"gid\": 0}, "
+                      "\"args\": [\"a\", \"b\", \"c\", \"d\", \"e\"], \"args\": [\"x\", \"y\", \"z\"]}}";
+    tap_ok (oci_config_parse_data (dup, strlen (dup), &c, &err) == 0 && c->process->args_len == 3
+                && strcmp (c->process->args[2], "z") == 0 && c->process->args[3] == NULL,
+            "a repeated array replaces the earlier one");
+    oci_config_free (c);
+    c = NULL;
+  }
+  {
     const char *nul = "{\"ociVersion\": \"1.0.0\"\0, \"root\": {\"path\": \"a\"}}";
     tap_ok (oci_config_parse_data (nul, 45, &c, &err) < 0 && err.kind == BERTH_E_JSON,
             "embedded NUL is a JSON error");
