@@ -9,6 +9,7 @@
 #ifndef BERTH_SHA256_H
 #define BERTH_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,9 +19,13 @@ struct sha256_ctx {
   uint32_t h[8];
   uint64_t total;      /* bytes hashed so far */
   uint8_t block[64];   /* pending input, `total % 64` bytes of it used */
+  bool portable;       /* never the CPU's SHA instructions (sha256_init_portable) */
 };
 
+/* Uses the CPU's SHA instructions where it has them (x86-64 SHA-NI). */
 void sha256_init (struct sha256_ctx *c);
+/* The plain C rounds whatever the CPU, so that tests cover both. */
+void sha256_init_portable (struct sha256_ctx *c);
 void sha256_update (struct sha256_ctx *c, const void *data, size_t len);
 void sha256_final (struct sha256_ctx *c, uint8_t out[SHA256_DIGEST_SIZE]);
 /* One-shot. */
