@@ -194,3 +194,114 @@ oci_equal (const struct oci_type *t, const void *a, const void *b)
     return a == b;
   return equal_fields (t, a, b);
 }
+
+/* ---- canonical bytes ---------------------------------------------------- */
+
+static void digest_fields (const struct oci_type *t, const void *obj, oci_sink sink, void *ctx);
+
+static void
+digest_u64 (uint64_t v, oci_sink sink, void *ctx)
+{
+  sink (ctx, &v, sizeof v);
+}
+
+/* Length-prefixed (0 for NULL, else length + 1), so that no two sequences
+   of strings give the same bytes. */
+static void
+digest_str (const char *s, oci_sink sink, void *ctx)
+{
+  size_t n = s ? strlen (s) : 0;
+  digest_u64 (s ? n + 1 : 0, sink, ctx);
+  if (n)
+    sink (ctx, s, n);
+}
+
+static void
+digest_field (const struct oci_field *f, const void *obj, oci_sink sink, void *ctx)
+{
+  uint8_t has = *CAT (obj, f->has_off, bool);
+  size_t n = f->len_off ? *CAT (obj, f->len_off, size_t) : 0;
+
+  sink (ctx, &has, 1);
+  if (!has)
+    return;
+  if (f->len_off)
+    digest_u64 (n, sink, ctx);
+  switch (f->kind)
+    {
+    case OCI_K_BOOL:
+      {
+        uint8_t b = *CAT (obj, f->off, bool);
+        sink (ctx, &b, 1);
+      }
+      break;
+    case OCI_K_STR:
+      digest_str (*CAT (obj, f->off, char *), sink, ctx);
+      break;
+    case OCI_K_I32:
+      digest_u64 ((uint64_t) (int64_t) *CAT (obj, f->off, int32_t), sink, ctx);
+      break;
+    case OCI_K_U32:
+      digest_u64 (*CAT (obj, f->off, uint32_t), sink, ctx);
+      break;
+    case OCI_K_U16:
+      digest_u64 (*CAT (obj, f->off, uint16_t), sink, ctx);
+      break;
+    case OCI_K_I64:
+      digest_u64 ((uint64_t) *CAT (obj, f->off, int64_t), sink, ctx);
+      break;
+    case OCI_K_U64:
+      digest_u64 (*CAT (obj, f->off, uint64_t), sink, ctx);
+      break;
+    case OCI_K_STRVEC:
+      for (size_t i = 0; i < n; i++)
+        digest_str ((*CAT (obj, f->off, char **))[i], sink, ctx);
+      break;
+    case OCI_K_U32VEC:
+      for (size_t i = 0; i < n; i++)
+        digest_u64 ((*CAT (obj, f->off, uint32_t *))[i], sink, ctx);
+      break;
+    case OCI_K_STRMAP:
+      for (size_t i = 0; i < n; i++)
+        {
+          digest_str ((*CAT (obj, f->keys_off, char **))[i], sink, ctx);
+          digest_str ((*CAT (obj, f->off, char **))[i], sink, ctx);
+        }
+      break;
+    case OCI_K_OBJ:
+      {
+        const void *x = *CAT (obj, f->off, void *);
+        uint8_t present = x != NULL;
+        sink (ctx, &present, 1);
+        if (x)
+          digest_fields (f->sub, x, sink, ctx);
+      }
+      break;
+    case OCI_K_OBJVEC:
+    case OCI_K_OBJMAP:
+      for (size_t i = 0; i < n; i++)
+        {
+          if (f->kind == OCI_K_OBJMAP)
+            digest_str ((*CAT (obj, f->keys_off, char **))[i], sink, ctx);
+          digest_fields (f->sub, *CAT (obj, f->off, const char *) + i * f->sub->size, sink,
+                         ctx);
+        }
+      break;
+    }
+}
+
+static void
+digest_fields (const struct oci_type *t, const void *obj, oci_sink sink, void *ctx)
+{
+  for (size_t i = 0; i < t->n_fields; i++)
+    digest_field (&t->fields[i], obj, sink, ctx);
+}
+
+void
+oci_digest (const struct oci_type *t, const void *obj, oci_sink sink, void *ctx)
+{
+  uint8_t present = obj != NULL;
+  sink (ctx, &present, 1);
+  if (obj)
+    digest_fields (t, obj, sink, ctx);
+}

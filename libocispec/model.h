@@ -165,6 +165,11 @@ void oci_free (const struct oci_type *t, void *obj);
 /* Free one property of `obj` and mark it absent. */
 void oci_field_clear (const struct oci_field *f, void *obj);
 bool oci_equal (const struct oci_type *t, const void *a, const void *b);
+/* Feed `sink` an unambiguous byte encoding of `obj`: equal objects (in the
+   sense of oci_equal) give equal bytes, different ones different bytes.
+   For hashing without building JSON first. */
+typedef void (*oci_sink) (void *ctx, const void *data, size_t len);
+void oci_digest (const struct oci_type *t, const void *obj, oci_sink sink, void *ctx);
 
 /* Limits enforced before parsing (robustness against hostile input). */
 #define OCI_MAX_DOCUMENT_SIZE (32u << 20)

@@ -338,7 +338,7 @@ struct cache_header {
   uint8_t sum[SHA256_DIGEST_SIZE]; /* of the instructions: a torn or altered file is refused */
 };
 #define CACHE_MAGIC "BERTHBPF"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u /* 2: the rules hashed with oci_digest, not as JSON */
 /* '@' is outside the container id alphabet (state_validate_id): no container
    can be named like the cache, and `list` skips it. */
 #define CACHE_DIR "@seccomp-cache"
@@ -385,23 +385,25 @@ hash_build_id (struct dl_phdr_info *info, size_t size, void *data)
    versions, and the build ids of the executable and every loaded library, so
    that a rebuilt berth (a developer's, same version string) or a patched
    libseccomp never reads another build's entries. */
+static void
+sha256_sink (void *ctx, const void *data, size_t len)
+{
+  sha256_update (ctx, data, len);
+}
+
 static int
 cache_key (const struct oci_seccomp *s, const char *berth_version,
            uint8_t key[SHA256_DIGEST_SIZE], struct berth_error *err)
 {
   struct oci_seccomp rules = *s;
-  cleanup_free char *json = NULL;
   const struct scmp_version *v = seccomp_version ();
   struct utsname u;
   struct sha256_ctx c;
   char buf[96];
-  size_t len = 0;
 
   rules.flags = NULL, rules.flags_len = 0, rules.has_flags = false;
   rules.listener_path = NULL, rules.has_listener_path = false;
   rules.listener_metadata = NULL, rules.has_listener_metadata = false;
-  if (oci_emit (&oci_type_seccomp, &rules, NULL, &json, &len, err) < 0)
-    return -1;
   if (uname (&u) < 0)
     return berth_err_sys (err, errno, "uname");
   sha256_init (&c);
@@ -414,7 +416,8 @@ cache_key (const struct oci_seccomp *s, const char *berth_version,
   hash_field (&c, u.machine);
   hash_field (&c, u.release);
   dl_iterate_phdr (hash_build_id, &c);
-  hash_field (&c, json);
+  /* The model's own encoding rather than JSON: no allocation, half the bytes. */
+  oci_digest (&oci_type_seccomp, &rules, sha256_sink, &c);
   sha256_final (&c, key);
   return 0;
 }

@@ -323,6 +323,77 @@ test_depth_behind_comments (void)
   }
 }
 
+/* oci_digest: the bytes of one seccomp section, collected. */
+struct bytes {
+  unsigned char buf[4096];
+  size_t len;
+};
+
+static void
+collect (void *ctx, const void *data, size_t len)
+{
+  struct bytes *b = ctx;
+  if (b->len + len <= sizeof b->buf)
+    memcpy (b->buf + b->len, data, len);
+  b->len += len;
+}
+
+static bool
+digest_of (const char *json, struct bytes *out)
+{
+  struct berth_error err = { 0 };
+  void *obj = NULL;
+
+  out->len = 0;
+  if (oci_parse_data (&oci_type_seccomp, json, strlen (json), "seccomp", &obj, &err) < 0)
+    return false;
+  oci_digest (&oci_type_seccomp, obj, collect, out);
+  oci_free (&oci_type_seccomp, obj);
+  return out->len <= sizeof out->buf;
+}
+
+static void
+test_digest (void)
+{
+  static const char *const docs[] = {
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"ab\", \"c\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\"}]}",
+    /* the same names, split elsewhere */
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\", \"bc\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\"}]}",
+    /* an errnoRet of 0 is not an absent one */
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"ab\", \"c\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\", \"errnoRet\": 0}]}",
+    /* an empty array is not an absent one */
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [], \"syscalls\": "
+    "[{\"names\": [\"ab\", \"c\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"ab\", \"c\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": "
+    "\"SCMP_CMP_EQ\"}]}]}",
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"ab\", \"c\"], "
+    "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 2, \"op\": "
+    "\"SCMP_CMP_EQ\"}]}]}",
+  };
+  static struct bytes d[sizeof docs / sizeof docs[0]], again;
+  size_t n = sizeof docs / sizeof docs[0];
+  bool ok = true;
+
+  for (size_t i = 0; i < n; i++)
+    ok = ok && digest_of (docs[i], &d[i]);
+  tap_ok (ok, "oci_digest of %zu seccomp sections", n);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (d[i].len == d[j].len && memcmp (d[i].buf, d[j].buf, d[i].len) == 0)
+        ok = false, tap_diag ("documents %zu and %zu give the same bytes", i, j);
+  tap_ok (ok, "different sections give different bytes");
+  /* Spelling does not matter: key order, spacing, a repeated key. */
+  tap_ok (digest_of ("{\"syscalls\": [{\"action\": \"SCMP_ACT_ALLOW\", \"names\": [\"x\"], "
+                     "\"names\": [\"ab\",\"c\"]}], \"defaultAction\": \"SCMP_ACT_ERRNO\"}",
+                     &again)
+              && again.len == d[0].len && memcmp (again.buf, d[0].buf, again.len) == 0,
+          "equal sections give equal bytes");
+}
+
 int
 main (void)
 {
@@ -332,5 +403,6 @@ main (void)
   test_limits_and_leniency ();
   test_depth_behind_comments ();
   test_state_and_features ();
+  test_digest ();
   return tap_done ();
 }
