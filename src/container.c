@@ -164,6 +164,7 @@ struct create_job {
   pid_t init_pid;
   int console;
   const struct berth_seccomp *seccomp;
+  char *config_json; /* for state.json; emitted before the init is cloned */
 };
 
 /* prestart (deprecated, still honoured) and createRuntime: in the runtime's
@@ -385,14 +386,9 @@ save_created_state (struct create_job *j, struct berth_error *err)
   OCI_SET (&s, created, created);
   if (j->notify_socket)
     OCI_SET (&s, notify_socket, (char *) j->notify_socket);
-  {
-    /* The config as the container was made from it: exec, update and
-       delete's hooks need it after the bundle may be gone. */
-    char *json = NULL;
-    if (oci_emit (&oci_type_config, j->config, NULL, &json, NULL, err) < 0)
-      return -1;
-    OCI_SET (&s, config, json);
-  }
+  /* The config as the container was made from it: exec, update and delete's
+     hooks need it after the bundle may be gone. */
+  OCI_SET (&s, config, j->config_json);
   if (j->config->annotations_len)
     {
       s.annotations_keys = j->config->annotations_keys;
@@ -411,7 +407,6 @@ save_created_state (struct create_job *j, struct berth_error *err)
     for (size_t i = 0; i < n; i++)
       free (cg[i]);
     free (cg);
-    free (s.config);
   }
   return r;
 }
@@ -516,6 +511,12 @@ create_steps (struct create_job *j, struct berth_error *err)
           return -1;
         }
     }
+  /* Before the clone: the buffer is written here, not in pages the parent
+     then shares copy-on-write with the init (every page either of them
+     writes after the clone is copied, and with Podman's seccomp profile the
+     config is 10 KB of JSON). */
+  if (oci_emit (&oci_type_config, j->config, NULL, &j->config_json, NULL, err) < 0)
+    return -1;
   if (spawn_init (j, err) < 0 || save_created_state (j, err) < 0)
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
@@ -583,6 +584,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
     }
   cgroup_free (&j.cg);
   state_close (&j.state);
+  free (j.config_json);
   return r;
 }
 
