@@ -564,6 +564,14 @@ seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
 }
 
 void
+seccomp_drop_rules (struct oci_seccomp *s)
+{
+  for (size_t i = 0; i < oci_type_seccomp.n_fields; i++)
+    if (oci_type_seccomp.fields[i].off == offsetof (struct oci_seccomp, syscalls))
+      oci_field_clear (&oci_type_seccomp.fields[i], s);
+}
+
+void
 seccomp_free (struct berth_seccomp *f)
 {
   free (f->insns);

@@ -62,6 +62,9 @@ struct seccomp_cache {
 int seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
                      struct berth_seccomp **out, struct berth_error *err);
 void seccomp_free (struct berth_seccomp *f);
+/* Free s->syscalls, the bulk of a profile, once the filter is compiled and
+   the config emitted for state.json: nothing after that reads the rules. */
+void seccomp_drop_rules (struct oci_seccomp *s);
 
 /* Load the filter into the calling thread (the caller is single-threaded).
    *listener_fd is the notification fd (O_CLOEXEC) when f->listener, else -1.
