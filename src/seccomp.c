@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <elf.h>
+#include <limits.h>
 #include <link.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -428,18 +429,22 @@ static int
 cache_dir (const char *root)
 {
   struct berth_error ignored = { 0 };
-  cleanup_close int rootfd = -1;
   cleanup_close int fd = -1;
+  char path[PATH_MAX];
   struct stat st;
 
-  /* As state_root_open() would: the first create may come before it. */
-  (void) mkdir_p (root, 0700, &ignored);
-  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0)
+  if ((size_t) snprintf (path, sizeof path, "%s/" CACHE_DIR, root) >= sizeof path)
     return -1;
-  if (mkdirat (rootfd, CACHE_DIR, 0700) < 0 && errno != EEXIST)
-    return -1;
-  fd = openat (rootfd, CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  /* One open when it exists, as it does after the first profile. */
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    {
+      /* As state_root_open() would: the first create may come before it. */
+      (void) mkdir_p (root, 0700, &ignored);
+      if (mkdir (path, 0700) < 0 && errno != EEXIST)
+        return -1;
+      fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
   if (fd < 0 || fstat (fd, &st) < 0)
     return -1;
   if (st.st_uid != geteuid () || (st.st_mode & 022))

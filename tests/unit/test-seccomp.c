@@ -285,6 +285,28 @@ test_cache (void)
       if (again)
         seccomp_free (again);
     }
+  /* A cache directory others may write to, or a symlink in its place, is
+     not used (the filter is compiled, nothing is read or written). */
+  {
+    char moved[160];
+    chmod (dir, 0777);
+    again = compile_profile ("m1", &err);
+    tap_ok (again && !again->from_cache && same (again, plain),
+            "a cache directory writable by others is not read");
+    if (again)
+      seccomp_free (again);
+    chmod (dir, 0700);
+    snprintf (moved, sizeof moved, "%s/moved-cache", root);
+    rename (dir, moved);
+    symlink (moved, dir);
+    again = compile_profile ("m1", &err);
+    tap_ok (again && !again->from_cache && same (again, plain),
+            "a symlink in place of the cache directory is not followed");
+    if (again)
+      seccomp_free (again);
+    unlink (dir);
+    rename (moved, dir);
+  }
 }
 
 /* In a child: nnp, install, then errno of the raw syscall as exit status. */
