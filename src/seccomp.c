@@ -8,6 +8,7 @@
 #include "utils.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <elf.h>
 #include <limits.h>
 #include <link.h>
@@ -504,6 +505,80 @@ cache_read (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
 
 /* Temporary file and rename: readers see the old entry or the new one.  No
    fsync: a file torn by a crash fails the checksum and is rewritten. */
+/* One entry per profile and per build of berth and libseccomp: after
+   upgrades the cache holds entries no key will name again.  After each
+   write, keep the CACHE_KEEP most recently written entries and remove
+   temporary files older than a minute (a write that died half-way).  A
+   profile still in use that falls out is compiled and written again. */
+#define CACHE_KEEP 64
+
+struct cache_entry {
+  char name[2 * SHA256_DIGEST_SIZE + 8];
+  struct timespec written;
+};
+
+static int
+older_first (const void *a, const void *b)
+{
+  const struct timespec *x = &((const struct cache_entry *) a)->written;
+  const struct timespec *y = &((const struct cache_entry *) b)->written;
+  if (x->tv_sec != y->tv_sec)
+    return x->tv_sec < y->tv_sec ? -1 : 1;
+  return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+static void
+cache_prune (int dir)
+{
+  int fd = openat (dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_closedir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  cleanup_free struct cache_entry *e = NULL;
+  size_t n = 0, cap = 0;
+  struct timespec now;
+  struct dirent *de;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  clock_gettime (CLOCK_REALTIME, &now);
+  while ((de = readdir (d)) != NULL)
+    {
+      size_t len = strlen (de->d_name);
+      struct stat st;
+      if (fstatat (dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      if (de->d_name[0] == '.' && len > 4 && strcmp (de->d_name + len - 4, ".tmp") == 0)
+        {
+          if (st.st_mtim.tv_sec < now.tv_sec - 60)
+            unlinkat (dir, de->d_name, 0);
+          continue;
+        }
+      if (len != 2 * SHA256_DIGEST_SIZE + 4 || strcmp (de->d_name + len - 4, ".bpf") != 0)
+        continue;
+      if (n == cap)
+        {
+          struct cache_entry *g = reallocarray (e, cap = cap ? 2 * cap : 64, sizeof *e);
+          if (g == NULL)
+            return;
+          e = g;
+        }
+      memcpy (e[n].name, de->d_name, len + 1);
+      e[n++].written = st.st_mtim;
+    }
+  if (n <= CACHE_KEEP)
+    return;
+  qsort (e, n, sizeof *e, older_first);
+  for (size_t i = 0; i < n - CACHE_KEEP; i++)
+    {
+      berth_debug ("seccomp cache: removing %s, %zu entries are kept", e[i].name,
+                   (size_t) CACHE_KEEP);
+      unlinkat (dir, e[i].name, 0);
+    }
+}
+
 static void
 cache_write (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
              const struct berth_seccomp *f)
@@ -524,7 +599,9 @@ cache_write (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
     {
       berth_debug ("seccomp cache: cannot store %s: %s", name, strerror (errno));
       unlinkat (dir, tmp, 0);
+      return;
     }
+  cache_prune (dir);
 }
 
 /* ---- compile, install ------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include "sha256.h"
 #include "tap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -306,6 +307,60 @@ test_cache (void)
       seccomp_free (again);
     unlink (dir);
     rename (moved, dir);
+  }
+  /* Pruning after a write: the 64 most recently written entries stay,
+     a temporary file older than a minute goes, anything else is left. */
+  {
+    const char *other = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": "
+                        "[{\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\"}]}";
+    char path[640];
+    int entries = 0, oldest_left = 0;
+    bool stale_tmp, fresh_tmp, readme;
+    for (int i = 0; i < 70; i++)
+      {
+        struct timespec t[2] = { { 1000 + i, 0 }, { 1000 + i, 0 } };
+        snprintf (path, sizeof path, "%s/%064d.bpf", dir, i);
+        close (open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        utimensat (AT_FDCWD, path, t, 0);
+      }
+    snprintf (path, sizeof path, "%s/.old.1.tmp", dir);
+    close (open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    utimensat (AT_FDCWD, path, (struct timespec[2]){ { 1000, 0 }, { 1000, 0 } }, 0);
+    snprintf (path, sizeof path, "%s/.new.2.tmp", dir);
+    close (open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    snprintf (path, sizeof path, "%s/README", dir);
+    close (open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    again = compile (other, true, &err);
+    tap_ok (again && !again->from_cache, "a new profile is compiled and written");
+    if (again)
+      seccomp_free (again);
+    {
+      cleanup_closedir DIR *d = opendir (dir);
+      struct dirent *de;
+      while (d && (de = readdir (d)))
+        if (strlen (de->d_name) == 68 && strcmp (de->d_name + 64, ".bpf") == 0)
+          {
+            entries++;
+            if (strspn (de->d_name, "0") >= 62 && atoi (de->d_name) < 7)
+              oldest_left++;
+          }
+    }
+    snprintf (path, sizeof path, "%s/.old.1.tmp", dir);
+    stale_tmp = access (path, F_OK) == 0;
+    snprintf (path, sizeof path, "%s/.new.2.tmp", dir);
+    fresh_tmp = access (path, F_OK) == 0;
+    unlink (path);
+    snprintf (path, sizeof path, "%s/README", dir);
+    readme = access (path, F_OK) == 0;
+    unlink (path);
+    again = compile (other, true, &err);
+    tap_ok (entries == 64 && oldest_left == 0 && again && again->from_cache,
+            "64 entries kept, the oldest removed, the new one among them (%d, %d)", entries,
+            oldest_left);
+    if (again)
+      seccomp_free (again);
+    tap_ok (!stale_tmp && fresh_tmp && readme,
+            "an old temporary file removed, a recent one and other files left");
   }
 }
 
