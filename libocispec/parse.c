@@ -164,16 +164,20 @@ enum frame_kind {
 
 struct frame {
   enum frame_kind kind;
-  const struct oci_type *type; /* F_OBJECT */
-  void *obj;                   /* F_OBJECT: the struct; else the struct holding `field` */
-  const struct oci_field *field; /* F_OBJECT: of the last key, NULL if unknown; else the vector's or map's */
-  size_t cap;                  /* F_VECTOR, F_MAP: elements allocated (one more is kept zero) */
-  size_t mark;                 /* the JSON path's length at this value */
+  /* F_OBJECT: the struct and its type, and the field of the last key (NULL
+     for a key the type does not have).  F_VECTOR, F_MAP: the struct that
+     holds `field`, the vector or map being filled. */
+  const struct oci_type *type;
+  void *obj;
+  const struct oci_field *field;
+  size_t cap;  /* F_VECTOR, F_MAP: elements allocated, one more than used at least */
+  size_t mark; /* the JSON path's length at this value */
 };
 
 struct sax {
-  /* check_shape() has bounded the nesting, so the stack cannot overflow;
-     the two extra frames are for the root and an unknown property. */
+  /* check_shape() has bounded the nesting to OCI_MAX_DEPTH, the values of
+     unknown properties take no frame (`skip` counts them), and push()
+     checks anyway. */
   struct frame stack[OCI_MAX_DEPTH + 2];
   size_t depth;
   size_t skip; /* > 0 inside the value of an unknown property */
@@ -208,8 +212,10 @@ dup_bytes (struct sax *s, const unsigned char *v, size_t len)
   return d;
 }
 
-/* Grows a vector or map at `f` of `owner` to hold one more element, keeping
-   the element after the last one zeroed (NULL-terminated for execve). */
+/* Makes room for one more element in the array at `off` in fr->obj (the
+   vector, or a map's keys or values), keeping the one after the last zeroed
+   (string vectors stay NULL-terminated for execve).  A map grows its keys
+   first, then its values: fr->cap follows the values. */
 static void *
 grow (struct sax *s, struct frame *fr, size_t elem, size_t off)
 {
