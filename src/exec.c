@@ -44,7 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -197,6 +199,44 @@ apply_overrides (struct oci_process *p, const struct exec_options *o, struct ber
 
 /* The process, and the container's config (*config) and seccomp filter
    (*seccomp, NULL when it has none), which the process gets too. */
+/* -p FILE as runc reads it: any file, a pipe such as /dev/stdin included
+   (libocispec reads only regular files, to refuse a FIFO as config.json).
+   A named FIFO blocks until it has a writer, as with runc. */
+static int
+parse_process_file (const char *path, void **out, struct berth_error *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  cleanup_free char *buf = NULL;
+  size_t used = 0, cap = 0;
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return berth_err_sys (err, errno, "open %s", path);
+  if (S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+    return oci_parse_fd (&oci_type_process, fd, "process.json", out, err);
+  /* One byte past the limit is enough for the parser to refuse it. */
+  while (used <= OCI_MAX_DOCUMENT_SIZE)
+    {
+      ssize_t r;
+      if (used == cap)
+        {
+          char *nb = realloc (buf, cap = cap ? cap * 2 : 4096);
+          if (nb == NULL)
+            return berth_err_sys (err, ENOMEM, "out of memory");
+          buf = nb;
+        }
+      r = read (fd, buf + used, cap - used);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return berth_err_sys (err, errno, "read %s", path);
+      if (r == 0)
+        break;
+      used += (size_t) r;
+    }
+  return oci_parse_data (&oci_type_process, buf ? buf : "", used, "process.json", out, err);
+}
+
 static int
 load_process (const struct berth_runtime *rt, const struct container *c,
               const struct exec_options *o, struct oci_config **config,
@@ -218,7 +258,7 @@ load_process (const struct berth_runtime *rt, const struct container *c,
     }
   if (o->process_file)
     {
-      if (oci_parse_file (&oci_type_process, o->process_file, "process.json", &obj, err) < 0)
+      if (parse_process_file (o->process_file, &obj, err) < 0)
         return -1;
       *out = obj;
       if (oci_process_validate (obj, "", err) < 0
@@ -878,6 +918,62 @@ exec_cgroup (struct job *j, const struct exec_options *o, struct berth_error *er
   return 0;
 }
 
+/* `exec -p FILE` has read FILE by the time it knows the process needs the
+   sealed copy (its capabilities decide), and the copy must not read it
+   again: a pipe is empty by then, and a file may have changed.  The copy
+   gets the process as parsed, in a memfd named in place of FILE on its
+   command line, above the preserved fds (fds_for_exec() closes it). */
+static int
+reexec_sealed (char *const *argv, const struct exec_options *o, const struct oci_process *p,
+               const sigset_t *mask, struct berth_error *err)
+{
+  cleanup_free char *json = NULL, *arg = NULL;
+  cleanup_free char **copy = NULL;
+  cleanup_close int mem = -1;
+  size_t len = 0, n = 0;
+  int fd;
+
+  if (o->process_file == NULL || sealed_exe_running ())
+    return sealed_exe_reexec (argv, mask, err);
+  if (oci_emit (&oci_type_process, p, NULL, &json, &len, err) < 0)
+    return -1;
+  mem = memfd_create ("berth-process", MFD_CLOEXEC);
+  if (mem < 0 || write_all (mem, json, len) < 0)
+    return berth_err_sys (err, errno, "keep the process for the sealed copy of berth");
+  /* Not close-on-exec: the copy opens it. */
+  fd = fcntl (mem, F_DUPFD, 3 + o->preserve_fds);
+  if (fd < 0)
+    return berth_err_sys (err, errno, "keep the process for the sealed copy of berth");
+  while (argv[n])
+    n++;
+  copy = calloc (n + 1, sizeof *copy);
+  if (copy == NULL)
+    {
+      close (fd);
+      return berth_err_sys (err, ENOMEM, "out of memory");
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      /* process_file points into the argument that held it: "-p FILE",
+         "-pFILE", "--process FILE" or "--process=FILE". */
+      uintptr_t a = (uintptr_t) argv[i], f = (uintptr_t) o->process_file;
+      copy[i] = argv[i];
+      if (arg == NULL && f >= a && f <= a + strlen (argv[i]))
+        {
+          if (asprintf (&arg, "%.*s/proc/self/fd/%d", (int) (f - a), argv[i], fd) < 0)
+            {
+              arg = NULL;
+              close (fd);
+              return berth_err_sys (err, ENOMEM, "out of memory");
+            }
+          copy[i] = arg;
+        }
+    }
+  sealed_exe_reexec (copy, mask, err);
+  close (fd);
+  return -1;
+}
+
 int
 exec_run (const struct berth_runtime *rt, const char *id, const struct exec_options *o,
           struct berth_error *err)
@@ -909,7 +1005,7 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
                "cannot exec in a paused container (use --ignore-paused to override)");
   else if (load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
            && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
-               || sealed_exe_reexec (rt->argv, &saved, err) == 0)
+               || reexec_sealed (rt->argv, o, j.p, &saved, err) == 0)
            && exec_plans (&j, o, err) == 0 && check_terminal (j.p, o, err) == 0
            && exec_cgroup (&j, o, err) == 0 && open_target (&j.c, &j.t, err) == 0
            && spawn (&j, o, paused, &saved, err) == 0)

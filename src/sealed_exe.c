@@ -52,6 +52,20 @@ sealed_exe_needed (const struct oci_config *c, const struct oci_process *p)
   return may_ptrace (c->process) || may_ptrace (p);
 }
 
+static bool
+is_sealed (int exe)
+{
+  int seals = fcntl (exe, F_GET_SEALS);
+  return seals >= 0 && (seals & SEALS) == SEALS;
+}
+
+bool
+sealed_exe_running (void)
+{
+  cleanup_close int exe = open ("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  return exe >= 0 && is_sealed (exe);
+}
+
 int
 sealed_exe_reexec (char *const *argv, const sigset_t *mask, struct berth_error *err)
 {
@@ -59,12 +73,10 @@ sealed_exe_reexec (char *const *argv, const sigset_t *mask, struct berth_error *
   cleanup_close int copy = -1;
   struct stat st;
   off_t left;
-  int seals;
 
   if (exe < 0 || fstat (exe, &st) < 0)
     return berth_err_sys (err, errno, "open /proc/self/exe");
-  seals = fcntl (exe, F_GET_SEALS);
-  if (seals >= 0 && (seals & SEALS) == SEALS)
+  if (is_sealed (exe))
     return 0; /* already the sealed copy */
   copy = memfd_create ("berth", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (copy < 0)

@@ -42,4 +42,7 @@ bool sealed_exe_needed (const struct oci_config *c, const struct oci_process *p)
    on error. */
 int sealed_exe_reexec (char *const *argv, const sigset_t *mask, struct berth_error *err);
 
+/* Whether this process runs from the sealed copy already. */
+bool sealed_exe_running (void);
+
 #endif

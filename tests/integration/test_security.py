@@ -6,6 +6,7 @@ test_mount_onto_symlink_out_of_rootfs_stays_inside), masked paths only over
 a verified /dev/null (tests/unit/test-rootfs.c), exec --user changing no host
 file (test_exec.py), inheritable capabilities (below)."""
 import hashlib
+import json
 import os
 import subprocess
 import threading
@@ -95,6 +96,35 @@ def test_exec_runs_from_a_sealed_copy_only_when_needed(berth, bundle, cid, ptrac
         assert exe == "/memfd:berth (deleted)"
     else:  # the installed binary ($BERTH may be a wrapper that execs it)
         assert not exe.startswith("/memfd:") and os.path.basename(exe) == "berth", exe
+
+
+@pytest.mark.parametrize("flag", [["-p", "/dev/stdin"], ["-p/dev/stdin"],
+                                  ["--process", "/dev/stdin"], ["--process=/dev/stdin"]],
+                         ids=["p", "p-joined", "process", "process-equals"])
+@pytest.mark.parametrize("ptrace", [True, False], ids=["sealed-copy", "no-copy"])
+def test_exec_process_from_a_pipe(berth, bundle, cid, flag, ptrace):
+    """`exec -p` reads a pipe as runc does.  It has read it before it knows
+    whether it needs the sealed copy; the copy gets what was read (a pipe
+    cannot be read twice), whatever the flag's spelling, and the fd that
+    carries it does not reach the process."""
+    caps = ALL_BUT_PTRACE + (["CAP_SYS_PTRACE"] if ptrace else [])
+    bundle.config["process"]["capabilities"] = {
+        k: caps for k in ("bounding", "effective", "permitted")}
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    proc = {"cwd": "/", "user": {"uid": 0, "gid": 0}, "env": ["PATH=/bin"],
+            "args": ["sh", "-c", "echo from-the-pipe; ls /proc/self/fd | tr '\\n' ' '"],
+            # Without a capabilities object the process would keep root's
+            # (CAP_SYS_PTRACE included) and always need the copy.
+            "capabilities": bundle.config["process"]["capabilities"]}
+    try:
+        p = berth.cmd("exec", *flag, cid, input=json.dumps(proc))
+    finally:
+        berth.cmd("delete", "--force", cid, check=True)
+    assert p.returncode == 0, p.stderr
+    said, fds = p.stdout.splitlines()
+    assert said == "from-the-pipe"
+    assert fds.split() == ["0", "1", "2", "3"]  # stdio and ls's own directory fd
 
 
 def test_cwd_is_not_a_host_directory(berth, bundle, cid):
