@@ -149,6 +149,10 @@ int oci_parse_data (const struct oci_type *t, const char *data, size_t len,
 /* As oci_parse_data, from a regular file (anything else is refused). */
 int oci_parse_fd (const struct oci_type *t, int fd, const char *source, void **out,
                   struct berth_error *err);
+/* As oci_parse_fd, from any file but a directory: a pipe too, read until
+   its end or one byte past the size limit. */
+int oci_parse_stream (const struct oci_type *t, int fd, const char *source, void **out,
+                      struct berth_error *err);
 int oci_parse_file (const struct oci_type *t, const char *file, const char *source,
                     void **out, struct berth_error *err);
 

@@ -651,9 +651,9 @@ oci_parse_data (const struct oci_type *t, const char *data, size_t len, const ch
   return r;
 }
 
-int
-oci_parse_fd (const struct oci_type *t, int fd, const char *source, void **out,
-              struct berth_error *err)
+static int
+parse_fd (const struct oci_type *t, int fd, const char *source, bool any_file, void **out,
+          struct berth_error *err)
 {
   cleanup_free char *buf = NULL;
   size_t len = 0, cap = 0;
@@ -664,8 +664,10 @@ oci_parse_fd (const struct oci_type *t, int fd, const char *source, void **out,
     return berth_err_sys (err, errno, "stat %s", source);
   if (S_ISDIR (st.st_mode))
     return berth_err (err, BERTH_E_VALUE, "%s is a directory, not a file", source);
-  if (!S_ISREG (st.st_mode))
+  if (!S_ISREG (st.st_mode) && !any_file)
     return berth_err (err, BERTH_E_VALUE, "%s is not a regular file", source);
+  if (!S_ISREG (st.st_mode))
+    st.st_size = 0; /* unknown: read up to the limit */
   if ((uint64_t) st.st_size > OCI_MAX_DOCUMENT_SIZE)
     {
       berth_err_set_source (err, source);
@@ -698,6 +700,20 @@ oci_parse_fd (const struct oci_type *t, int fd, const char *source, void **out,
       len += (size_t) n;
     }
   return oci_parse_data (t, buf ? buf : "", len, source, out, err);
+}
+
+int
+oci_parse_fd (const struct oci_type *t, int fd, const char *source, void **out,
+              struct berth_error *err)
+{
+  return parse_fd (t, fd, source, false, out, err);
+}
+
+int
+oci_parse_stream (const struct oci_type *t, int fd, const char *source, void **out,
+                  struct berth_error *err)
+{
+  return parse_fd (t, fd, source, true, out, err);
 }
 
 int

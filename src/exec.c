@@ -41,10 +41,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -197,46 +197,21 @@ apply_overrides (struct oci_process *p, const struct exec_options *o, struct ber
   return 0;
 }
 
-/* The process, and the container's config (*config) and seccomp filter
-   (*seccomp, NULL when it has none), which the process gets too. */
 /* -p FILE as runc reads it: any file, a pipe such as /dev/stdin included
-   (libocispec reads only regular files, to refuse a FIFO as config.json).
-   A named FIFO blocks until it has a writer, as with runc. */
+   (config.json must be a regular file; this need not).  A named FIFO
+   blocks until it has a writer, as with runc. */
 static int
 parse_process_file (const char *path, void **out, struct berth_error *err)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  cleanup_free char *buf = NULL;
-  size_t used = 0, cap = 0;
-  struct stat st;
 
-  if (fd < 0 || fstat (fd, &st) < 0)
+  if (fd < 0)
     return berth_err_sys (err, errno, "open %s", path);
-  if (S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
-    return oci_parse_fd (&oci_type_process, fd, "process.json", out, err);
-  /* One byte past the limit is enough for the parser to refuse it. */
-  while (used <= OCI_MAX_DOCUMENT_SIZE)
-    {
-      ssize_t r;
-      if (used == cap)
-        {
-          char *nb = realloc (buf, cap = cap ? cap * 2 : 4096);
-          if (nb == NULL)
-            return berth_err_sys (err, ENOMEM, "out of memory");
-          buf = nb;
-        }
-      r = read (fd, buf + used, cap - used);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return berth_err_sys (err, errno, "read %s", path);
-      if (r == 0)
-        break;
-      used += (size_t) r;
-    }
-  return oci_parse_data (&oci_type_process, buf ? buf : "", used, "process.json", out, err);
+  return oci_parse_stream (&oci_type_process, fd, "process.json", out, err);
 }
 
+/* The process, and the container's config (*config) and seccomp filter
+   (*seccomp, NULL when it has none), which the process gets too. */
 static int
 load_process (const struct berth_runtime *rt, const struct container *c,
               const struct exec_options *o, struct oci_config **config,

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define AT(obj, off, T) ((T *) ((char *) (obj) + (off)))
 
@@ -352,6 +353,30 @@ digest_of (const char *json, struct bytes *out)
   return out->len <= sizeof out->buf;
 }
 
+/* A pipe: refused where a regular file is required (config.json), read to
+   its end by oci_parse_stream (exec -p /dev/stdin). */
+static void
+test_stream (void)
+{
+  const char *doc = "{\"cwd\": \"/\", \"user\": {\"uid\": 0, \"gid\": 0}, \"args\": [\"sh\"]}";
+  struct berth_error err = { 0 };
+  void *obj = NULL;
+  int fds[2];
+
+  if (!tap_ok (pipe (fds) == 0 && write (fds[1], doc, strlen (doc)) == (ssize_t) strlen (doc),
+               "a pipe holding a process"))
+    return;
+  close (fds[1]);
+  tap_ok (oci_parse_fd (&oci_type_process, fds[0], "process.json", &obj, &err) < 0
+              && obj == NULL && strstr (err.msg, "not a regular file") != NULL,
+          "oci_parse_fd refuses a pipe: %s", err.msg);
+  tap_ok (oci_parse_stream (&oci_type_process, fds[0], "process.json", &obj, &err) == 0
+              && obj != NULL && ((struct oci_process *) obj)->args_len == 1,
+          "oci_parse_stream reads it");
+  oci_free (&oci_type_process, obj);
+  close (fds[0]);
+}
+
 static void
 test_digest (void)
 {
@@ -404,5 +429,6 @@ main (void)
   test_depth_behind_comments ();
   test_state_and_features ();
   test_digest ();
+  test_stream ();
   return tap_done ();
 }
