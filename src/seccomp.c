@@ -380,6 +380,12 @@ hash_build_id (struct dl_phdr_info *info, size_t size, void *data)
   return 0;
 }
 
+static void
+sha256_sink (void *ctx, const void *data, size_t len)
+{
+  sha256_update (ctx, data, len);
+}
+
 /* Everything the BPF depends on: the rules (flags and the listener are
    applied at install time, and leaving them out lets containers that differ
    only in listenerMetadata share an entry), the machine and kernel (libseccomp
@@ -387,12 +393,6 @@ hash_build_id (struct dl_phdr_info *info, size_t size, void *data)
    versions, and the build ids of the executable and every loaded library, so
    that a rebuilt berth (a developer's, same version string) or a patched
    libseccomp never reads another build's entries. */
-static void
-sha256_sink (void *ctx, const void *data, size_t len)
-{
-  sha256_update (ctx, data, len);
-}
-
 static int
 cache_key (const struct oci_seccomp *s, const char *berth_version,
            uint8_t key[SHA256_DIGEST_SIZE], struct berth_error *err)
@@ -503,8 +503,6 @@ cache_read (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
   return -1;
 }
 
-/* Temporary file and rename: readers see the old entry or the new one.  No
-   fsync: a file torn by a crash fails the checksum and is rewritten. */
 /* One entry per profile and per build of berth and libseccomp: after
    upgrades the cache holds entries no key will name again.  After each
    write, keep the CACHE_KEEP most recently written entries and remove
@@ -579,6 +577,8 @@ cache_prune (int dir)
     }
 }
 
+/* Temporary file and rename: readers see the old entry or the new one.  No
+   fsync: a file torn by a crash fails the checksum and is rewritten. */
 static void
 cache_write (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
              const struct berth_seccomp *f)
