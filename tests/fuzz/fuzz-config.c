@@ -11,9 +11,8 @@
  *    model, not of the input's spelling);
  *  - limits: an accepted document is never nested deeper than
  *    OCI_MAX_DEPTH, measured independently with yajl's own tree (the limit
- *    protects yajl's recursive tree code from hostile input, so a way
- *    around it is a bug even when no input in the corpus is deep enough to
- *    overflow the stack).
+ *    sizes the parser's frame stack and bounds yajl's, so a way around it
+ *    is a bug even when no input in the corpus is deep enough to do harm).
  * The same bytes are tried as config.json and as one of a process (exec
  * --process), the OCI state and the features document, so all four entry
  * types get fuzzed by one corpus.
