@@ -237,16 +237,17 @@ spawn_init (struct create_job *j, struct berth_error *err)
   bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
   int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
   cleanup_close int sock = -1;
-  cleanup_close int child_dir = -1;
+  cleanup_close int fifo = -1;
   pid_t child;
 
   if (j->ns.join_fd[NS_PID] >= 0 && setns (j->ns.join_fd[NS_PID], CLONE_NEWPID) < 0)
     return berth_err_sys (err, errno, "join pid namespace");
-  /* The init gets its own description of the state directory: the flock
-     lives on ours, and must not be held by the container. */
-  child_dir = openat (j->state.dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (child_dir < 0)
-    return berth_err_sys (err, errno, "open state directory");
+  /* The init gets the fifo itself, never a directory of ours (the flock
+     lives on the state directory's description, and a directory fd would
+     be a way out of the container's root). */
+  fifo = openat (j->state.dir_fd, EXEC_FIFO, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fifo < 0)
+    return berth_err_sys (err, errno, "open exec fifo");
   if (sync_pair (sv, err) < 0)
     return -1;
   sock = sv[0];
@@ -263,7 +264,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .id = j->id,
         .rootfs = j->rootfs,
         .sync_fd = sv[1],
-        .state_dir_fd = child_dir,
+        .exec_fifo_fd = fifo,
         .ns = &j->ns,
         .staged = staged,
         .preserve_fds = j->o->preserve_fds,

@@ -54,9 +54,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO ('T', 0x41)
 #endif
@@ -477,18 +474,6 @@ open_pty (const struct oci_process *p, int *master, struct berth_error *err)
   return 0;
 }
 
-/* Everything but stdio and the preserved fds is closed by execve. */
-static void
-fds_for_exec (int preserve_fds)
-{
-  int first = 3 + preserve_fds;
-  if (syscall (SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    for (int fd = first; fd < 65536; fd++)
-      fcntl (fd, F_SETFD, FD_CLOEXEC);
-  for (int fd = 3; fd < first; fd++)
-    fcntl (fd, F_SETFD, 0);
-}
-
 __attribute__ ((noreturn)) static void
 child_run (struct child_ctx *ctx)
 {
@@ -529,6 +514,13 @@ child_run (struct child_ctx *ctx)
   if (fchdir (t->root_fd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
     child_fail_sys (ctx, NULL, "enter the container's root");
   target_close (t);
+  /* Nothing of berth's beyond the sync socket and the log from here: no
+     directory of the host for a /proc/self/fd path in --cwd or
+     process.json to reach (CVE-2024-21626). */
+  {
+    int keep[] = { ctx->sock, berth_log_fd () };
+    process_close_fds (ctx->o->preserve_fds, keep, sizeof keep / sizeof keep[0]);
+  }
   if (setsid () < 0)
     child_fail_sys (ctx, NULL, "setsid");
   if (p->terminal)
@@ -546,10 +538,12 @@ child_run (struct child_ctx *ctx)
   /* As runc: the working directory as root when root may enter it, else
      after the switch to the user (a root-squashing mount, say).  Unlike the
      init's, it is not created. */
-  if (chdir (p->cwd) < 0)
+  TEST_STOP_AT ("exec:cwd");
+  if (process_enter_cwd (p, "", false, &err) < 0)
     {
-      if (errno != EACCES && errno != EPERM)
-        child_fail_sys (ctx, ".cwd", "cannot enter the working directory %s", p->cwd);
+      if (err.errnum != EACCES && err.errnum != EPERM)
+        child_fail (ctx, &err);
+      err = (struct berth_error){ 0 };
       cwd_later = true;
     }
   if (process_find_program (p, "", &program, &err) < 0
@@ -580,14 +574,13 @@ child_run (struct child_ctx *ctx)
         _exit (127);
       close (listener);
     }
-  fds_for_exec (ctx->o->preserve_fds);
+  process_fds_for_exec (ctx->o->preserve_fds);
   if (late && !p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
     child_fail (ctx, &err);
   if (process_apply_identity (p, "", &err) < 0)
     child_fail (ctx, &err);
-  if (cwd_later && chdir (p->cwd) < 0)
-    child_fail_sys (ctx, ".cwd", "cannot enter the working directory %s as uid %u", p->cwd,
-                    p->user->uid);
+  if (cwd_later && process_enter_cwd (p, "", false, &err) < 0)
+    child_fail (ctx, &err);
 
   /* From here berth's death shows as EOF on the socket.  The signal must
      go now: a process that joins a frozen cgroup waits for GO until the
@@ -897,7 +890,7 @@ exec_cgroup (struct job *j, const struct exec_options *o, struct berth_error *er
    sealed copy (its capabilities decide), and the copy must not read it
    again: a pipe is empty by then, and a file may have changed.  The copy
    gets the process as parsed, in a memfd named in place of FILE on its
-   command line, above the preserved fds (fds_for_exec() closes it). */
+   command line, above the preserved fds (process_fds_for_exec() closes it). */
 static int
 reexec_sealed (char *const *argv, const struct exec_options *o, const struct oci_process *p,
                const sigset_t *mask, struct berth_error *err)

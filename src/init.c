@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/mount.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -30,9 +31,6 @@
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 int
@@ -182,15 +180,6 @@ loopback_up (struct berth_error *err)
   return 0;
 }
 
-static void
-mark_fds_cloexec (int first)
-{
-  if (syscall (SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-    return;
-  for (int fd = first; fd < 1024; fd++)
-    fcntl (fd, F_SETFD, FD_CLOEXEC);
-}
-
 /* prestart and createRuntime run in the runtime's namespaces (the runtime
    runs them while we wait); createContainer runs here, in the container's
    namespaces, before pivot_root, as config.md orders. */
@@ -215,6 +204,50 @@ run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
       || hooks_run (h->create_container, h->create_container_len, "createContainer", state, err)
              < 0)
     fail (ctx, err);
+}
+
+/* The init holds exec.fifo as an O_PATH descriptor of the fifo itself,
+   never a directory of the runtime's, and opens it for writing (which
+   blocks until `start` opens it for reading) through a procfs: the
+   container's /proc, checked to be the root of a procfs.  A container
+   without one gets a private, detached procfs instance, made before
+   pivot_root: in a user namespace the kernel refuses a new procfs once no
+   full one is visible in the mount namespace. */
+static int
+private_procfs (const char *rootfs, int *out, struct berth_error *err)
+{
+  char path[PATH_MAX];
+  cleanup_close int proc = -1, fs = -1;
+
+  *out = -1;
+  snprintf (path, sizeof path, "%s/proc", rootfs);
+  proc = open (path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (proc >= 0 && is_procfs_root (proc))
+    return 0;
+  fs = (int) syscall (SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+  if (fs < 0 || syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0
+      || (*out = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0)) < 0)
+    return berth_err_sys (err, errno,
+                          "the container has no procfs at /proc, and a private one for "
+                          "reaching exec.fifo could not be made");
+  return 0;
+}
+
+/* While the open blocks the init holds that procfs root (the container's
+   own), and resolves no config path. */
+static int
+open_exec_fifo (int path_fd, int private_proc)
+{
+  char rel[48];
+  cleanup_close int proc = -1;
+
+  snprintf (rel, sizeof rel, "thread-self/fd/%d", path_fd);
+  if (private_proc >= 0)
+    return openat (private_proc, rel, O_WRONLY | O_CLOEXEC);
+  proc = open ("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (proc < 0 || !is_procfs_root (proc))
+    return -1;
+  return openat (proc, rel, O_WRONLY | O_CLOEXEC);
 }
 
 /* After start: a failure here is written to exec.fifo, where `start` waits
@@ -244,7 +277,7 @@ init_run (struct init_ctx *ctx)
   cleanup_free char *program = NULL;
   struct berth_cgroup own_cgroup = { 0 };
   struct sched_plan sched;
-  int fifo;
+  int fifo, private_proc = -1;
 
   /* Die with the runtime while it still supervises us. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -262,6 +295,14 @@ init_run (struct init_ctx *ctx)
       if (ns_join (ctx->ns, false, &err) < 0)
         fail (ctx, &err);
     }
+  /* From here on the init holds nothing of the runtime's but what it
+     needs: no directory of the host (the state root, the state directory)
+     that a config path such as process.cwd = /proc/self/fd/N could
+     reach (CVE-2024-21626). */
+  {
+    int keep[] = { ctx->sync_fd, ctx->exec_fifo_fd, berth_log_fd () };
+    process_close_fds (ctx->preserve_fds, keep, sizeof keep / sizeof keep[0]);
+  }
   /* The systemd driver's cgroup exists only once systemd has placed this
      process, after the clone that copied ctx->cgroup: a v1 "cgroup" mount
      needs its directories, which are where this process now is (read
@@ -290,7 +331,7 @@ init_run (struct init_ctx *ctx)
     fail (ctx, &err);
   if (c->hooks)
     run_create_hooks (ctx, &err);
-  if (rootfs_pivot (&ro, &err) < 0)
+  if (private_procfs (ctx->rootfs, &private_proc, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
     fail (ctx, &err);
   if (p->terminal)
     {
@@ -325,7 +366,8 @@ init_run (struct init_ctx *ctx)
      personality(2).  execCPUAffinity is not for the init (config.md).
      The labels, for the execve at start, before the create returns so that
      a profile the kernel refuses fails the create, as in runc. */
-  if (process_enter_cwd (p, ".process", &err) < 0
+  TEST_STOP_AT ("init:cwd");
+  if (process_enter_cwd (p, ".process", true, &err) < 0
       || process_find_program (p, ".process", &program, &err) < 0
       || process_apply_rlimits (p, ".process", &err) < 0
       || process_apply_oom_score_adj (p, ".process", &err) < 0
@@ -349,9 +391,7 @@ init_run (struct init_ctx *ctx)
     }
   /* Everything the runtime opened goes away at execve; the preserved fds
      and stdio stay. */
-  mark_fds_cloexec (3 + ctx->preserve_fds);
-  for (int fd = 3; fd < 3 + ctx->preserve_fds; fd++)
-    fcntl (fd, F_SETFD, 0);
+  process_fds_for_exec (ctx->preserve_fds);
   /* From here the init outlives `create`. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (sync_send (ctx->sync_fd, SYNC_READY, NULL, -1) < 0)
@@ -359,10 +399,12 @@ init_run (struct init_ctx *ctx)
   close (ctx->sync_fd);
 
   /* Blocks until `start` opens the other end. */
-  fifo = openat (ctx->state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+  fifo = open_exec_fifo (ctx->exec_fifo_fd, private_proc);
   if (fifo < 0 || write (fifo, "0", 1) != 1)
     _exit (1);
-  close (ctx->state_dir_fd);
+  close (ctx->exec_fifo_fd);
+  if (private_proc >= 0)
+    close (private_proc);
 
   if (c->hooks && c->hooks->start_container_len)
     {

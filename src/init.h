@@ -5,9 +5,12 @@
  * code: it execs the container's program or _exits.  Sequence, as a list:
  *   [staged: join path namespaces, unshare user ns and wait for the maps,
  *    unshare the rest, write time offsets, fork the real init]
- *   wait for GO (cgroup placed) -> join path namespaces -> unshare cgroup ns
+ *   wait for GO (cgroup placed) -> join path namespaces -> close every fd
+ *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH) and
+ *   the log -> unshare cgroup ns
  *   -> setsid -> session keyring -> rootfs (mounts, devices, pivot) -> pty
  *   -> hostname, domainname, sysctl -> masked/readonly paths, ro root -> cwd
+ *   (resolved inside the root, then checked to be under it)
  *   -> find the program -> rlimits, oom_score_adj -> READY -> block on
  *   exec.fifo until `start` -> user, capabilities, no_new_privs -> execve.
  * Any failure before READY is sent to the runtime as a berth_error.
@@ -29,7 +32,7 @@ struct init_ctx {
   const char *id;
   const char *rootfs;     /* absolute host path */
   int sync_fd;            /* the init's end of the sync channel */
-  int state_dir_fd;       /* holds exec.fifo */
+  int exec_fifo_fd;       /* O_PATH, of exec.fifo itself: never a directory */
   struct ns_plan *ns;
   bool staged;            /* two-step start: user or time namespace involved */
   int preserve_fds;       /* fds 3 .. 3+N-1 stay open in the container */

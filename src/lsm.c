@@ -1,5 +1,6 @@
 #include "lsm.h"
 #include "cleanup.h"
+#include "utils.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #ifndef SYS_openat2
 #define SYS_openat2 437
 #endif
-#define PROC_ROOT_INO 1
 
 bool
 lsm_apparmor_enabled (void)
@@ -72,7 +72,6 @@ lsm_attr_write_at (int proc_fd, const char *rel, const char *value, struct berth
                           .resolve = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS
                                      | RESOLVE_NO_SYMLINKS };
   struct statfs sfs;
-  struct stat st;
   cleanup_close int fd = -1;
   size_t len = strlen (value);
   ssize_t n;
@@ -80,9 +79,7 @@ lsm_attr_write_at (int proc_fd, const char *rel, const char *value, struct berth
   /* The root of a procfs, and a path that stays on that one mount: the
      container could have put any file (a procfs one too, such as
      /proc/sys/kernel/core_pattern) over the attr file. */
-  if (fstatfs (proc_fd, &sfs) < 0 || fstat (proc_fd, &st) < 0)
-    return berth_err_sys (err, errno, "inspect /proc to write %s", rel);
-  if (sfs.f_type != PROC_SUPER_MAGIC || st.st_ino != PROC_ROOT_INO)
+  if (!is_procfs_root (proc_fd))
     return berth_err (err, BERTH_E_UNSUPPORTED,
                       "refusing to write %s: /proc is not the root of a procfs", rel);
   fd = (int) syscall (SYS_openat2, proc_fd, rel, &how, sizeof how);

@@ -2,6 +2,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "lsm.h"
+#include "safepath.h"
 #include "scheduling.h"
 
 #include <errno.h>
@@ -16,7 +17,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -98,32 +104,113 @@ process_find_program (const struct oci_process *p, const char *base, char **out,
   return -1;
 }
 
-int
-process_enter_cwd (const struct oci_process *p, const char *base, struct berth_error *err)
+/* Only for the fallback loops below, on kernels without close_range (5.9):
+   the hard limit bounds the descriptors this process can hold. */
+static unsigned
+fd_ceiling (void)
 {
-  if (chdir (p->cwd) == 0)
-    return 0;
-  if (errno == ENOENT)
+  struct rlimit r;
+  if (getrlimit (RLIMIT_NOFILE, &r) == 0 && r.rlim_max != RLIM_INFINITY && r.rlim_max < (1u << 20))
+    return (unsigned) r.rlim_max;
+  return 1u << 20;
+}
+
+static void
+close_between (unsigned lo, unsigned hi)
+{
+  if (lo > hi)
+    return;
+  if (syscall (SYS_close_range, lo, hi, 0) == 0)
+    return;
+  for (unsigned fd = lo, top = fd_ceiling (); fd <= hi && fd < top; fd++)
+    close ((int) fd);
+}
+
+void
+process_close_fds (int n_preserve, const int *keep, size_t n_keep)
+{
+  int sorted[8];
+  size_t n = 0;
+  unsigned lo = 3u + (unsigned) n_preserve;
+
+  for (size_t i = 0; i < n_keep && n < sizeof sorted / sizeof sorted[0]; i++)
+    if (keep[i] >= (int) lo)
+      {
+        size_t j = n++;
+        for (; j > 0 && sorted[j - 1] > keep[i]; j--)
+          sorted[j] = sorted[j - 1];
+        sorted[j] = keep[i];
+      }
+  for (size_t i = 0; i < n; i++)
     {
-      /* Created, as runc does, as root before the user switch. */
-      cleanup_free char *copy = strdup (p->cwd);
-      if (copy == NULL)
-        return berth_err_sys (err, ENOMEM, "out of memory");
-      for (char *s = copy + 1;; s++)
-        if (*s == '/' || *s == '\0')
-          {
-            char c = *s;
-            *s = '\0';
-            if (mkdir (copy, 0755) < 0 && errno != EEXIST)
-              break;
-            *s = c;
-            if (c == '\0')
-              break;
-          }
-      if (chdir (p->cwd) == 0)
-        return 0;
+      if ((unsigned) sorted[i] > lo)
+        close_between (lo, (unsigned) sorted[i] - 1);
+      lo = (unsigned) sorted[i] + 1;
     }
-  berth_err_sys (err, errno, "cannot enter the working directory %s", p->cwd);
+  close_between (lo, ~0u);
+}
+
+void
+process_fds_for_exec (int n_preserve)
+{
+  unsigned first = 3u + (unsigned) n_preserve;
+  if (syscall (SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+    for (unsigned fd = first, top = fd_ceiling (); fd < top; fd++)
+      fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
+  for (int fd = 3; fd < (int) first; fd++)
+    fcntl (fd, F_SETFD, 0);
+}
+
+/* runc's check after chdir (CVE-2024-21626): a directory the process's root
+   cannot reach is reported by getcwd(2) as "(unreachable)...", which glibc
+   turns into ENOENT. */
+int
+process_check_cwd (const char *cwd, const char *base, struct berth_error *err)
+{
+  char buf[PATH_MAX];
+
+  bool got = getcwd (buf, sizeof buf) != NULL;
+
+  if (got && buf[0] == '/')
+    return 0;
+  if (got || errno == ENOENT)
+    berth_err (err, BERTH_E_VALUE,
+               "working directory %s is outside the container's root: refusing to run there",
+               cwd);
+  else
+    berth_err_sys (err, errno, "cannot check the working directory %s", cwd);
+  set_path (err, base, ".cwd");
+  return -1;
+}
+
+int
+process_enter_cwd (const struct oci_process *p, const char *base, bool create,
+                   struct berth_error *err)
+{
+  cleanup_close int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int dir = -1;
+  struct berth_error e = { 0 };
+
+  if (root < 0)
+    return berth_err_sys (err, errno, "open the container's root");
+  dir = safepath_open (root, p->cwd, O_PATH | O_DIRECTORY, 0, &e);
+  /* Created, as runc does, as root before the user switch. */
+  if (dir < 0 && e.errnum == ENOENT && create)
+    {
+      e = (struct berth_error){ 0 };
+      safepath_mkdir_p (root, p->cwd, 0755, &dir, &e);
+    }
+  if (dir >= 0 && fchdir (dir) < 0)
+    e = (struct berth_error){ .errnum = errno, .kind = BERTH_E_SYSTEM };
+  else if (dir >= 0)
+    return process_check_cwd (p->cwd, base, err);
+  if (e.errnum == ELOOP)
+    berth_err (err, BERTH_E_VALUE,
+               "cannot enter the working directory %s: it goes through a symlink loop or a /proc "
+               "magic link (which could lead outside the container's root)",
+               p->cwd);
+  else
+    berth_err_sys (err, e.errnum, "cannot enter the working directory %s", p->cwd);
   set_path (err, base, ".cwd");
   return -1;
 }

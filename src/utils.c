@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,6 +314,15 @@ parse_signal (const char *s, int *sig)
       return 0;
     }
   return -1;
+}
+
+bool
+is_procfs_root (int fd)
+{
+  struct statfs sfs;
+  struct stat st;
+  return fstatfs (fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC && fstat (fd, &st) == 0
+         && st.st_ino == 1;
 }
 
 #ifdef BERTH_TEST_HOOKS

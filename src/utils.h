@@ -26,6 +26,10 @@ ssize_t write_all (int fd, const void *buf, size_t len);
 int write_pid_file (const char *path, pid_t pid, struct berth_error *err);
 int mkdir_p (const char *path, mode_t mode, struct berth_error *err);
 
+/* True when `fd` is the root directory of a procfs mount (statfs type and
+   inode 1); errno is kept when fstat fails. */
+bool is_procfs_root (int fd);
+
 /* Process start time (field 22 of /proc/PID/stat, clock ticks since boot)
    and state letter.  Returns -1 with errno ESRCH when the process is gone. */
 int proc_stat (pid_t pid, uint64_t *start_time, char *state);

@@ -178,6 +178,18 @@ def bundle(tmp_path, rootfs_template):
     return Bundle(str(path), rootfs_template)
 
 
+@pytest.fixture
+def open_bundle(rootfs_template):
+    """A bundle that a container root other than host root can reach: the
+    usual one lives under pytest's 0700 directory."""
+    path = tempfile.mkdtemp(prefix="berth-exec-")
+    os.chmod(path, 0o755)
+    try:
+        yield Bundle(path, rootfs_template)
+    finally:
+        shutil.rmtree(path)
+
+
 _counter = [0]
 
 

@@ -250,18 +250,6 @@ def test_exec_joins_every_namespace_of_the_init(berth, bundle, cid):
     berth.cmd("delete", "-f", cid, check=True)
 
 
-@pytest.fixture
-def open_bundle(rootfs_template):
-    """A bundle that a container root other than host root can reach: the
-    usual one lives under pytest's 0700 directory."""
-    path = tempfile.mkdtemp(prefix="berth-exec-")
-    os.chmod(path, 0o755)
-    try:
-        yield Bundle(path, rootfs_template)
-    finally:
-        shutil.rmtree(path)
-
-
 def test_exec_joins_a_user_namespace(berth, open_bundle, cid, tmp_path):
     bundle = open_bundle
     bundle.config["linux"]["namespaces"] += [{"type": "user"}, {"type": "cgroup"},

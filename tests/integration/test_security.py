@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import BERTH
+from test_faults import hooks_compiled_in
 
 
 def sha(path):
@@ -127,17 +128,214 @@ def test_exec_process_from_a_pipe(berth, bundle, cid, flag, ptrace):
     assert fds.split() == ["0", "1", "2", "3"]  # stdio and ls's own directory fd
 
 
-def test_cwd_is_not_a_host_directory(berth, bundle, cid):
-    """CVE-2024-21626: the process' cwd and every fd it has must be inside the
-    container, never a directory of the host."""
-    bundle.config["process"]["cwd"] = "/tmp"
-    bundle.sh("readlink /proc/self/cwd; ls -l /proc/self/fd | grep -c -- '->' ; "
-              "cd .. && ls / | grep -c sbx-host-marker || true")
+# CVE-2024-21626 ("Leaky Vessels"): a working directory of /proc/self/fd/N
+# names whatever directory the process holds as fd N when it changes into it.
+# Reading the host-only marker through "../" from there is the escape: enough
+# ".." to reach the host's root from any host directory, then the marker's
+# absolute path, which inside the container names nothing.
+ESCAPE = """
+cwd=$(readlink /proc/self/cwd)
+echo "cwd=$cwd"
+cat {climb}{marker} 2>/dev/null && echo ESCAPED
+"""
+FD_RANGE = range(3, 65)
+
+
+def _escape_script(marker):
+    return ESCAPE.format(climb="../" * 40, marker=marker.lstrip("/"))
+
+
+def _check_cwd_outcome(p, marker_text, what):
+    """Either a clear error naming the working directory, or a process whose
+    cwd is inside the container and that could not read the marker."""
+    assert marker_text not in p.stdout and "ESCAPED" not in p.stdout, \
+        f"{what}: the host marker was read: {p.stdout!r}"
+    if p.returncode == 0:
+        cwd = p.stdout.split("cwd=", 1)[1].split()[0]
+        assert cwd.startswith("/") and "(unreachable)" not in cwd, f"{what}: cwd {cwd!r}"
+    else:
+        err = p.stderr.strip()
+        assert len(err.splitlines()) == 1, f"{what}: {err!r}"
+        assert "working directory" in err and "cwd" in err, f"{what}: {err!r}"
+
+
+@pytest.fixture
+def host_marker(tmp_path):
+    """A file that exists only on the host, beside the state root and the
+    bundle."""
+    marker = tmp_path / "host-only-marker"
+    text = f"host-marker-{os.getpid()}-{time.monotonic_ns()}"
+    marker.write_text(text + "\n")
+    return str(marker), text
+
+
+def test_cwd_through_proc_self_fd_never_reaches_the_host(berth, bundle, cid, host_marker):
+    """process.cwd = /proc/self/fd/N for every N from 3 to 64: berth at
+    ce4b9bf started the process in its state directory (N = 5) or its state
+    root (N = 3), from where the whole host was readable."""
+    marker, text = host_marker
+    bundle.sh(_escape_script(marker))
+    for n in FD_RANGE:
+        bundle.config["process"]["cwd"] = f"/proc/self/fd/{n}"
+        bundle.write()
+        p = berth.cmd("run", "-b", bundle.path, f"{cid}-{n}")
+        _check_cwd_outcome(p, text, f"process.cwd /proc/self/fd/{n}")
+        if p.returncode != 0:
+            assert p.stderr.startswith("berth: config.json: .process.cwd: "), p.stderr
+    assert berth.ids() == []
+
+
+def test_cwd_check_refuses_a_directory_outside_the_root(berth, bundle, cid, tmp_path,
+                                                         host_marker):
+    """The check after the change of directory (runc 1.1.12's), on its own:
+    a host directory passed on purpose with --preserve-fds, which a config
+    path then names.  Resolution refuses the magic link first; what matters
+    is that the process never runs outside the root."""
+    marker, text = host_marker
+    bundle.sh(_escape_script(marker))
+    bundle.config["process"]["cwd"] = "/proc/self/fd/3"
     bundle.write()
+    p = subprocess.run(["sh", "-c", 'exec 3<"$1"; shift; exec "$@"', "sh", str(tmp_path),
+                        berth.binary, "--root", berth.root, "run", "--preserve-fds", "1",
+                        "-b", bundle.path, cid], capture_output=True, text=True, timeout=30)
+    _check_cwd_outcome(p, text, "preserved host directory")
+    assert p.returncode != 0
+    assert "outside the container's root" in p.stderr or "magic link" in p.stderr, p.stderr
+
+
+def test_exec_cwd_through_proc_self_fd_never_reaches_the_host(berth, bundle, cid, tmp_path,
+                                                               host_marker):
+    """exec --cwd /proc/self/fd/N, N from 3 to 64, and process.json's cwd."""
+    marker, text = host_marker
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    script = _escape_script(marker)
+    for n in FD_RANGE:
+        p = berth.cmd("exec", "--cwd", f"/proc/self/fd/{n}", cid, "sh", "-c", script)
+        _check_cwd_outcome(p, text, f"exec --cwd /proc/self/fd/{n}")
+    for n in (3, 4, 5, 6, 7, 8):
+        proc = {"args": ["sh", "-c", script], "cwd": f"/proc/self/fd/{n}",
+                "user": {"uid": 0, "gid": 0}, "env": ["PATH=/bin"]}
+        pj = tmp_path / "process.json"
+        pj.write_text(json.dumps(proc))
+        p = berth.cmd("exec", "-p", str(pj), cid)
+        _check_cwd_outcome(p, text, f"exec -p (cwd /proc/self/fd/{n})")
+    berth.cmd("delete", "--force", cid, check=True)
+
+
+def _fds_of(pid):
+    """fd -> (target, is a directory) for a process seen from the host."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        path = f"/proc/{pid}/fd/{fd}"
+        try:
+            target = os.readlink(path)
+        except FileNotFoundError:
+            continue
+        try:
+            is_dir = os.path.isdir(path)
+        except OSError:
+            is_dir = False
+        out[int(fd)] = (target, is_dir)
+    return out
+
+
+def _stopped_descendant(pid, timeout=10):
+    """The first descendant of `pid` that has stopped itself (SIGSTOP at a
+    test-only fault point)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    st = f.read().rsplit(")", 1)[1].split()[0]
+                kids = []
+                for t in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{t}/children") as f:
+                        kids += [int(k) for k in f.read().split()]
+            except FileNotFoundError:
+                continue
+            if p != pid and st == "T":
+                return p
+            todo += kids
+        time.sleep(0.01)
+    raise AssertionError(f"no process under {pid} reached its stop point")
+
+
+def _assert_no_runtime_directory(fds, berth, bundle, who):
+    dirs = {fd: t for fd, (t, is_dir) in fds.items() if is_dir}
+    assert dirs == {}, f"{who} holds directories when it enters the cwd: {dirs}"
+    ours = {fd: t for fd, (t, _) in fds.items()
+            if (t.startswith(berth.root) and not t.endswith("/exec.fifo"))
+            or t.startswith(bundle.path)}
+    assert ours == {}, f"{who} holds the runtime's files: {ours}"
+
+
+@pytest.mark.skipif(not hooks_compiled_in(), reason="berth built without -Dtest_hooks=true")
+def test_init_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
+    """The init stopped right before it changes into process.cwd (a
+    test-only fault point): stdio, the sync socket, exec.fifo as O_PATH
+    and nothing else; no directory at all.  Without a pid namespace of its
+    own, so that the init is not pid 1, which ignores its own SIGSTOP."""
+    bundle.config["linux"]["namespaces"] = [n for n in bundle.config["linux"]["namespaces"]
+                                            if n["type"] != "pid"]
+    bundle.args("true").write()
+    env = {**os.environ, "BERTH_TEST_STOP_AT": "init:cwd"}
+    rt = subprocess.Popen([berth.binary, "--root", berth.root, "create", "-b", bundle.path, cid],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        init = _stopped_descendant(rt.pid)
+        fds = _fds_of(init)
+    finally:
+        rt.kill()
+        rt.wait()
+    _assert_no_runtime_directory(fds, berth, bundle, "the init")
+    assert sorted(fds) [:3] == [0, 1, 2]
+    assert len(fds) == 5, fds  # stdio, the sync socket, exec.fifo
+    assert any(t.endswith("/exec.fifo") for t, _ in fds.values()), fds
+    berth.cmd("delete", "--force", cid, check=True)
+
+
+@pytest.mark.skipif(not hooks_compiled_in(), reason="berth built without -Dtest_hooks=true")
+def test_exec_child_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    env = {**os.environ, "BERTH_TEST_STOP_AT": "exec:cwd"}
+    rt = subprocess.Popen([berth.binary, "--root", berth.root, "exec", "--cwd", "/tmp", cid,
+                           "true"], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        child = _stopped_descendant(rt.pid)
+        fds = _fds_of(child)
+    finally:
+        rt.kill()
+        rt.wait()
+    _assert_no_runtime_directory(fds, berth, bundle, "the exec child")
+    assert len(fds) == 4, fds  # stdio and the sync socket
+    berth.cmd("delete", "--force", cid, check=True)
+
+
+@pytest.mark.parametrize("userns", [False, True], ids=["root", "user-namespace"])
+def test_container_without_proc_still_starts(berth, open_bundle, cid, userns):
+    """The init reaches exec.fifo through a procfs: with no /proc in the
+    container, a private one it mounts for that alone (before pivot_root,
+    which a user namespace needs)."""
+    bundle = open_bundle
+    if userns:
+        bundle.config["linux"]["namespaces"].append({"type": "user"})
+        for key in ("uidMappings", "gidMappings"):
+            bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000,
+                                            "size": 65536}]
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"]
+                               if m["destination"] != "/proc"]
+    bundle.config["linux"].pop("maskedPaths", None)
+    bundle.config["linux"].pop("readonlyPaths", None)
+    bundle.sh("ls /proc | wc -l; echo done").write()
     p = berth.cmd("run", "-b", bundle.path, cid)
     assert p.returncode == 0, p.stderr
-    lines = p.stdout.split()
-    assert lines[0] == "/tmp"
+    assert p.stdout.split() == ["0", "done"]
 
 
 def test_inheritable_empty_unless_configured(berth, bundle, cid):

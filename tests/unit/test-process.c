@@ -239,6 +239,70 @@ test_attr_writer (void)
     tap_diag ("not root: over-mount scenario skipped");
 }
 
+/* process_enter_cwd and its check, in a child chrooted into a temporary
+   directory (root only). */
+static void
+test_cwd (void)
+{
+  char outer[] = "/tmp/berth-cwd-XXXXXX", inner[64], link[96];
+  int status = 0;
+  pid_t pid;
+
+  if (geteuid () != 0)
+    {
+      tap_diag ("not root: working directory checks skipped");
+      return;
+    }
+  if (!tap_ok (mkdtemp (outer) != NULL, "temporary directory for the cwd checks"))
+    return;
+  snprintf (inner, sizeof inner, "%s/root", outer);
+  snprintf (link, sizeof link, "%s/up", inner);
+  mkdir (inner, 0755);
+  symlink ("../../..", link);
+  pid = fork ();
+  if (pid == 0)
+    {
+      struct berth_error e = { 0 };
+      struct oci_process p = { 0 };
+      char here[64];
+      /* chroot keeps the cwd: it is now outside the root. */
+      if (chdir (outer) < 0 || chroot (inner) < 0)
+        _exit (2);
+      if (process_check_cwd ("/x", ".process", &e) == 0
+          || strstr (e.msg, "outside the container's root") == NULL
+          || strcmp (e.path, ".process.cwd") != 0)
+        _exit (3);
+      /* A symlink that climbs is clamped to the root. */
+      p.cwd = (char *) "/up";
+      e = (struct berth_error){ 0 };
+      if (process_enter_cwd (&p, ".process", false, &e) < 0 || getcwd (here, sizeof here) == NULL
+          || strcmp (here, "/") != 0)
+        _exit (4);
+      /* Missing: made only when asked to. */
+      p.cwd = (char *) "/up/made/here";
+      e = (struct berth_error){ 0 };
+      if (process_enter_cwd (&p, "", false, &e) == 0 || e.errnum != ENOENT
+          || strcmp (e.path, ".cwd") != 0)
+        _exit (5);
+      if (process_enter_cwd (&p, "", true, &e) < 0 || getcwd (here, sizeof here) == NULL
+          || strcmp (here, "/made/here") != 0)
+        _exit (6);
+      _exit (0);
+    }
+  waitpid (pid, &status, 0);
+  tap_ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+          "cwd: outside the root refused, climbing symlink clamped, missing made on request "
+          "(child status %d)", status);
+  {
+    char made[128];
+    snprintf (made, sizeof made, "%s/made/here", inner);
+    tap_ok (access (made, F_OK) == 0, "the missing directory was made inside the root");
+    snprintf (made, sizeof made, "rm -rf '%s'", outer);
+    if (system (made) != 0)
+      tap_diag ("could not remove %s", outer);
+  }
+}
+
 int
 main (void)
 {
@@ -246,5 +310,6 @@ main (void)
   test_sched_rules ();
   test_personality ();
   test_attr_writer ();
+  test_cwd ();
   return tap_done ();
 }
