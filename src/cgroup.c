@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,15 +383,52 @@ cgroup_dir (const struct berth_cgroup *cg, const char *controller)
 /* The container may have made cgroups of its own: walk `dir` and those below
    it, collecting pids or (pids NULL) removing them deepest first, as a
    cgroup with sub-cgroups cannot go.  Only `dir` itself must exist. */
+/* EBUSY from rmdir: something still runs in the cgroup.  Say what, since
+   "Device or resource busy" alone sends people looking at mounts. */
 static int
-walk (const char *dir, pid_t **pids, size_t *n, bool nested, struct berth_error *err)
+busy (const char *dir, struct berth_error *err)
+{
+  cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
+  struct berth_error ignored;
+  size_t n = 0;
+
+  if (procs && read_all (procs, &text, &ignored) == 0)
+    for (const char *p = text; *p; p++)
+      n += *p == '\n';
+  if (n)
+    return berth_err (err, BERTH_E_STATE,
+                      "cannot remove cgroup %s: %zu process%s still in it (first: %.*s)", dir, n,
+                      n == 1 ? " is" : "es are", (int) strcspn (text, "\n"), text);
+  return berth_err (err, BERTH_E_STATE,
+                    "cannot remove cgroup %s: the kernel still counts tasks in it (exiting)", dir);
+}
+
+static long
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+sleep_ms (long ms)
+{
+  nanosleep (&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
+/* Removing (pids NULL), a directory still EBUSY is retried until
+   `deadline` (now_ms), one budget for the whole destroy. */
+static int
+walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
+      struct berth_error *err)
 {
   cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
   cleanup_closedir DIR *d = NULL;
   struct berth_error mine;
   struct dirent *de;
   char *p, *e;
-  long v, waited = 0, step = 10;
+  long v, step = 10;
 
   if (procs == NULL)
     return oom (err);
@@ -410,17 +448,17 @@ walk (const char *dir, pid_t **pids, size_t *n, bool nested, struct berth_error 
       cleanup_free char *sub = NULL;
       if (de->d_type != DT_DIR || strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if ((sub = join (dir, de->d_name)) == NULL || walk (sub, pids, n, true, err) < 0)
+      if ((sub = join (dir, de->d_name)) == NULL || walk (sub, pids, n, true, deadline, err) < 0)
         return sub ? -1 : oom (err);
     }
   /* The kernel reports EBUSY while the last tasks of a cgroup are still
-     exiting: back off 10, 20, 40 ... ms, about a second in all. */
-  for (; !pids && rmdir (dir) < 0 && errno != ENOENT; waited += step, step *= 2)
+     exiting: back off 10, 20, 40 ... ms until the deadline. */
+  for (; !pids && rmdir (dir) < 0 && errno != ENOENT; step = step < 160 ? step * 2 : 160)
     {
-      if (errno != EBUSY || waited >= 1000)
-        return berth_err_sys (err, errno, "rmdir %s", dir);
-      step = step < 1000 - waited ? step : 1000 - waited;
-      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
+      long left = deadline - now_ms ();
+      if (errno != EBUSY || left <= 0)
+        return errno == EBUSY ? busy (dir, err) : berth_err_sys (err, errno, "rmdir %s", dir);
+      sleep_ms (step < left ? step : left);
     }
   return 0;
 }
@@ -438,10 +476,51 @@ cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct bert
      and the kernel already sorts and uniqs v1 cgroup.procs. */
   *pids = NULL;
   *n = 0;
-  if (walk (dir, pids, n, false, err) == 0)
+  if (walk (dir, pids, n, false, 0, err) == 0)
     return 0;
   free (steal_pointer (pids));
   return -1;
+}
+
+int
+cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err)
+{
+  const char *v2 = cg->mode != BERTH_CGROUP_V1 ? cgroup_dir (cg, "") : NULL;
+  cleanup_free char *kill_file = v2 ? join (v2, "cgroup.kill") : NULL;
+  long deadline = now_ms () + timeout_ms, step = 5;
+  bool thawed = false;
+
+  for (;;)
+    {
+      cleanup_free pid_t *pids = NULL;
+      struct berth_error e = { 0 };
+      size_t n = 0;
+      long left;
+
+      if (cgroup_pids (cg, &pids, &n, &e) < 0)
+        return e.errnum == ENOENT ? 0 : (*err = e, -1);
+      if (n == 0)
+        return 0;
+      /* cgroup.kill (v2, Linux 5.14) kills the whole subtree in the kernel,
+         so no pid read above can have been recycled by the time it is
+         signalled; elsewhere pid by pid, as runc does.  Again on every
+         round: a process may have forked meanwhile. */
+      if (kill_file == NULL || write_str (kill_file, "1", &e) < 0)
+        for (size_t i = 0; i < n; i++)
+          kill (pids[i], SIGKILL);
+      /* A v1 freezer holds SIGKILL until thawed. */
+      if (!thawed && cgroup_is_frozen (cg))
+        (void) cgroup_freeze (cg, false, &e);
+      thawed = true;
+      left = deadline - now_ms ();
+      if (left <= 0)
+        return berth_err (err, BERTH_E_STATE,
+                          "%zu process%s of the container's cgroup still alive %ld ms after "
+                          "SIGKILL (pid %d%s)",
+                          n, n == 1 ? "" : "es", timeout_ms, (int) pids[0], n > 1 ? ", ..." : "");
+      sleep_ms (step < left ? step : left);
+      step = step < 50 ? step * 2 : 100;
+    }
 }
 
 bool
@@ -515,12 +594,12 @@ cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *e
    above it.  EBUSY there means a sibling container came to share it (berth
    puts no tasks in one): it and those above it stay. */
 static int
-remove_dir (struct berth_cgroup_dir *d, struct berth_error *err)
+remove_dir (struct berth_cgroup_dir *d, long deadline, struct berth_error *err)
 {
   cleanup_free char *up = strdup (d->path);
   char *slash;
 
-  if (up == NULL || walk (d->path, NULL, NULL, false, err) < 0)
+  if (up == NULL || walk (d->path, NULL, NULL, false, deadline, err) < 0)
     return up ? -1 : oom (err);
   while (d->created_top && strcmp (d->created_top, up) && is_within (d->created_top, up)
          && (slash = strrchr (up, '/')))
@@ -541,12 +620,16 @@ int
 cgroup_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err)
 {
   struct berth_error later;
+  long deadline = now_ms () + 1000;
   int ret = 0;
   size_t i;
 
-  /* Go on after a failure, but report the first one. */
+  /* Go on after a failure, but report the first one.  One second for all
+     hierarchies together: a container runtime's delete must stay well
+     inside the 10 s that containerd's shim gives it. */
   for (i = 0; i < cg->n_dirs; i++)
-    if ((!only_created || cg->dirs[i].created) && remove_dir (&cg->dirs[i], ret ? &later : err) < 0)
+    if ((!only_created || cg->dirs[i].created)
+        && remove_dir (&cg->dirs[i], deadline, ret ? &later : err) < 0)
       ret = -1;
   return ret;
 }

@@ -17,10 +17,12 @@
  *  - Directories are kept as absolute host paths in `struct berth_cgroup`,
  *    which the state file persists (cgroup_to_strv / cgroup_from_strv).
  *  - cgroup_enter() writes a pid to cgroup.procs in every hierarchy.
- *  - cgroup_destroy() rmdir()s every directory, retrying for a short while
- *    with back-off while the kernel still reports EBUSY; ENOENT is success.
- *  - Nothing here kills processes or touches cgroups outside the resolved
- *    paths; nothing unmounts or remounts host cgroup filesystems.
+ *  - cgroup_destroy() rmdir()s every directory, retrying for one second in
+ *    all while the kernel still reports EBUSY; ENOENT is success.
+ *  - cgroup_kill_all() is the one place that kills: every process of the
+ *    container's cgroup and its sub-cgroups.  Nothing here touches cgroups
+ *    outside the resolved paths; nothing unmounts or remounts host cgroup
+ *    filesystems.
  */
 #ifndef BERTH_CGROUP_H
 #define BERTH_CGROUP_H
@@ -77,6 +79,11 @@ const char *cgroup_dir (const struct berth_cgroup *cg, const char *controller);
    that has them all: v2, else v1 "pids", "memory" or the first one).  *pids
    is malloc'd. */
 int cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err);
+/* SIGKILL every process of the container's cgroup and its sub-cgroups (v2:
+   cgroup.kill where the kernel has it; else each pid), thawing a frozen
+   one, again until the cgroup is empty or `timeout_ms` has passed (then
+   fails naming what is left).  A cgroup that no longer exists is empty. */
+int cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err);
 /* True when the container's cgroup is frozen (v1 freezer.state FROZEN, v2
    cgroup.events "frozen 1"). */
 bool cgroup_is_frozen (const struct berth_cgroup *cg);
@@ -87,7 +94,8 @@ bool cgroup_is_frozen (const struct berth_cgroup *cg);
 int cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err);
 /* Remove the directories, sub-cgroups first, then those mkdir -p made above
    them (created_top) unless another container now uses them; with
-   only_created, only the directories flagged created. */
+   only_created, only the directories flagged created.  EBUSY is retried for
+   one second in all. */
 int cgroup_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err);
 void cgroup_free (struct berth_cgroup *cg);
 

@@ -404,6 +404,7 @@ save_created_state (struct create_job *j, struct berth_error *err)
     s.cgroups_len = n;
     OCI_SET (&s, cgroups, cg);
     OCI_SET (&s, host_pid_ns, !(j->ns.new_flags & CLONE_NEWPID) && j->ns.join_fd[NS_PID] < 0);
+    OCI_SET (&s, joined_pid_ns, j->ns.join_fd[NS_PID] >= 0);
     r = state_save (&j->state, &s, err);
     for (size_t i = 0; i < n; i++)
       free (cg[i]);
@@ -784,6 +785,8 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   return run_poststart (s, pidfd, err);
 }
 
+/* Every process of the cgroup, as runc's kill --all; a cgroup that is gone
+   has none. */
 static int
 signal_all (const struct oci_berth_state *s, int sig, struct berth_error *err)
 {
@@ -797,7 +800,7 @@ signal_all (const struct oci_berth_state *s, int sig, struct berth_error *err)
   r = cgroup_pids (&cg, &pids, &n, err);
   cgroup_free (&cg);
   if (r < 0)
-    return -1;
+    return err->errnum == ENOENT ? 0 : -1;
   for (size_t i = 0; i < n; i++)
     if (kill (pids[i], sig) < 0 && errno != ESRCH)
       return berth_err_sys (err, errno, "signal process %d", (int) pids[i]);
@@ -815,12 +818,11 @@ container_kill (const struct berth_runtime *rt, const char *id, int sig, bool al
 
   if (load_with_status (rt, id, &h, &s, &status, err) < 0)
     return -1;
-  if (strcmp (status, "stopped") == 0)
-    {
-      if (all)
-        return 0;
-      return berth_err (err, BERTH_E_STATE, "container not running");
-    }
+  /* runc signals what is left in the cgroup even once the init is gone:
+     the children of an init that shared a pid namespace outlive it, and
+     engines (containerd's shim) send KILL --all to end them. */
+  if (strcmp (status, "stopped") == 0 && !all)
+    return berth_err (err, BERTH_E_STATE, "container not running");
   if (all)
     {
       int r = signal_all (s, sig, err);
@@ -855,16 +857,42 @@ thaw_if_frozen (const struct oci_berth_state *s)
   cgroup_free (&cg);
 }
 
-/* SIGKILL the init (and, when it shares the host's pid namespace, every
-   process of the cgroup, since they do not die with it) and wait for it. */
+/* Without a pid namespace of its own (the host's, or one it joined), a
+   container's processes do not die with its init. */
+static bool
+shares_pid_ns (const struct oci_berth_state *s)
+{
+  return s->host_pid_ns || s->joined_pid_ns;
+}
+
+/* What the cgroup still holds, SIGKILLed until it is empty: 2 s at most,
+   so that delete, with the cgroup's removal after it, stays well inside
+   the 10 s containerd's shim allows. */
+static int
+kill_leftovers (const struct oci_berth_state *s, struct berth_error *err)
+{
+  struct berth_cgroup cg = { 0 };
+  int r;
+
+  if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
+    return -1;
+  r = cgroup_kill_all (&cg, 2000, err);
+  cgroup_free (&cg);
+  if (r < 0)
+    berth_err_prefix (err, "container %s", s->id);
+  return r;
+}
+
+/* SIGKILL the init (and, when it shares a pid namespace, every process of
+   the cgroup, since they do not die with it) and wait for it. */
 static int
 kill_and_wait (const struct oci_berth_state *s, struct berth_error *err)
 {
   cleanup_close int pidfd = pidfd_for (s->pid, s->pid_start);
   struct pollfd p;
 
-  if (s->host_pid_ns)
-    signal_all (s, SIGKILL, err);
+  if (shares_pid_ns (s) && kill_leftovers (s, err) < 0)
+    return -1;
   if (pidfd < 0)
     return 0;
   if (pidfd_signal (pidfd, SIGKILL) < 0 && errno != ESRCH)
@@ -921,8 +949,6 @@ remove_recorded_cgroups (const struct state_handle *h)
   size_t n = 0;
   char *save = NULL;
   struct berth_cgroup cg = { 0 };
-  cleanup_free pid_t *pids = NULL;
-  size_t npids = 0;
 
   if (read_file_at (h->dir_fd, CGROUP_RECORD, &buf, NULL, &ignored) < 0)
     return;
@@ -930,9 +956,7 @@ remove_recorded_cgroups (const struct state_handle *h)
     lines[n++] = l;
   if (cgroup_from_strv (lines, n, &cg, &ignored) < 0)
     return;
-  if (cgroup_pids (&cg, &pids, &npids, &ignored) == 0)
-    for (size_t i = 0; i < npids; i++)
-      kill (pids[i], SIGKILL);
+  (void) cgroup_kill_all (&cg, 2000, &ignored);
   systemd_cgroup_destroy (&cg, &ignored);
   cgroup_free (&cg);
 }
@@ -967,7 +991,8 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
     return berth_err (err, BERTH_E_STATE,
                       "cannot delete container %s that is not stopped: %s (use --force)", id,
                       status);
-  if (strcmp (status, "stopped") != 0 && kill_and_wait (s, err) < 0)
+  if (strcmp (status, "stopped") != 0 ? kill_and_wait (s, err) < 0
+                                      : shares_pid_ns (s) && kill_leftovers (s, err) < 0)
     return -1;
   if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, err) < 0)
     return -1;

@@ -230,3 +230,120 @@ def test_delete_force_of_a_paused_container(berth, bundle, cid):
     berth.cmd("delete", "--force", cid, check=True)
     assert _t.time() - t0 < 5
     assert berth.ids() == []
+
+
+def _procs_in_cgroup(name):
+    """Host pids in the container's cgroup, from every hierarchy."""
+    from conftest import _cgroup_dirs_named
+    pids = set()
+    for d in _cgroup_dirs_named(name):
+        try:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                pids |= {int(p) for p in f.read().split()}
+        except FileNotFoundError:
+            pass
+    return pids
+
+
+def _gone(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("cleanup", ["kill-all+delete", "delete", "delete-force"])
+@pytest.mark.parametrize("pidns", ["joined", "host"])
+def test_leftovers_of_a_shared_pid_namespace_are_killed(berth, bundle, cid, tmp_path, pidns,
+                                                        cleanup):
+    """A container without a pid namespace of its own (a pod's shared one,
+    joined by path, or the host's) whose init forks and exits: its child
+    lives on in the cgroup.  containerd's shim then runs `kill --all ID KILL`
+    and `delete ID` (Kubernetes' StopPodSandbox, docker rm): the child must
+    die, the cgroup go, and delete return well inside the shim's 10 s."""
+    pod = f"{cid}-pod"
+    namespaces = [n for n in bundle.config["linux"]["namespaces"] if n["type"] != "pid"]
+    if pidns == "joined":
+        bundle.args("sleep", "100").write()
+        berth.cmd("run", "-d", "-b", bundle.path, pod, check=True)
+        namespaces.append({"type": "pid",
+                           "path": f"/proc/{berth.state(pod)['pid']}/ns/pid"})
+    bundle.config["linux"]["namespaces"] = namespaces
+    bundle.sh("sleep 100 & exit 0").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    wait_status(berth, cid, "stopped")
+    left = _procs_in_cgroup(cid)
+    assert left, "the init's child should have outlived it in the cgroup"
+
+    t0 = time.monotonic()
+    if cleanup == "kill-all+delete":
+        berth.cmd("kill", "--all", cid, "KILL", check=True)
+        berth.cmd("delete", cid, check=True)
+    elif cleanup == "delete":
+        berth.cmd("delete", cid, check=True)
+    else:
+        berth.cmd("delete", "--force", cid, check=True)
+    took = time.monotonic() - t0
+    assert took < 5, f"{cleanup} took {took:.1f} s"
+    assert all(_gone(p) for p in left), [p for p in left if not _gone(p)]
+    assert _procs_in_cgroup(cid) == set()
+    if pidns == "joined":
+        berth.cmd("delete", "--force", pod, check=True)
+    from conftest import _cgroup_dirs_named
+    assert _cgroup_dirs_named(pod) == []
+    assert berth.ids() == []
+
+
+def test_kill_all_of_a_stopped_container_without_cgroup_is_success(berth, bundle, cid):
+    """runc: `kill --all` of a stopped container whose cgroup is gone has
+    nothing to signal and succeeds."""
+    bundle.args("true").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    wait_status(berth, cid, "stopped")
+    from conftest import _cgroup_dirs_named
+    for d in sorted(_cgroup_dirs_named(cid), key=len, reverse=True):
+        os.rmdir(d)
+    assert berth.cmd("kill", "--all", cid, "KILL").returncode == 0
+    p = berth.cmd("kill", cid, "KILL")
+    assert p.returncode == 1 and "container not running" in p.stderr
+    berth.cmd("delete", cid, check=True)
+
+
+def test_delete_fails_fast_and_clearly_when_leftovers_cannot_die(berth, bundle, cid):
+    """A leftover that SIGKILL cannot end in time (here: frozen in a v1
+    freezer sub-cgroup of the container's, which a thaw of the container's
+    own cgroup does not reach): delete gives up within its two seconds plus
+    the cgroup's removal, well inside containerd's 10 s, names the problem
+    in one line, and keeps the container so that a later delete can
+    finish."""
+    from conftest import _cgroup_dirs_named
+    bundle.config["linux"]["namespaces"] = [n for n in bundle.config["linux"]["namespaces"]
+                                            if n["type"] != "pid"]
+    bundle.sh("sleep 100 & exit 0").write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    wait_status(berth, cid, "stopped")
+    freezer = [d for d in _cgroup_dirs_named(cid) if "/freezer/" in d]
+    if not freezer:
+        pytest.skip("no v1 freezer hierarchy on this host (v2 kills frozen tasks)")
+    (left,) = _procs_in_cgroup(cid)
+    sub = os.path.join(freezer[0], "stuck")
+    os.mkdir(sub)
+    try:
+        with open(os.path.join(sub, "cgroup.procs"), "w") as f:
+            f.write(str(left))
+        with open(os.path.join(sub, "freezer.state"), "w") as f:
+            f.write("FROZEN")
+        t0 = time.monotonic()
+        p = berth.cmd("delete", cid)
+        took = time.monotonic() - t0
+        assert p.returncode == 1 and took < 5, (took, p.stderr)
+        err = p.stderr.strip()
+        assert len(err.splitlines()) == 1 and "still alive" in err and str(left) in err, err
+        assert berth.ids() == [cid]
+    finally:
+        with open(os.path.join(sub, "freezer.state"), "w") as f:
+            f.write("THAWED")
+    berth.cmd("delete", cid, check=True)
+    assert _gone(left)
+    assert _cgroup_dirs_named(cid) == []
