@@ -590,27 +590,14 @@ cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *e
                     freeze ? "freeze" : "thaw", path);
 }
 
-/* Remove a directory with its sub-cgroups, then the chain mkdir -p made
-   above it.  EBUSY there means a sibling container came to share it (berth
-   puts no tasks in one): it and those above it stay. */
+/* Remove a directory with its sub-cgroups; never the parents mkdir -p
+   made for it (/k8s.io, a slice): as runc, they stay, so that another
+   runtime creating a sibling there never races with their removal. */
 static int
 remove_dir (struct berth_cgroup_dir *d, long deadline, struct berth_error *err)
 {
-  cleanup_free char *up = strdup (d->path);
-  char *slash;
-
-  if (up == NULL || walk (d->path, NULL, NULL, false, deadline, err) < 0)
-    return up ? -1 : oom (err);
-  while (d->created_top && strcmp (d->created_top, up) && is_within (d->created_top, up)
-         && (slash = strrchr (up, '/')))
-    {
-      *slash = '\0';
-      if (rmdir (up) == 0 || errno == ENOENT)
-        continue;
-      if (errno != EBUSY && errno != ENOTEMPTY)
-        return berth_err_sys (err, errno, "rmdir %s", up);
-      break;
-    }
+  if (walk (d->path, NULL, NULL, false, deadline, err) < 0)
+    return -1;
   d->created = false;
   free (steal_pointer (&d->created_top));
   return 0;

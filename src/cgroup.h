@@ -17,8 +17,9 @@
  *  - Directories are kept as absolute host paths in `struct berth_cgroup`,
  *    which the state file persists (cgroup_to_strv / cgroup_from_strv).
  *  - cgroup_enter() writes a pid to cgroup.procs in every hierarchy.
- *  - cgroup_destroy() rmdir()s every directory, retrying for one second in
- *    all while the kernel still reports EBUSY; ENOENT is success.
+ *  - cgroup_destroy() rmdir()s every directory (never a parent), retrying
+ *    for one second in all while the kernel still reports EBUSY; ENOENT is
+ *    success.
  *  - cgroup_kill_all() is the one place that kills: every process of the
  *    container's cgroup and its sub-cgroups.  Nothing here touches cgroups
  *    outside the resolved paths; nothing unmounts or remounts host cgroup
@@ -92,10 +93,9 @@ bool cgroup_is_frozen (const struct berth_cgroup *cg);
    reports the new state (freezer.state, cgroup.events "frozen"), within a
    few seconds, else fails (a freeze that does not complete is undone). */
 int cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err);
-/* Remove the directories, sub-cgroups first, then those mkdir -p made above
-   them (created_top) unless another container now uses them; with
-   only_created, only the directories flagged created.  EBUSY is retried for
-   one second in all. */
+/* Remove the directories, sub-cgroups first; the parents mkdir -p made
+   above them (created_top) stay, as in runc.  With only_created, only the
+   directories flagged created.  EBUSY is retried for one second in all. */
 int cgroup_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err);
 void cgroup_free (struct berth_cgroup *cg);
 

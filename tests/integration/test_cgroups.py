@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from conftest import SYSTEMD_DRIVER
+
 MiB = 1024 * 1024
 
 
@@ -629,3 +631,25 @@ def test_events_stream_until_the_container_stops(berth, bundle, cid, tmp_path):
         p = berth.cmd("events", "--interval", bad, cid)
         assert p.returncode == 1 and ("interval" in p.stderr or "duration" in p.stderr), p.stderr
     berth.cmd("delete", "-f", cid, check=True)
+
+
+@pytest.mark.skipif(SYSTEMD_DRIVER, reason="a cgroupfs path; the systemd driver takes "
+                    "slice:prefix:name")
+def test_delete_leaves_the_parent_cgroup(berth, bundle, cid):
+    """Parents that create made for a nested cgroupsPath (containerd's
+    /k8s.io, a Podman --cgroup-parent) stay after delete, as with runc, so
+    that another runtime making a sibling there never races with their
+    removal."""
+    from conftest import _cgroup_dirs_named
+    parent = f"{cid}-parent"
+    bundle.config["linux"]["cgroupsPath"] = f"{parent}/{cid}"
+    bundle.args("true").write()
+    assert _cgroup_dirs_named(parent) == []
+    berth.cmd("run", "-b", bundle.path, cid, check=True)
+    parents = _cgroup_dirs_named(parent)
+    try:
+        assert parents, "create made no parent directory"
+        assert [d for d in parents if os.path.exists(os.path.join(d, cid))] == []
+    finally:
+        for d in parents:
+            os.rmdir(d)
