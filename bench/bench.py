@@ -3,6 +3,23 @@
 when installed, runc and crun, side by side in one run (absolute times on a
 shared machine are noise; the ratios are the result).
 
+What it controls for (bench/README.md has the measurements behind each):
+- Order.  A container's network namespace is torn down by a kernel
+  workqueue after its runtime has exited, so whichever runtime runs next pays
+  for it.  By default every round runs the runtimes in a fresh random order
+  (seeded, so a run can be repeated), so each runtime follows each other one
+  equally often; `--order fixed` keeps the old berth, runc, crun order, to
+  show the effect.  The table of medians by predecessor shows what the
+  order did in this very run.
+- Pairing.  Each round's times are compared with the same round's crun
+  time: the ratio printed is the median of those per-round ratios, with its
+  10th and 90th percentiles, so a slow minute of the machine hits both
+  sides of a ratio.
+- Warm-up.  `--warmup` rounds (default 5) run first and are not counted:
+  page cache, berth's seccomp cache and the dynamic loader's work.
+- `--settle MS` waits between containers, for a run that wants the
+  kernel's deferred work done before the next one starts.
+
 crun 1.8.1 refuses this host's hybrid cgroup layout, so the whole benchmark
 re-executes itself inside a private mount namespace with the cgroup2 mount at
 /sys/fs/cgroup/unified detached: every runtime then runs in the same
@@ -10,14 +27,17 @@ environment.  Nothing on the host is changed.
 
 With --variants, every runtime runs the plain bundle and the same with the
 --seccomp profile, and berth also one with CAP_SYS_PTRACE (which makes it
-re-execute from a sealed copy of itself, src/sealed_exe.h), all interleaved;
-the ratio to the same runtime's plain bundle is the cost of each.
+re-execute from a sealed copy of itself, src/sealed_exe.h), all in the same
+shuffled rounds; the ratio to the same runtime's plain bundle in the same
+round is the cost of each.
 
-Usage: bench/bench.py [-n N] [--seccomp FILE] [--variants] [--berth PATH]
+Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
+                      [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
 """
 import argparse
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -86,42 +106,100 @@ def run_once(argv, root, bundle, cid, timed=False):
     return int(p.stderr.strip().splitlines()[-1]) if timed else 0
 
 
+def git_commit():
+    p = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty", "--abbrev=7"],
+                       capture_output=True, text=True)
+    return p.stdout.strip() or "unknown"
+
+
+def pct(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))]
+
+
+def rounds(cases, roots, bundle_of, n, warmup):
+    """Run every case once per round, in a fresh random order per round
+    unless --order fixed; return per-round times (ms) and, per case, the
+    times keyed by the case that ran just before it."""
+    rng = random.Random(ARGS.seed)
+    order = list(cases)
+    prev = None
+    per_round, after = [], {}
+    for i in range(warmup + n):
+        if ARGS.order == "shuffled":
+            rng.shuffle(order)
+        this = {}
+        for case in order:
+            name, argv, b = case
+            if ARGS.settle:
+                time.sleep(ARGS.settle / 1000)
+            t0 = time.perf_counter()
+            run_once(argv, roots[name], bundle_of(b), f"{b}{i}")
+            ms = (time.perf_counter() - t0) * 1000
+            if i >= warmup:
+                this[case] = ms
+                after.setdefault((case, prev), []).append(ms)
+            prev = case
+        if i >= warmup:
+            per_round.append(this)
+    return per_round, after
+
+
+def label(case):
+    name, _, b = case
+    return name if b is None else f"{name}/{b}"
+
+
+def print_predecessors(cases, after):
+    """Median time of each case by the case that ran just before it: where
+    the order matters, the columns differ."""
+    heads = [label(c) for c in cases]
+    print(f"median ms by predecessor (row ran right after column; n in brackets):")
+    print(f"{'':14}" + "".join(f"{h:>16}" for h in heads))
+    for c in cases:
+        cells = []
+        for p in cases:
+            v = after.get((c, p), [])
+            cells.append(f"{pct(v, 0.5):8.2f} [{len(v):3}]" if v else f"{'-':>14}")
+        print(f"{label(c):14}" + "".join(f"{x:>16}" for x in cells))
+
+
 def variants():
     """Each runtime on the plain bundle and with the --seccomp profile, and
-    berth with CAP_SYS_PTRACE, interleaved; ratios to the same runtime's
-    plain bundle."""
+    berth with CAP_SYS_PTRACE, in shuffled rounds; per-round ratios to the
+    same runtime's plain bundle."""
     tmp = tempfile.mkdtemp(prefix="bench-variants-")
-    roots = []
+    roots = {}
     try:
         bundles = {"plain": {}, "ptrace": {"ptrace": True}}
         if ARGS.seccomp:
             bundles["seccomp"] = {"seccomp": ARGS.seccomp}
         for name, kw in bundles.items():
             make_bundle(os.path.join(tmp, name), **kw)
-        cases = [("berth", [ARGS.berth], b) for b in bundles]
+        cases = [("berth", (ARGS.berth,), b) for b in bundles]
         for name, path in (("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")):
             if os.path.exists(path):
-                cases += [(name, [path], b) for b in bundles if b != "ptrace"]
-        root = {}
+                cases += [(name, (path,), b) for b in bundles if b != "ptrace"]
         for name, _, _ in cases:
-            if name not in root:
-                root[name] = tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
-                roots.append(root[name])
-        times = {(name, b): [] for name, _, b in cases}
-        for i in range(ARGS.n):
-            for name, argv, b in cases:
-                t0 = time.perf_counter()
-                run_once(argv, root[name], os.path.join(tmp, b), f"{b}{i}")
-                times[(name, b)].append((time.perf_counter() - t0) * 1000)
-        med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-        print(f"{'runtime':8} {'bundle':8} {'ms/container':>12} {'vs plain':>8}")
-        for (name, b), m in med.items():
-            print(f"{name:8} {b:8} {m:12.2f} {m / med[(name, 'plain')]:7.2f}x")
-        print(f"({ARGS.n} sequential runs of /bin/true per runtime and bundle, interleaved;"
-              f" median{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
+            if name not in roots:
+                roots[name] = tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
+        per_round, after = rounds(cases, roots, lambda b: os.path.join(tmp, b), ARGS.n,
+                                  ARGS.warmup)
+        print(f"{'runtime':8} {'bundle':8} {'ms/container':>12} {'vs plain':>8} {'p10-p90':>12}")
+        for case in cases:
+            name, argv, b = case
+            plain = (name, argv, "plain")
+            ratios = [r[case] / r[plain] for r in per_round]
+            med = pct([r[case] for r in per_round], 0.5)
+            print(f"{name:8} {b:8} {med:12.2f} {pct(ratios, 0.5):7.2f}x "
+                  f"{pct(ratios, 0.1):5.2f}-{pct(ratios, 0.9):.2f}")
+        print(f"({ARGS.n} rounds after {ARGS.warmup} of warm-up, order {ARGS.order}"
+              f" (seed {ARGS.seed}), settle {ARGS.settle} ms; ratios are per-round, paired;"
+              f" commit {git_commit()}"
+              f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        for r in roots:
+        for r in roots.values():
             shutil.rmtree(r, ignore_errors=True)
 
 
@@ -130,33 +208,36 @@ def inner():
     roots = {}
     try:
         make_bundle(tmp, ARGS.seccomp)
-        runtimes = [("berth", [ARGS.berth])]
+        cases = [("berth", (ARGS.berth,), None)]
         for name, path in (("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")):
             if os.path.exists(path):
-                runtimes.append((name, [path]))
+                cases.append((name, (path,), None))
         # State roots on /run (tmpfs), where runtimes keep them in production.
         roots = {name: tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
-                 for name, _ in runtimes}
-        times = {name: [] for name, _ in runtimes}
-        # Interleaved, one container at a time per runtime, so machine noise
-        # hits every runtime alike.
-        for i in range(ARGS.n):
-            for name, argv in runtimes:
-                t0 = time.perf_counter()
-                run_once(argv, roots[name], tmp, f"b{i}")
-                times[name].append((time.perf_counter() - t0) * 1000)
+                 for name, _, _ in cases}
+        per_round, after = rounds(cases, roots, lambda b: tmp, ARGS.n, ARGS.warmup)
         # Peak RSS of the runtime process (GNU time's %M, KiB), max of 5 runs.
         rss = {name: max(run_once(argv, roots[name], tmp, f"r{k}", timed=True)
                          for k in range(5)) if os.path.exists("/usr/bin/time") else 0
-               for name, argv in runtimes}
-        med = {name: sorted(v)[len(v) // 2] for name, v in times.items()}
-        base = med.get("crun")
-        print(f"{'runtime':8} {'ms/container':>12} {'vs crun':>8} {'peak RSS':>10}")
-        for name in med:
-            ratio = f"{med[name] / base:.2f}x" if base else "-"
-            print(f"{name:8} {med[name]:12.2f} {ratio:>8} {rss[name] / 1024:7.1f} MiB")
-        print(f"({ARGS.n} sequential runs of /bin/true per runtime, interleaved; median"
+               for name, argv, _ in cases}
+        base = next((c for c in cases if c[0] == "crun"), None)
+        print(f"{'runtime':8} {'ms/container':>12} {'vs crun':>8} {'p10-p90':>12} {'peak RSS':>10}")
+        for case in cases:
+            name = case[0]
+            med = pct([r[case] for r in per_round], 0.5)
+            if base:
+                ratios = [r[case] / r[base] for r in per_round]
+                ratio = (f"{pct(ratios, 0.5):7.2f}x "
+                         f"{pct(ratios, 0.1):5.2f}-{pct(ratios, 0.9):.2f}")
+            else:
+                ratio = f"{'-':>8} {'-':>12}"
+            print(f"{name:8} {med:12.2f} {ratio} {rss[name] / 1024:7.1f} MiB")
+        print(f"({ARGS.n} rounds after {ARGS.warmup} of warm-up, order {ARGS.order}"
+              f" (seed {ARGS.seed}), settle {ARGS.settle} ms; 'vs crun' is the median of"
+              f" per-round ratios; commit {git_commit()}"
               f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
+        print()
+        print_predecessors(cases, after)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         for r in roots.values():
@@ -170,6 +251,10 @@ def main():
     ap.add_argument("--berth", default=os.path.join(REPO, "build", "src", "berth"))
     ap.add_argument("--seccomp")
     ap.add_argument("--variants", action="store_true")
+    ap.add_argument("--order", choices=("shuffled", "fixed"), default="shuffled")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--settle", type=float, default=0, help="ms to wait between containers")
     ap.add_argument("--inner", action="store_true")
     ARGS = ap.parse_args()
     if os.geteuid() != 0:
