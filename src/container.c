@@ -237,10 +237,15 @@ spawn_init (struct create_job *j, struct berth_error *err)
   bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
   int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
   cleanup_close int sock = -1;
-  cleanup_close int fifo = -1;
+  cleanup_close int fifo = -1, own_pidns = -1;
   pid_t child;
 
-  if (j->ns.join_fd[NS_PID] >= 0 && setns (j->ns.join_fd[NS_PID], CLONE_NEWPID) < 0)
+  /* A joined pid namespace is for the init only: ours is restored right
+     after the clone, so that the hooks and any other child of ours (a
+     sanitizer's helper thread at exit too) stay in the runtime's. */
+  if (j->ns.join_fd[NS_PID] >= 0
+      && ((own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0
+          || setns (j->ns.join_fd[NS_PID], CLONE_NEWPID) < 0))
     return berth_err_sys (err, errno, "join pid namespace");
   /* The init gets the fifo itself, never a directory of ours (the flock
      lives on the state directory's description, and a directory fd would
@@ -252,6 +257,8 @@ spawn_init (struct create_job *j, struct berth_error *err)
     return -1;
   sock = sv[0];
   child = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (child != 0 && own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+    berth_warn ("could not return to the runtime's pid namespace: %s", strerror (errno));
   if (child < 0)
     {
       close (sv[1]);

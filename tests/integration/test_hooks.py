@@ -132,3 +132,28 @@ def test_failing_poststop_is_a_warning(berth, bundle, cid, tmp_path):
     assert p.returncode == 0
     assert "warning" in p.stderr and ".hooks.poststop[0]" in p.stderr
     assert berth.ids() == []
+
+
+def test_runtime_hooks_stay_in_the_runtime_pid_namespace(berth, bundle, cid, tmp_path):
+    """createRuntime and poststart run in the runtime's namespaces
+    (config.md), also when the container joins another pid namespace by
+    path: joining it is for the init alone."""
+    pod = f"{cid}-pod"
+    bundle.args("sleep", "100").write()
+    berth.cmd("run", "-d", "-b", bundle.path, pod, check=True)
+    pod_ns = os.readlink(f"/proc/{berth.state(pod)['pid']}/ns/pid")
+    log = tmp_path / "pidns.log"
+    rec = hook_script(tmp_path, "pidns.sh",
+                      f'echo "$1 $(readlink /proc/self/ns/pid)" >> {log}\n')
+    bundle.config["hooks"] = {k: [{"path": rec, "args": ["pidns.sh", k]}]
+                              for k in ("prestart", "createRuntime", "poststart")}
+    bundle.config["linux"]["namespaces"] = [
+        n for n in bundle.config["linux"]["namespaces"] if n["type"] != "pid"] + [
+        {"type": "pid", "path": f"/proc/{berth.state(pod)['pid']}/ns/pid"}]
+    bundle.write()
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    berth.cmd("delete", "-f", cid, check=True)
+    berth.cmd("delete", "-f", pod, check=True)
+    mine = os.readlink("/proc/self/ns/pid")
+    got = dict(line.split() for line in log.read_text().splitlines())
+    assert got == {"prestart": mine, "createRuntime": mine, "poststart": mine}, (got, pod_ns)
