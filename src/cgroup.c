@@ -1,5 +1,6 @@
 #include "cgroup.h"
 #include "cleanup.h"
+#include "utils.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -287,7 +288,7 @@ enable_controllers (const char *dir)
    recursion creates top-down.  On v2 each new level's parent delegates its
    controllers first, so that they reach the leaf. */
 static int
-mkdir_p (const char *path, bool v2, char **top, struct berth_error *err)
+make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
 {
   cleanup_free char *parent = strdup (path);
   char *slash = parent ? strrchr (parent, '/') : NULL;
@@ -298,7 +299,7 @@ mkdir_p (const char *path, bool v2, char **top, struct berth_error *err)
   if (slash == NULL || slash == parent)
     return parent ? berth_err_sys (err, ENOENT, "mkdir %s", path) : oom (err);
   *slash = '\0';
-  if (mkdir_p (parent, v2, top, err) < 0)
+  if (make_dirs (parent, v2, top, err) < 0)
     return -1;
   if (v2)
     enable_controllers (parent);
@@ -339,7 +340,7 @@ cgroup_create (struct berth_cgroup *cg, struct berth_error *err)
     {
       struct berth_cgroup_dir *d = &cg->dirs[i];
       bool cpuset = *d->controller && has_word (d->controller, "cpuset", ",");
-      int r = mkdir_p (d->path, *d->controller == '\0', &d->created_top, err);
+      int r = make_dirs (d->path, *d->controller == '\0', &d->created_top, err);
 
       d->created = d->created_top != NULL;
       if (r == 0 && cpuset)
@@ -403,14 +404,6 @@ busy (const char *dir, struct berth_error *err)
                     "cannot remove cgroup %s: the kernel still counts tasks in it (exiting)", dir);
 }
 
-static long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void
 sleep_ms (long ms)
 {
@@ -418,7 +411,7 @@ sleep_ms (long ms)
 }
 
 /* Removing (pids NULL), a directory still EBUSY is retried until
-   `deadline` (now_ms), one budget for the whole destroy. */
+   `deadline` (monotonic_ms), one budget for the whole destroy. */
 static int
 walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
       struct berth_error *err)
@@ -455,7 +448,7 @@ walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
      exiting: back off 10, 20, 40 ... ms until the deadline. */
   for (; !pids && rmdir (dir) < 0 && errno != ENOENT; step = step < 160 ? step * 2 : 160)
     {
-      long left = deadline - now_ms ();
+      long left = deadline - monotonic_ms ();
       if (errno != EBUSY || left <= 0)
         return errno == EBUSY ? busy (dir, err) : berth_err_sys (err, errno, "rmdir %s", dir);
       sleep_ms (step < left ? step : left);
@@ -487,7 +480,7 @@ cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_er
 {
   const char *v2 = cg->mode != BERTH_CGROUP_V1 ? cgroup_dir (cg, "") : NULL;
   cleanup_free char *kill_file = v2 ? join (v2, "cgroup.kill") : NULL;
-  long deadline = now_ms () + timeout_ms, step = 5;
+  long deadline = monotonic_ms () + timeout_ms, step = 5;
   bool thawed = false;
 
   for (;;)
@@ -512,7 +505,7 @@ cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_er
       if (!thawed && cgroup_is_frozen (cg))
         (void) cgroup_freeze (cg, false, &e);
       thawed = true;
-      left = deadline - now_ms ();
+      left = deadline - monotonic_ms ();
       if (left <= 0)
         return berth_err (err, BERTH_E_STATE,
                           "%zu process%s of the container's cgroup still alive %ld ms after "
@@ -607,7 +600,7 @@ int
 cgroup_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err)
 {
   struct berth_error later;
-  long deadline = now_ms () + 1000;
+  long deadline = monotonic_ms () + 1000;
   int ret = 0;
   size_t i;
 

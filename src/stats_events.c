@@ -142,22 +142,13 @@ print_ooms (struct oom_watch *w, const char *id, struct berth_error *err)
   return 0;
 }
 
-static long
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int
 stream (const struct berth_cgroup *cg, const char *id, int pidfd, long interval_ms,
         struct berth_error *err)
 {
   struct oom_watch w;
   struct berth_error werr = { 0 };
-  long next = now_ms () + interval_ms;
+  long next = monotonic_ms () + interval_ms;
   int r = 0;
 
   if (oom_watch_open (cg, &w, &werr) < 0)
@@ -168,7 +159,7 @@ stream (const struct berth_cgroup *cg, const char *id, int pidfd, long interval_
   while (r == 0)
     {
       struct pollfd fds[2] = { { pidfd, POLLIN, 0 }, { w.fd, POLLIN, 0 } };
-      long left = next - now_ms ();
+      long left = next - monotonic_ms ();
       if (left <= 0)
         {
           r = print_stats (cg, id, err);

@@ -316,6 +316,15 @@ parse_signal (const char *s, int *sig)
   return -1;
 }
 
+long
+monotonic_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 bool
 is_procfs_root (int fd)
 {

@@ -38,6 +38,9 @@ int proc_stat (pid_t pid, uint64_t *start_time, char *state);
    -1 otherwise (the pid is gone or was recycled). */
 int pidfd_for (pid_t pid, uint64_t start_time);
 
+/* CLOCK_MONOTONIC in milliseconds, for deadlines. */
+long monotonic_ms (void);
+
 /* RFC 3339 with nanoseconds, UTC. */
 void rfc3339_now (char *buf, size_t len);
 /* The same for a given time (UTC, nanoseconds). */

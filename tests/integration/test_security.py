@@ -264,6 +264,19 @@ def _stopped_descendant(pid, timeout=10):
     raise AssertionError(f"no process under {pid} reached its stop point")
 
 
+def _fds_at_stop_point(berth, point, *args):
+    """Run berth with a test-only fault point; the fds of the process that
+    stops there, seen from the host, before berth is killed."""
+    env = {**os.environ, "BERTH_TEST_STOP_AT": point}
+    rt = subprocess.Popen([berth.binary, "--root", berth.root, *args], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return _fds_of(_stopped_descendant(rt.pid))
+    finally:
+        rt.kill()
+        rt.wait()
+
+
 def _assert_no_runtime_directory(fds, berth, bundle, who):
     dirs = {fd: t for fd, (t, is_dir) in fds.items() if is_dir}
     assert dirs == {}, f"{who} holds directories when it enters the cwd: {dirs}"
@@ -282,15 +295,7 @@ def test_init_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
     bundle.config["linux"]["namespaces"] = [n for n in bundle.config["linux"]["namespaces"]
                                             if n["type"] != "pid"]
     bundle.args("true").write()
-    env = {**os.environ, "BERTH_TEST_STOP_AT": "init:cwd"}
-    rt = subprocess.Popen([berth.binary, "--root", berth.root, "create", "-b", bundle.path, cid],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        init = _stopped_descendant(rt.pid)
-        fds = _fds_of(init)
-    finally:
-        rt.kill()
-        rt.wait()
+    fds = _fds_at_stop_point(berth, "init:cwd", "create", "-b", bundle.path, cid)
     _assert_no_runtime_directory(fds, berth, bundle, "the init")
     assert sorted(fds) [:3] == [0, 1, 2]
     assert len(fds) == 5, fds  # stdio, the sync socket, exec.fifo
@@ -302,16 +307,7 @@ def test_init_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
 def test_exec_child_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
     bundle.args("sleep", "100").write()
     berth.cmd("run", "-d", "-b", bundle.path, cid, check=True)
-    env = {**os.environ, "BERTH_TEST_STOP_AT": "exec:cwd"}
-    rt = subprocess.Popen([berth.binary, "--root", berth.root, "exec", "--cwd", "/tmp", cid,
-                           "true"], env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-    try:
-        child = _stopped_descendant(rt.pid)
-        fds = _fds_of(child)
-    finally:
-        rt.kill()
-        rt.wait()
+    fds = _fds_at_stop_point(berth, "exec:cwd", "exec", "--cwd", "/tmp", cid, "true")
     _assert_no_runtime_directory(fds, berth, bundle, "the exec child")
     assert len(fds) == 4, fds  # stdio and the sync socket
     berth.cmd("delete", "--force", cid, check=True)
