@@ -17,6 +17,15 @@ Each engine runs privately, in a temporary directory of its own:
   socket in the temporary directory, CRI disabled) and stopped by pid at the
   end; `ctr run --runc-binary BERTH --runc-root DIR` makes its runc shim run
   berth. No shim may be left.
+* dockerd (Docker 20.10) is started by pid with its own daemon.json (data
+  root, exec root, pid file, socket and trust key in the temporary
+  directory; runtimes berth and runc; iptables, ip-forward and masquerading
+  off; the default bridge network on a bridge we make and delete) and starts
+  its own containerd under its exec root; it is stopped by pid at the end,
+  and no dockerd, containerd, shim, docker-proxy, container process, mount,
+  network namespace, bridge port or cgroup may be left. Every Docker
+  scenario runs with `--runtime berth` and with `--runtime runc`, the
+  control (see docs/docker.md).
 
 cgroups (see docs/podman.md and docs/containerd.md): every process here may
 sit in a cgroup of its own (on the CI host, a v1 memory cgroup per process),
@@ -40,14 +49,15 @@ Podman's default seccomp profile, as Podman sends it.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 
 import pytest
 
-from e2e_lib import (BERTH, BERTH_DEFAULT_ROOT, BUSYBOX, HERE, IMAGE, CgroupParent, Containerd,
-                     Podman, _mounts_under, _require_root, _require_tools, _unmount_all_under,
-                     _wait_gone, run)
+from e2e_lib import (BERTH, BERTH_DEFAULT_ROOT, BUSYBOX, DOCKER, DOCKER_GLOBALS, HERE, IMAGE,
+                     CgroupParent, Containerd, Docker, Podman, _mounts_under, _procs_mentioning,
+                     _require_root, _require_tools, _unmount_all_under, _wait_gone, run)
 
 
 @pytest.fixture(scope="session")
@@ -223,3 +233,118 @@ def ctr(containerd_session):
     left = [n for n in os.listdir(root) if not n.startswith("@")] if os.path.isdir(root) else []
     assert left == [], f"berth state left in {root}: {left}"
     containerd_session.cgroup.assert_clean()
+
+
+def _kill_cgroup_leftovers(cg):
+    """Processes still in container cgroups below `cg` (ours: our containers'
+    leftovers), killed by pid; returns what was found."""
+    import time
+    found = []
+    for d in cg.children()[0]:
+        try:
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+        for pid in pids:
+            found.append(f"{pid} in {d}")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if found:
+        time.sleep(0.5)
+    return found
+
+
+@pytest.fixture(scope="session")
+def docker_session(e2e_tmp, rootfs):
+    _require_tools("dockerd", "containerd", "containerd-shim-runc-v2", "runc", "docker-proxy")
+    if not os.access(DOCKER, os.X_OK):
+        pytest.fail(f"no {DOCKER} (bash .ci/deps installs docker.io)")
+    tmp = os.path.join(e2e_tmp, "docker")
+    os.makedirs(tmp)
+    # Outside our directory: the shims' sockets (/run/containerd/s) and
+    # dockerd's plugin directory; removed at the end if we made them.
+    globals_ = ["/run/containerd/s", "/run/containerd", *DOCKER_GLOBALS]
+    absent = [g for g in globals_ if not os.path.exists(g)]
+    cg = CgroupParent(f"berth-e2e-docker-{os.getpid()}")
+    d = Docker(tmp, cg, f"bdk{os.getpid()}"[:15])
+    tar = os.path.join(e2e_tmp, "docker-rootfs.tar")
+    subprocess.run(["tar", "-C", rootfs, "--numeric-owner", "-cf", tar, "."], check=True)
+    try:
+        d.make_bridge()
+        d.start()
+        d("import", "-c", 'CMD ["sh"]',
+          "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          tar, IMAGE, check=True, timeout=120)
+        yield d
+    finally:
+        problems = []
+        if d.proc:
+            d.remove_everything()
+            rc = d.stop()
+            if rc not in (0, None):
+                problems.append(f"dockerd exited {rc}")
+        procs = _wait_gone(tmp)
+        for p in procs:  # ours: started by our dockerd for our containers
+            try:
+                os.kill(int(p.split(":")[0]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _kill_cgroup_leftovers(cg)
+        problems += _leftovers(procs, "dockerd, containerd or shims (killed)", tmp, cg)
+        proxies = _procs_mentioning(f"-container-ip {d.subnet}.")
+        if proxies:
+            problems.append(f"docker-proxy left: {proxies}")
+        ports = d.bridge_ports()
+        if ports:
+            problems.append(f"veths left on {d.bridge}: {ports}")
+        r = d.remove_bridge()
+        if r is not None and r.returncode != 0:
+            problems.append(f"removing {d.bridge}: {r!r}")
+        for g in absent:  # deepest first
+            try:
+                os.rmdir(g)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                # (other containerds on this machine share /run/containerd)
+                if not g.startswith("/run/containerd"):
+                    problems.append(f"{g}: {e}")
+        assert not problems, "Docker session left things behind:\n" + "\n".join(problems)
+
+
+@pytest.fixture(params=["berth", "runc"])
+def rt(request):
+    """The runtime Docker runs the scenario with: berth, and runc as the
+    control."""
+    return request.param
+
+
+@pytest.fixture
+def docker(docker_session):
+    """The session's dockerd; after the test every container is removed, and
+    the runtimes must have removed their state and cgroups, leaving no
+    process in them (any found are killed, so the next test starts clean)."""
+    yield docker_session
+    docker_session.remove_everything()
+    problems = []
+    root = docker_session.state_root("berth")
+    left = [n for n in os.listdir(root) if not n.startswith("@")] if os.path.isdir(root) else []
+    if left:
+        problems.append(f"runtime state left in {root}: {left}")
+    procs = _kill_cgroup_leftovers(docker_session.cgroup)
+    if procs:
+        problems.append(f"processes left in container cgroups (killed): {procs}")
+    for cid in left:  # so that the next test starts clean
+        if run([BERTH, "--root", root, "delete", "--force", cid]).returncode != 0:
+            run(["runc", "--root", root, "delete", "--force", cid])
+        shutil.rmtree(os.path.join(root, cid), ignore_errors=True)
+    kids, escaped = docker_session.cgroup.children()
+    if escaped:
+        problems.append(f"cgroups created outside our own cgroup: {escaped}")
+    if kids:
+        failed = docker_session.cgroup.remove()
+        problems.append(f"container cgroups left behind (removed): {kids} {failed}")
+    assert not problems, "\n".join(problems)

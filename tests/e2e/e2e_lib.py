@@ -321,10 +321,12 @@ class Gate:
             pass
 
 
-def run_gated(argv, gate, find_id, state_root, input=None, timeout=60, env=None):
+def run_gated(argv, gate, find_id, state_root, input=None, timeout=60, env=None,
+              state_of=None):
     """Run an engine command whose container is gated: once the container is
     up, check berth's state for it (the proof that berth ran it), open the
-    gate, feed stdin, wait. Returns (Result, berth state JSON or None)."""
+    gate, feed stdin, wait. Returns (Result, berth state JSON or None).
+    `state_of(id)` replaces berth's state (e.g. runc's, for a control run)."""
     argv = [str(a) for a in argv]
     with tempfile.TemporaryFile("w+", newline="") as out, \
             tempfile.TemporaryFile("w+", newline="") as err:
@@ -335,7 +337,9 @@ def run_gated(argv, gate, find_id, state_root, input=None, timeout=60, env=None)
         try:
             while p.poll() is None and time.monotonic() < deadline:
                 cid = find_id()
-                st = berth_state(cid, root=state_root) if cid else None
+                st = None
+                if cid:
+                    st = state_of(cid) if state_of else berth_state(cid, root=state_root)
                 if st and st.get("status") == "running":
                     state = st
                     break
@@ -578,3 +582,145 @@ def parse_limits(text):
 
 def ns_of(pid, ns):
     return os.readlink(f"/proc/{pid}/ns/{ns}")
+
+
+# ---------------------------------------------------------------- Docker
+
+# Debian's client, the daemon's own version (another `docker` earlier in PATH
+# may be a different one).
+DOCKER = "/usr/bin/docker"
+# Where dockerd 20.10 writes whatever its config says: plugin discovery
+# (/run/docker/plugins) and, without deprecated-key-path, /etc/docker/key.json.
+DOCKER_GLOBALS = ["/run/docker/plugins", "/run/docker"]
+
+
+def _free_subnet():
+    """A /24 in 10.231.0.0/16 that no interface here uses (from our pid, so
+    that parallel sessions pick different ones)."""
+    used = run(["ip", "-4", "-o", "addr"]).stdout
+    for i in range(256):
+        n = (os.getpid() + i) % 250 + 1
+        if f" 10.231.{n}." not in used:
+            return f"10.231.{n}"
+    pytest.fail("no free 10.231.x.0/24 for the Docker bridge")
+
+
+class Docker:
+    """A private dockerd: config, data root, exec root, pid file and socket
+    in `tmp`; it starts its own (managed) containerd under the exec root;
+    berth and runc are its runtimes; container cgroups below `cgroup` (a
+    relative parent, cgroupfs driver); the default bridge network on a
+    bridge of ours (`bridge`) with iptables, ip-forward and masquerading
+    off, ports published by docker-proxy."""
+
+    def __init__(self, tmp, cgroup, bridge):
+        self.tmp = tmp
+        self.cgroup = cgroup
+        self.bridge = bridge
+        self.sock = os.path.join(tmp, "docker.sock")
+        self.exec_root = os.path.join(tmp, "exec")
+        self.data_root = os.path.join(tmp, "data")
+        self.pidfile = os.path.join(tmp, "dockerd.pid")
+        self.config = os.path.join(tmp, "daemon.json")
+        self.subnet = _free_subnet()
+        self.proc = None
+        nofile = min(1024, _hard_limit("RLIMIT_NOFILE"))
+        nproc = min(4096, _hard_limit("RLIMIT_NPROC"))
+        conf = {
+            "hosts": [f"unix://{self.sock}"],
+            "data-root": self.data_root,
+            "exec-root": self.exec_root,
+            "pidfile": self.pidfile,
+            # dockerd 20.10's trust key, /etc/docker/key.json by default
+            "deprecated-key-path": os.path.join(tmp, "key.json"),
+            "runtimes": {"berth": {"path": BERTH}},
+            "default-runtime": "runc",
+            "exec-opts": ["native.cgroupdriver=cgroupfs"],
+            # relative: each container's cgroup is <our cgroup>/<parent>/<id>
+            "cgroup-parent": cgroup.name,
+            "storage-driver": "overlay2",
+            "log-driver": "json-file",
+            "bridge": bridge,
+            "iptables": False, "ip6tables": False, "ip-forward": False, "ip-masq": False,
+            "userland-proxy": True,
+            # CAP_SYS_RESOURCE may be missing here (see Podman above)
+            "default-ulimits": {"nofile": {"Name": "nofile", "Soft": nofile, "Hard": nofile},
+                                "nproc": {"Name": "nproc", "Soft": nproc, "Hard": nproc}},
+            "features": {"buildkit": False},
+        }
+        with open(self.config, "w") as f:
+            json.dump(conf, f, indent=1)
+        self.env = dict(os.environ, DOCKER_CONFIG=os.path.join(tmp, "cli"))
+        for k in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
+                  "NOTIFY_SOCKET"):
+            self.env.pop(k, None)
+
+    def make_bridge(self):
+        for argv in (["ip", "link", "add", self.bridge, "type", "bridge"],
+                     ["ip", "addr", "add", f"{self.subnet}.1/24", "dev", self.bridge],
+                     ["ip", "link", "set", self.bridge, "up"]):
+            run(argv, check=True)
+
+    def bridge_ports(self):
+        try:
+            return sorted(os.listdir(f"/sys/class/net/{self.bridge}/brif"))
+        except FileNotFoundError:
+            return []
+
+    def remove_bridge(self):
+        if os.path.exists(f"/sys/class/net/{self.bridge}"):
+            return run(["ip", "link", "del", self.bridge])
+        return None
+
+    def start(self):
+        self.log = open(os.path.join(self.tmp, "dockerd.log"), "w")
+        self.proc = subprocess.Popen(["dockerd", "--config-file", self.config],
+                                     stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env)
+        wait_for(lambda: self.proc.poll() is not None or self("version").returncode == 0,
+                 timeout=60, interval=0.1, what="dockerd to answer")
+        if self.proc.poll() is not None:
+            with open(self.log.name) as f:
+                pytest.fail(f"dockerd exited {self.proc.returncode}:\n{f.read()[-3000:]}")
+        with open(self.pidfile) as f:
+            assert int(f.read()) == self.proc.pid
+
+    def stop(self):
+        """SIGTERM by pid; dockerd stops its containerd. Returns the exit
+        status."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode if self.proc else None
+
+    def __call__(self, *args, input=None, timeout=90, check=False):
+        return run([DOCKER, "-H", f"unix://{self.sock}", *args], input=input, timeout=timeout,
+                   env=self.env, check=check)
+
+    def argv(self, *args):
+        return [DOCKER, "-H", f"unix://{self.sock}", *args]
+
+    def state_root(self, runtime):
+        """The --root the shim gives the runtime: dockerd 20.10 names the
+        same directory for every runc-shim runtime, berth included
+        (namespace "moby" appended by the shim)."""
+        return os.path.join(self.exec_root, "runtime-runc", "moby")
+
+    def runtime_state(self, runtime, cid):
+        """The runtime's own view of a container: berth's, or runc's."""
+        binary = BERTH if runtime == "berth" else "runc"
+        r = run([binary, "--root", self.state_root(runtime), "state", cid])
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def inspect(self, name, fmt):
+        return self("inspect", "--format", fmt, name, check=True).stdout.strip()
+
+    def remove_everything(self):
+        ids = self("ps", "-aq").stdout.split()
+        if ids:
+            self("rm", "-f", *ids, timeout=120)
