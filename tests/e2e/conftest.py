@@ -1,9 +1,10 @@
-"""Fixtures for berth's end-to-end tier: Podman and containerd, each driving
-berth as its OCI runtime, on this machine, as root.
+"""Fixtures for berth's end-to-end tier: Podman, containerd and Docker, each
+driving berth as its OCI runtime, on this machine, as root.
 
 Nothing is pulled: the image is made here from Debian's busybox-static (a
-root and a uid-1000 user) and given to Podman with `podman import` and to
-containerd as an OCI layout written by umoci.
+root and a uid-1000 user) and given to Podman with `podman import`, to
+containerd as an OCI layout written by umoci, and to Docker with `docker
+import`.
 
 Each engine runs privately, in a temporary directory of its own:
 

@@ -286,7 +286,7 @@ def _wait_gone(text, timeout=15):
 
 def _require_root():
     if os.geteuid() != 0:
-        pytest.skip("end-to-end tests run Podman and containerd as root")
+        pytest.skip("end-to-end tests run Podman, containerd and Docker as root")
 
 
 def _require_tools(*tools):
