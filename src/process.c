@@ -5,6 +5,7 @@
 #include "safepath.h"
 #include "scheduling.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -67,15 +68,22 @@ process_find_program (const struct oci_process *p, const char *base, char **out,
   if (strchr (prog, '/'))
     {
       struct stat st;
+      /* runc's words, errno texts in lower case as Go writes them: the
+         Docker CLI picks its exit status by matching them ("no such file
+         or directory": 127, "permission denied": 126). */
       if (stat (prog, &st) < 0)
         {
-          berth_err_sys (err, errno, "exec: \"%s\": stat %s", prog, prog);
+          int e = errno;
+          char why[96];
+          snprintf (why, sizeof why, "%s", strerror (e));
+          why[0] = (char) tolower ((unsigned char) why[0]);
+          berth_err (err, BERTH_E_VALUE, "exec: \"%s\": stat %s: %s", prog, prog, why);
           set_path (err, base, ".args[0]");
           return -1;
         }
       if (!S_ISREG (st.st_mode) || access (prog, X_OK) < 0)
         {
-          berth_err (err, BERTH_E_VALUE, "exec: \"%s\": not an executable file", prog);
+          berth_err (err, BERTH_E_VALUE, "exec: \"%s\": permission denied", prog);
           set_path (err, base, ".args[0]");
           return -1;
         }

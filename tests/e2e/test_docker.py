@@ -131,15 +131,10 @@ def test_run_exit_code(docker, rt, cmd, code):
 
 
 @pytest.mark.parametrize("cmd,code", [(["/no/such/binary"], 127), (["/etc/passwd"], 126)])
-def test_run_cannot_start(request, docker, rt, cmd, code):
+def test_run_cannot_start(docker, rt, cmd, code):
     # The docker CLI maps the runtime's start error to 127 (not found) or 126
     # (cannot invoke) by words in it, case-sensitively: "executable file not
     # found", "no such file or directory", "permission denied"; else 125.
-    if rt == "berth":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "berth says \"No such file or directory\" (capitalised) and \"not an "
-            "executable file\" (not EACCES's \"permission denied\"): docker run exits "
-            "125; see docs/docker.md")))
     r = docker("run", "--rm", "--runtime", rt, IMAGE, *cmd)
     assert cmd[0] in r.stderr, repr(r)
     assert r.returncode == code, repr(r)
