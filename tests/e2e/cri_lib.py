@@ -57,6 +57,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_subnet(n):
+    """A private /24 in 10.213.0.0/16 that no address or route on this host
+    is in yet, starting from one picked by n."""
+    used = run(["ip", "-4", "-o", "addr", "show"], timeout=30).stdout + \
+        run(["ip", "-4", "route", "show", "table", "all"], timeout=30).stdout
+    for i in range(250):
+        x = (n + i) % 250
+        if f"10.213.{x}." not in used:
+            return ipaddress.ip_network(f"10.213.{x}.0/24")
+    pytest.fail("no free 10.213.x.0/24 subnet on this host")
+
+
 # ---------------------------------------------------------------- host observations
 
 def iptables_lines():
@@ -130,9 +142,9 @@ class CriContainerd:
         self.logs = os.path.join(tmp, "pod-logs")
         os.makedirs(self.logs)
         # Unique per session: other suites share this machine's network.
-        n = os.getpid() % 10000
-        self.bridge = f"bcri-{n}"
-        self.subnet = ipaddress.ip_network(f"10.213.{n % 250}.0/24")
+        n = os.getpid()
+        self.bridge = f"bcri-{n}"  # at most 12 characters (pid_max 4194304)
+        self.subnet = free_subnet(n)
         self.proc = None
         self.channel = None
         self.pod_ids = set()  # every pod of the session, for the final checks

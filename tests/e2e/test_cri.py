@@ -13,6 +13,7 @@ netns, veths, per-pod iptables rules.
 Every gRPC call has a deadline, so a hung runtime fails its test, not the
 suite.
 """
+import ipaddress
 import os
 import random
 import time
@@ -84,7 +85,7 @@ def test_pod_lifecycle(cri, handler):
     st = cri.pod_status(pod)
     assert st.state == pb.SANDBOX_READY
     assert st.runtime_handler == handler
-    assert st.network.ip and __import__("ipaddress").ip_address(st.network.ip) in cri.subnet, st
+    assert st.network.ip and ipaddress.ip_address(st.network.ip) in cri.subnet, st
     pause = assert_ran_by(cri, handler, pod)
     with open(f"/proc/{pause}/cmdline") as f:
         assert f.read().split("\0")[:2] == ["/catatonit", "-P"]
@@ -187,6 +188,9 @@ def test_pid_namespace_forking_container(cri, handler, mode):
     pid1 = cri.sh(cid, "cat /proc/1/cmdline | tr '\\0' ' '")
     if mode == "pod":
         assert pid1.split()[:2] == ["/catatonit", "-P"], pid1
+        with open(f"/proc/{child}/status") as f:  # its pid as seen in the pod
+            nspid = next(ln.split()[1:] for ln in f if ln.startswith("NSpid:"))
+        assert [int(p) for p in nspid] == [child, child_inside], nspid
         assert os.readlink(f"/proc/{init}/ns/pid") == os.readlink(f"/proc/{pause}/ns/pid")
         assert os.readlink(f"/proc/{init}/ns/pid") != os.readlink("/proc/self/ns/pid")
     else:
