@@ -41,6 +41,12 @@ Podman passes berth no --root, so its containers are in berth's default
 /run/berth (a `--runtime-flag root=` would not reach the `podman container
 cleanup` conmon runs at exit); containerd's are under --runc-root.
 
+containerd's CRI plugin (test_cri.py, docs/kubernetes.md): a second private
+containerd with the CRI on, RuntimeClass handlers `berth` and `runc` (the
+control), driven over gRPC with stubs generated at test time from our own
+cri/runtime_v1_subset.proto; pods get a relative cgroup_parent, a private
+CNI bridge and subnet, and nothing may be left of them: see cri_session.
+
 Features berth does not have yet: a test that needs one skips, quoting
 berth's own message, only when berth says "not implemented" or "not
 supported by berth yet" (see e2e_lib: `skip_if_unsupported`, `berth_lacks`).
@@ -49,6 +55,7 @@ Podman's default seccomp profile, as Podman sends it.
 """
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -58,7 +65,7 @@ import pytest
 
 from e2e_lib import (BERTH, BERTH_DEFAULT_ROOT, BUSYBOX, DOCKER, DOCKER_GLOBALS, HERE, IMAGE,
                      CgroupParent, Containerd, Docker, Podman, _mounts_under, _procs_mentioning,
-                     _require_root, _require_tools, _unmount_all_under, _wait_gone, run)
+                     _require_root, _require_tools, _unmount_all_under, _wait_gone, run, wait_for)
 
 
 @pytest.fixture(scope="session")
@@ -349,3 +356,146 @@ def docker(docker_session):
         failed = docker_session.cgroup.remove()
         problems.append(f"container cgroups left behind (removed): {kids} {failed}")
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- CRI (test_cri.py)
+
+@pytest.fixture(scope="session")
+def cri_session(e2e_tmp, rootfs):
+    """containerd with its CRI plugin on a private socket, handlers `berth`
+    and `runc` (see cri_lib.CriContainerd and docs/kubernetes.md). At the
+    end: containerd stopped by pid; no shim, mount, cgroup, netns, veth,
+    iptables rule or bridge of ours may be left."""
+    import cri_lib
+    _require_tools("containerd", "ctr", "umoci", "iptables-save", "ip")
+    for tool in (cri_lib.CATATONIT, cri_lib.RUNC, "/usr/lib/cni/bridge", "/usr/lib/cni/portmap",
+                 "/usr/lib/cni/host-local", "/usr/lib/cni/loopback"):
+        if not os.access(tool, os.X_OK):
+            pytest.fail(f"{tool} missing (bash .ci/deps installs catatonit, runc and "
+                        "containernetworking-plugins)")
+    tmp = os.path.join(e2e_tmp, "cri")
+    os.makedirs(tmp)
+    pb, pbg = cri_lib.stubs(os.path.join(tmp, "stubs"))
+    had = {d: os.path.isdir(d) for d in ("/run/containerd/s", "/run/containerd",
+                                         cri_lib.NETNS_DIR, "/var/lib/cni/results",
+                                         "/var/lib/cni")}
+    netns0 = cri_lib.netns_files()
+    ipt0 = cri_lib.iptables_lines()
+    cg = CgroupParent(f"bcri-{os.getpid()}")
+    c = cri_lib.CriContainerd(tmp, cg, pb, pbg)
+    # Images: busybox (the e2e rootfs) and a pause image whose only file is
+    # Debian's static catatonit in pause mode; one OCI layout, two tags.
+    layout = os.path.join(tmp, "oci")
+    pause = os.path.join(tmp, "pause-rootfs")
+    os.makedirs(pause)
+    shutil.copy2(cri_lib.CATATONIT, os.path.join(pause, "catatonit"))
+    path_env = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    for argv in (["umoci", "init", "--layout", layout],
+                 ["umoci", "new", "--image", f"{layout}:busybox"],
+                 ["umoci", "insert", "--image", f"{layout}:busybox", rootfs, "/"],
+                 ["umoci", "config", "--image", f"{layout}:busybox", "--config.cmd", "sh",
+                  "--config.env", path_env],
+                 ["umoci", "new", "--image", f"{layout}:pause"],
+                 ["umoci", "insert", "--image", f"{layout}:pause", pause, "/"],
+                 ["umoci", "config", "--image", f"{layout}:pause",
+                  "--config.entrypoint", "/catatonit", "--config.entrypoint", "-P",
+                  "--config.env", path_env]):
+        run(argv, check=True, timeout=120)
+    tar = os.path.join(tmp, "oci.tar")
+    subprocess.run(["tar", "-C", layout, "-cf", tar, "."], check=True)
+    try:
+        c.start()
+        c.ctr("images", "import", "--base-name", cri_lib.IMAGE_BASE, tar).ok()
+        for image in (cri_lib.BUSYBOX_IMAGE, cri_lib.PAUSE_IMAGE):
+            wait_for(lambda: c.img.ImageStatus(pb.ImageStatusRequest(
+                image=pb.ImageSpec(image=image)), timeout=10).image.id,
+                what=f"CRI to see {image}")
+        yield c
+    finally:
+        problems = []
+        if c.proc:
+            problems += c.remove_everything()
+            c.stop()
+        problems += [f"process in a pod cgroup: {p}" for p in cri_lib.kill_cgroup_leftovers(cg)]
+        shims = _wait_gone(c.sock)
+        for line in shims:  # "PID: cmdline": noted, then killed by pid
+            pid, cmd = line.split(": ", 1)
+            os.kill(int(pid), signal.SIGKILL)
+            argv = cmd.split()
+            sid = argv[argv.index("-id") + 1] if "-id" in argv else None
+            if sid:
+                try:
+                    os.unlink(cri_lib.shim_socket(c.sock, "k8s.io", sid))
+                except OSError:
+                    pass
+        problems += _leftovers(shims, "shims", tmp, cg)
+        problems += [f"runtime state left: {s}" for s in c.runtime_leftovers()]
+        left_ns = cri_lib.netns_files() - netns0
+        if left_ns:
+            problems.append(f"netns left in {cri_lib.NETNS_DIR}: {sorted(left_ns)}")
+            for n in left_ns:  # containerd's, for our pods: unmount, remove
+                run(["umount", "-l", os.path.join(cri_lib.NETNS_DIR, n)], timeout=30)
+                os.unlink(os.path.join(cri_lib.NETNS_DIR, n))
+        results = cri_lib.cni_results(c)
+        if results:
+            problems.append(f"CNI results cache left: {results}")
+            for n in results:
+                os.unlink(os.path.join(cri_lib.CNI_RESULTS, n))
+        # The bridge stays after its last pod (CNI's bridge plugin never
+        # deletes it): ours to remove. No veth may still be on it.
+        on_bridge = [ln for ln in cri_lib.links() if f"master {c.bridge} " in ln]
+        if on_bridge:
+            problems.append(f"links left on {c.bridge}: {on_bridge}")
+        if any(f": {c.bridge}:" in ln for ln in cri_lib.links()):
+            run(["ip", "link", "del", c.bridge], timeout=30)
+        # portmap's shared chains stay too (CNI's design): remove them if
+        # we brought them. Any other new rule is a leftover.
+        new = cri_lib.iptables_lines() - ipt0
+        for rule in sorted(r for r in new if r.startswith("-A ") and
+                           cri_lib.PORTMAP_GLOBAL.search(r)):
+            run(["iptables", "-t", "nat", "-D", *shlex.split(rule)[1:]], timeout=30)
+        for chain in sorted(r[1:].split()[0] for r in new if r.startswith(":") and
+                            cri_lib.PORTMAP_GLOBAL.search(r)):
+            run(["iptables", "-t", "nat", "-X", chain], timeout=30)
+        new = {r for r in cri_lib.iptables_lines() - ipt0
+               if "CNI" in r or str(c.subnet.network_address)[:-1] in r or c.bridge in r}
+        if new:
+            problems.append(f"iptables rules left: {sorted(new)}")
+        for d, existed in had.items():  # deepest first
+            if not existed:
+                try:
+                    os.rmdir(d)
+                except FileNotFoundError:
+                    pass
+                except OSError as e:
+                    problems.append(f"{d}: {e}")
+        assert not problems, "CRI session left things behind:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def cri(cri_session):
+    """The CRI session; after the test every pod is stopped and removed, and
+    nothing of it may remain: runtime state, cgroups, netns, veths, per-pod
+    iptables rules."""
+    import cri_lib
+    netns0 = cri_lib.netns_files()
+    ipt0 = cri_lib.iptables_lines()
+    yield cri_session
+    problems = cri_session.remove_everything()
+    problems += [f"runtime state left: {s}" for s in cri_session.runtime_leftovers()]
+    problems += [f"netns left: {n}" for n in sorted(cri_lib.netns_files() - netns0)]
+    problems += [f"veth left on the bridge: {ln}" for ln in cri_lib.links()
+                 if f"master {cri_session.bridge} " in ln]
+    problems += [f"iptables rule left: {r}" for r in sorted(cri_lib.iptables_lines() - ipt0)
+                 if not cri_lib.PORTMAP_GLOBAL.search(r)
+                 and ("CNI-DN-" in r or str(cri_session.subnet.network_address)[:-1] in r)]
+    kids, escaped = cri_session.cgroup.children()
+    problems += [f"cgroup created outside our own: {d}" for d in escaped]
+    # The pods' parents (relative cgroup_parent) are made by the runtime
+    # and, as with runc, kept: removed here. A container's (64 hex digits)
+    # must be gone.
+    problems += [f"container cgroup left: {d}" for d in kids
+                 if re.search(r"/[0-9a-f]{64}(/|$)", d)]
+    if not problems:
+        problems += [f"cgroup not removable: {f}" for f in cri_session.cgroup.remove()]
+    assert not problems, "the test's pods left things behind:\n" + "\n".join(problems)
