@@ -151,17 +151,18 @@ def label(case):
 
 
 def print_predecessors(cases, after):
-    """Median time of each case by the case that ran just before it: where
-    the order matters, the columns differ."""
+    """Median and 90th percentile of each case by the case that ran just
+    before it: where the order matters, the columns differ.  The tail shows
+    it first: a predecessor's deferred teardown lands on some runs only."""
     heads = [label(c) for c in cases]
-    print(f"median ms by predecessor (row ran right after column; n in brackets):")
-    print(f"{'':14}" + "".join(f"{h:>16}" for h in heads))
+    print("ms by predecessor, median/p90 [n] (row ran right after column):")
+    print(f"{'':14}" + "".join(f"{h:>20}" for h in heads))
     for c in cases:
         cells = []
         for p in cases:
             v = after.get((c, p), [])
-            cells.append(f"{pct(v, 0.5):8.2f} [{len(v):3}]" if v else f"{'-':>14}")
-        print(f"{label(c):14}" + "".join(f"{x:>16}" for x in cells))
+            cells.append(f"{pct(v, 0.5):.2f}/{pct(v, 0.9):.2f} [{len(v):3}]" if v else "-")
+        print(f"{label(c):14}" + "".join(f"{x:>20}" for x in cells))
 
 
 def variants():
