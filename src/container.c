@@ -179,8 +179,9 @@ run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
     return 0;
   if (hooks_state_json (j->config, j->id, pid, j->bundle, "creating", &state, err) < 0)
     return -1;
-  if (hooks_run (h->prestart, h->prestart_len, "prestart", state, err) < 0
-      || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, err) < 0)
+  if (hooks_run (h->prestart, h->prestart_len, "prestart", state, NULL, err) < 0
+      || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, NULL, err)
+             < 0)
     return -1;
   return 0;
 }
@@ -717,7 +718,7 @@ run_poststart (const struct oci_berth_state *s, int pidfd, struct berth_error *e
     return 0;
   if (hooks_state_json (c, s->id, s->pid, s->bundle, "running", &state, err) < 0)
     return -1;
-  if (hooks_run (c->hooks->poststart, c->hooks->poststart_len, "poststart", state, err) < 0)
+  if (hooks_run (c->hooks->poststart, c->hooks->poststart_len, "poststart", state, NULL, err) < 0)
     {
       if (pidfd >= 0)
         pidfd_signal (pidfd, SIGKILL);
@@ -727,7 +728,8 @@ run_poststart (const struct oci_berth_state *s, int pidfd, struct berth_error *e
   return 0;
 }
 
-/* poststop: after the container is gone; a failure is only a warning. */
+/* poststop: after the container is gone.  A failing hook is a warning and
+   the rest still run (runtime.md, lifecycle step 13). */
 static void
 run_poststop (const struct oci_berth_state *s)
 {
@@ -740,9 +742,17 @@ run_poststop (const struct oci_berth_state *s)
     return;
   if (saved_config (s, &c, &err) < 0 || c->hooks == NULL || c->hooks->poststop_len == 0)
     return;
-  if (hooks_state_json (c, s->id, 0, s->bundle, "stopped", &state, &err) < 0
-      || hooks_run (c->hooks->poststop, c->hooks->poststop_len, "poststop", state, &err) < 0)
-    berth_warn ("%s", berth_err_format (&err, line, sizeof line));
+  if (hooks_state_json (c, s->id, 0, s->bundle, "stopped", &state, &err) < 0)
+    {
+      berth_warn ("%s", berth_err_format (&err, line, sizeof line));
+      return;
+    }
+  for (size_t i = 0; i < c->hooks->poststop_len; i++)
+    if (hooks_run_one (c->hooks->poststop, i, "poststop", state, NULL, &err) < 0)
+      {
+        berth_warn ("%s", berth_err_format (&err, line, sizeof line));
+        err = (struct berth_error){ 0 };
+      }
 }
 
 int

@@ -46,7 +46,7 @@ ms_since (const struct timespec *t0)
 /* Run one hook; its stdout and stderr are collected (the tail is kept for
    the error message). */
 static int
-run_one (const struct oci_hook *h, const char *jpath, const char *state_json,
+run_one (const struct oci_hook *h, const char *jpath, const char *state_json, const char *cwd,
          struct berth_error *err)
 {
   int in[2], out[2];
@@ -80,6 +80,11 @@ run_one (const struct oci_hook *h, const char *jpath, const char *state_json,
       dup2 (in[0], STDIN_FILENO);
       dup2 (out[1], STDOUT_FILENO);
       dup2 (out[1], STDERR_FILENO);
+      if (cwd && chdir (cwd) < 0)
+        {
+          dprintf (STDERR_FILENO, "cannot change to %s: %s", cwd, strerror (errno));
+          _exit (127);
+        }
       execve (h->path, h->args_len ? h->args : argv0, h->env_len ? h->env : noenv);
       dprintf (STDERR_FILENO, "cannot execute %s: %s", h->path, strerror (errno));
       _exit (127);
@@ -160,18 +165,25 @@ run_one (const struct oci_hook *h, const char *jpath, const char *state_json,
 }
 
 int
+hooks_run_one (const struct oci_hook *hooks, size_t i, const char *kind, const char *state_json,
+               const char *cwd, struct berth_error *err)
+{
+  char jpath[64];
+  snprintf (jpath, sizeof jpath, ".hooks.%s[%zu]", kind, i);
+  if (run_one (&hooks[i], jpath, state_json, cwd, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+int
 hooks_run (const struct oci_hook *hooks, size_t n, const char *kind, const char *state_json,
-           struct berth_error *err)
+           const char *cwd, struct berth_error *err)
 {
   for (size_t i = 0; i < n; i++)
-    {
-      char jpath[64];
-      snprintf (jpath, sizeof jpath, ".hooks.%s[%zu]", kind, i);
-      if (run_one (&hooks[i], jpath, state_json, err) < 0)
-        {
-          berth_err_set_source (err, "config.json");
-          return -1;
-        }
-    }
+    if (hooks_run_one (hooks, i, kind, state_json, cwd, err) < 0)
+      return -1;
   return 0;
 }

@@ -4,7 +4,10 @@
  * container's state JSON on stdin, exactly its `args` (or just its path) and
  * `env` (or nothing), and killed after `timeout` seconds.  The first hook
  * that fails (non-zero exit, signal, timeout, cannot start) stops the list
- * and is returned as an error naming .hooks.<kind>[i] and the hook's stderr.
+ * and is returned as an error naming .hooks.<kind>[i] and the hook's stderr;
+ * hooks_run_one() runs hooks[i] alone, for a caller that goes on after a
+ * failure (poststop).  With `cwd`, each hook starts there; otherwise in the
+ * caller's working directory.
  * Where and in which namespace each list runs, and what its failure means,
  * is the caller's business (container.c, init.c), as config.md lays down.
  */
@@ -18,7 +21,9 @@
 #include "spec.h"
 
 int hooks_run (const struct oci_hook *hooks, size_t n, const char *kind, const char *state_json,
-               struct berth_error *err);
+               const char *cwd, struct berth_error *err);
+int hooks_run_one (const struct oci_hook *hooks, size_t i, const char *kind,
+                   const char *state_json, const char *cwd, struct berth_error *err);
 
 /* The OCI state document handed to hooks (and to a seccomp listener). */
 int hooks_state_json (const struct oci_config *c, const char *id, pid_t pid, const char *bundle,

@@ -182,7 +182,9 @@ loopback_up (struct berth_error *err)
 
 /* prestart and createRuntime run in the runtime's namespaces (the runtime
    runs them while we wait); createContainer runs here, in the container's
-   namespaces, before pivot_root, as config.md orders. */
+   namespaces, before pivot_root, as config.md orders, with the container's
+   root as its working directory, as runc runs it (hooks written for runc
+   copy files into the rootfs by relative paths). */
 static void
 run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
 {
@@ -201,7 +203,8 @@ run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
     return;
   if (hooks_state_json (ctx->config, ctx->id, ctx->host_pid, ctx->bundle, "creating", &state,
                         err) < 0
-      || hooks_run (h->create_container, h->create_container_len, "createContainer", state, err)
+      || hooks_run (h->create_container, h->create_container_len, "createContainer", state,
+                    ctx->rootfs, err)
              < 0)
     fail (ctx, err);
 }
@@ -411,7 +414,7 @@ init_run (struct init_ctx *ctx)
       cleanup_free char *state = NULL;
       if (hooks_state_json (c, ctx->id, ctx->host_pid, ctx->bundle, "created", &state, &err) < 0
           || hooks_run (c->hooks->start_container, c->hooks->start_container_len,
-                        "startContainer", state, &err) < 0)
+                        "startContainer", state, NULL, &err) < 0)
         fail_started (fifo, &err);
     }
   {

@@ -38,6 +38,7 @@ class Berth:
     def __init__(self, root):
         self.root = root
         self.binary = BERTH
+        self.name = "berth"
 
     def cmd(self, *args, globals_=(), check=False, input=None, timeout=60, env=None, **kw):
         """Run berth; its stdout/stderr go to files, not pipes, because a
@@ -153,15 +154,9 @@ def _cgroup_dirs_named(name):
     return sorted(set(found))
 
 
-@pytest.fixture
-def berth(tmp_path, cid):
-    # Depends on `cid` so that its cgroup check runs after this teardown has
-    # deleted what a failed test left.
-    _require_root()
-    root = tmp_path / "state"
-    b = Berth(str(root))
-    yield b
-    # Teardown: remove whatever the test left, then fail if removal failed.
+def _remove_leftovers(b):
+    """Remove whatever a test left in b's state root, then fail if removal
+    failed."""
     leftovers = b.ids() if os.path.isdir(b.root) else []
     for cid in leftovers:
         b.cmd("delete", "--force", cid)
@@ -169,6 +164,35 @@ def berth(tmp_path, cid):
     remaining = [e for e in os.listdir(b.root) if not e.startswith("@")] \
         if os.path.isdir(b.root) else []
     assert remaining == [], f"state directories left behind: {remaining}"
+
+
+@pytest.fixture
+def berth(tmp_path, cid):
+    # Depends on `cid` so that its cgroup check runs after this teardown has
+    # deleted what a failed test left.
+    _require_root()
+    b = Berth(str(tmp_path / "state"))
+    yield b
+    _remove_leftovers(b)
+
+
+RUNC = "/usr/sbin/runc"
+
+
+@pytest.fixture(params=["berth", "runc"])
+def runtime(request, tmp_path, cid):
+    """berth, then runc as the reference where berth does what runc does: the
+    test runs with each and asserts the same outcome (runc's run is skipped
+    where runc is not installed).  `runtime.name` says which."""
+    _require_root()
+    if request.param == "runc" and not os.path.exists(RUNC):
+        pytest.skip("runc is not installed")
+    b = Berth(str(tmp_path / f"state-{request.param}"))
+    if request.param == "runc":
+        b.name = "runc"
+        b.binary = RUNC
+    yield b
+    _remove_leftovers(b)
 
 
 @pytest.fixture
