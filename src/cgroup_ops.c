@@ -198,7 +198,17 @@ container_pids (const struct berth_runtime *rt, const char *id, pid_t **pids, si
   c.state.root_fd = c.state.dir_fd = -1;
   if (container_open (rt, id, &c, err) < 0)
     return -1;
-  if (strcmp (c.status, "stopped") == 0)
-    return berth_err (err, BERTH_E_STATE, "container not running");
-  return cgroup_pids (&c.cgroup, pids, n, err);
+  if (strcmp (c.status, "stopped") != 0)
+    return cgroup_pids (&c.cgroup, pids, n, err);
+  /* As runc: a stopped container's cgroup may still hold what its init
+     left (a shared pid namespace), and none at all is an empty list. */
+  if (cgroup_pids (&c.cgroup, pids, n, err) < 0)
+    {
+      if (err->errnum != ENOENT)
+        return -1;
+      *err = (struct berth_error){ 0 };
+      *pids = NULL;
+      *n = 0;
+    }
+  return 0;
 }

@@ -25,7 +25,8 @@ int container_update (const struct berth_runtime *rt, const char *id,
                       struct oci_resources *delta, struct berth_error *err);
 int container_pause (const struct berth_runtime *rt, const char *id, struct berth_error *err);
 int container_resume (const struct berth_runtime *rt, const char *id, struct berth_error *err);
-/* Every pid (host pid namespace) in the container's cgroup; malloc'd. */
+/* Every pid (host pid namespace) in the container's cgroup; malloc'd.  A
+   stopped container whose cgroup is gone has none. */
 int container_pids (const struct berth_runtime *rt, const char *id, pid_t **pids, size_t *n,
                     struct berth_error *err);
 

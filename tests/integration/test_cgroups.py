@@ -588,6 +588,22 @@ def test_ps_lists_the_container_processes(berth, bundle, cid):
     assert p.returncode == 1 and "container does not exist" in p.stderr
 
 
+def test_ps_of_a_stopped_container_is_only_the_header(runtime, bundle, cid):
+    """runc prints ps's header and exits 0 for a stopped container."""
+    bundle.args("true").write()
+    runtime.cmd("create", "-b", bundle.path, cid, check=True)
+    runtime.cmd("start", cid, check=True)
+    runtime.wait_stopped(cid)
+    p = runtime.cmd("ps", cid)
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) == 1 and "PID" in p.stdout.split()
+    p = runtime.cmd("ps", "--format", "json", cid)
+    assert p.returncode == 0, p.stderr
+    # runc prints Go's nil slice, null; berth an empty array.
+    assert json.loads(p.stdout) == (None if runtime.name == "runc" else [])
+    runtime.cmd("delete", cid, check=True)
+
+
 # ---- events -------------------------------------------------------------------------
 
 def test_events_stats_once(berth, bundle, cid):
