@@ -429,7 +429,7 @@ check_unified (struct cgx *g, const struct oci_resources *r)
       if (udir == NULL)
         {
           check_add (g->x, CHECK_ERROR, BERTH_E_UNSUPPORTED, jpath,
-                     "unified resources need cgroup v2, and this host has only v1");
+                     "invalid configuration: cannot use unified on cgroup v1");
           continue;
         }
       if (strchr (key, '/') || key[0] == '.' || !strchr (key, '.'))

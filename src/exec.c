@@ -364,13 +364,15 @@ sub_cgroups (const struct berth_cgroup *cg, const struct exec_options *o, char *
       if (colon && cg->mode == BERTH_CGROUP_V2)
         return berth_err (err, BERTH_E_USAGE,
                           "--cgroup %s: cgroup v2 has one hierarchy; give the path alone", arg);
+      /* "/" is the container's cgroup itself, as for runc. */
       while (*sub == '/')
         sub++;
       len = strlen (sub);
-      if (len == 0 || strcmp (sub, "..") == 0 || strncmp (sub, "../", 3) == 0
-          || strstr (sub, "/../") || (len >= 3 && strcmp (sub + len - 3, "/..") == 0))
-        return berth_err (err, BERTH_E_USAGE,
-                          "--cgroup %s: want a path below the container's cgroup", arg);
+      if (strcmp (sub, "..") == 0 || strncmp (sub, "../", 3) == 0 || strstr (sub, "/../")
+          || (len >= 3 && strcmp (sub + len - 3, "/..") == 0))
+        return colon ? berth_err (err, BERTH_E_USAGE, "--cgroup %s: %s is not a sub cgroup path",
+                                  arg, sub)
+                     : berth_err (err, BERTH_E_USAGE, "--cgroup: %s is not a sub cgroup path", arg);
       for (size_t d = 0; !colon && d < cg->n_dirs; d++)
         if (set_sub_path (&cg->dirs[d], arg, sub, &paths[d], err) < 0)
           return -1;

@@ -207,7 +207,9 @@ main (int argc, char **argv)
   cmd = find_command (argv[optind]);
   if (cmd == NULL)
     {
-      berth_err (&err, BERTH_E_USAGE, "unknown command \"%s\" (see 'berth --help')",
+      /* runc's (urfave/cli's) words, which scripts match on. */
+      berth_err (&err, BERTH_E_USAGE,
+                 "No help topic for '%s': not a berth command (see 'berth --help')",
                  argv[optind]);
       return fail (&err, EXIT_UNKNOWN_COMMAND);
     }

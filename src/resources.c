@@ -229,6 +229,14 @@ apply_rdma (struct res_ctx *c, const struct oci_resources *r)
 
 /* runc's rules: a key names a file of the v2 directory, without slashes;
    a multi-line value is written line by line. */
+static bool
+file_in (const char *dir, const char *name)
+{
+  char path[PATH_MAX];
+  return (size_t) snprintf (path, sizeof path, "%s/%s", dir, name) < sizeof path
+         && access (path, F_OK) == 0;
+}
+
 static int
 apply_unified (struct res_ctx *c, const struct oci_resources *r)
 {
@@ -241,10 +249,17 @@ apply_unified (struct res_ctx *c, const struct oci_resources *r)
       oci_path_key (jpath, sizeof jpath, JP ("unified"), key);
       if (dir == NULL)
         return berth_err_at (c->err, BERTH_E_UNSUPPORTED, jpath,
-                             "unified resources need cgroup v2, and this host has only v1");
+                             "invalid configuration: cannot use unified on cgroup v1");
       if (strchr (key, '/') || key[0] == '.' || !strchr (key, '.'))
         return berth_err_at (c->err, BERTH_E_VALUE, jpath,
                              "must name a cgroup v2 file as CONTROLLER.PARAMETER");
+      /* A hybrid host is cgroup v1 to runc; its cgroup2 hierarchy holds
+         only the controllers no v1 hierarchy took. */
+      if (c->cg->mode == BERTH_CGROUP_HYBRID && !file_in (dir, key))
+        return berth_err_at (c->err, BERTH_E_UNSUPPORTED, jpath,
+                             "invalid configuration: cannot use unified on cgroup v1: this "
+                             "hybrid host's cgroup2 hierarchy has no %s",
+                             key);
       do
         {
           size_t l = strcspn (v, "\n");

@@ -131,7 +131,7 @@ check_ordinary_dir (struct ctx *x, size_t i, const char *type, const char *dest,
   if (!S_ISDIR (st.st_mode))
     {
       berth_err (err, BERTH_E_VALUE,
-                 "filesystem \"%s\" must be mounted on an ordinary directory, and %s is not one",
+                 "filesystem \"%s\" must be mounted on ordinary directory: %s is not one",
                  type, dest);
       return at_path (err, ".mounts[%zu].destination", i);
     }

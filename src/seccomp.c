@@ -757,7 +757,10 @@ seccomp_send_listener (const char *listener_path, int fd, const char *message,
   sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (sock < 0 || connect (sock, (struct sockaddr *) &sa, sizeof sa) < 0)
     {
-      berth_err_sys (err, errno, "connect to the seccomp listener %s", listener_path);
+      berth_err_sys (err, errno,
+                     "failed to connect with seccomp agent specified in the seccomp profile: "
+                     "connect to %s",
+                     listener_path);
       snprintf (err->path, sizeof err->path, BASE ".listenerPath");
       return -1;
     }

@@ -33,7 +33,7 @@ def test_help_lists_every_command():
 def test_unknown_command_exits_3():
     p = run("frobnicate")
     assert p.returncode == 3
-    assert 'unknown command "frobnicate"' in p.stderr
+    assert "No help topic for 'frobnicate'" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
 
 
