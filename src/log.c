@@ -63,6 +63,39 @@ level_name (enum berth_log_level l)
     }
 }
 
+/* `s` as the inside of a logfmt value, escaped as logrus' text formatter
+   does (Go's %q): a quote, a backslash or a control character cannot end
+   the value or the line.  Stops before `cap` without splitting an escape;
+   returns the length written (no NUL). */
+static size_t
+logfmt_escape (char *out, size_t cap, const char *s)
+{
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    {
+      char esc[5];
+      size_t l;
+      switch (*p)
+        {
+        case '"': l = (size_t) snprintf (esc, sizeof esc, "\\\""); break;
+        case '\\': l = (size_t) snprintf (esc, sizeof esc, "\\\\"); break;
+        case '\n': l = (size_t) snprintf (esc, sizeof esc, "\\n"); break;
+        case '\r': l = (size_t) snprintf (esc, sizeof esc, "\\r"); break;
+        case '\t': l = (size_t) snprintf (esc, sizeof esc, "\\t"); break;
+        default:
+          if (*p < 0x20 || *p == 0x7f)
+            l = (size_t) snprintf (esc, sizeof esc, "\\x%02x", *p);
+          else
+            esc[0] = (char) *p, l = 1;
+        }
+      if (n + l > cap)
+        break;
+      memcpy (out + n, esc, l);
+      n += l;
+    }
+  return n;
+}
+
 static void
 emit (enum berth_log_level level, const char *msg)
 {
@@ -99,11 +132,16 @@ emit (enum berth_log_level level, const char *msg)
     }
   else if (log_cfg.fd >= 0)
     {
-      char line[2048];
-      int n = snprintf (line, sizeof line, "time=\"%s\" level=%s msg=\"%s\"\n", now,
-                        level_name (level), msg);
-      if (n > 0)
-        (void) write_all (fd, line, (size_t) n < sizeof line ? (size_t) n : sizeof line - 1);
+      char line[4096];
+      int n = snprintf (line, sizeof line, "time=\"%s\" level=%s msg=\"", now,
+                        level_name (level));
+      if (n > 0 && (size_t) n < sizeof line)
+        {
+          size_t len = (size_t) n + logfmt_escape (line + n, sizeof line - (size_t) n - 2, msg);
+          line[len++] = '"';
+          line[len++] = '\n';
+          (void) write_all (fd, line, len);
+        }
     }
   else
     {

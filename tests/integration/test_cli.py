@@ -1,5 +1,6 @@
 """The command line: version, help, spec, and runc's usage errors and statuses."""
 import json
+import re
 import os
 import subprocess
 
@@ -60,6 +61,29 @@ def test_json_log_format(tmp_path):
     entry = json.loads(lines[0])
     assert entry["level"] == "error" and entry["msg"] == "container does not exist"
     assert entry["time"].endswith("Z") and "T" in entry["time"]
+
+
+LOGFMT = re.compile(r'time="[^"]+" level=(\w+) msg="((?:[^"\\]|\\.)*)"$')
+
+
+def test_text_log_is_logfmt(runtime, bundle, cid, tmp_path):
+    """With --log-format text each line is logrus' logfmt: a message that
+    holds quotes or a newline is escaped, so the line still parses."""
+    log = tmp_path / "log.txt"
+    bundle.args('no"such\nprogram').write()
+    p = runtime.cmd("run", "-b", bundle.path, cid,
+                    globals_=("--log", str(log), "--log-format", "text"))
+    assert p.returncode != 0
+    lines = log.read_text().splitlines()
+    assert any("level=error" in l for l in lines), lines
+    for line in lines:
+        m = LOGFMT.match(line)
+        assert m, f"not logfmt: {line}"
+        if m.group(1) == "error":
+            msg = re.sub(r'\\(.)', lambda e: {"n": "\n"}.get(e.group(1), e.group(1)),
+                         m.group(2))
+            assert 'no' in msg and 'such' in msg and "program" in msg, msg
+    assert runtime.ids() == []
 
 
 def test_spec_matches_runc_fields(tmp_path):
