@@ -197,14 +197,35 @@ apply_overrides (struct oci_process *p, const struct exec_options *o, struct ber
 /* -p FILE as runc reads it: any file, a pipe such as /dev/stdin included
    (config.json must be a regular file; this need not).  A named FIFO
    blocks until it has a writer, as with runc. */
+/* runc takes a process.json without `user` as root (Go's zero value), and
+   engines send such files: the process type, with `user` optional. */
 static int
 parse_process_file (const char *path, void **out, struct berth_error *err)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct oci_field fields[oci_type_process.n_fields];
+  struct oci_type type = oci_type_process;
+  struct oci_process *p;
+  struct oci_user *root;
 
   if (fd < 0)
     return berth_err_sys (err, errno, "open %s", path);
-  return oci_parse_stream (&oci_type_process, fd, "process.json", out, err);
+  memcpy (fields, oci_type_process.fields, sizeof fields);
+  for (size_t i = 0; i < type.n_fields; i++)
+    if (strcmp (fields[i].key, "user") == 0)
+      fields[i].required = 0;
+  type.fields = fields;
+  if (oci_parse_stream (&type, fd, "process.json", out, err) < 0)
+    return -1;
+  p = *out;
+  if (p->has_user)
+    return 0;
+  if ((root = calloc (1, sizeof *root)) == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  OCI_SET (root, uid, 0);
+  OCI_SET (root, gid, 0);
+  OCI_SET (p, user, root);
+  return 0;
 }
 
 /* The process, and the container's config (*config) and seccomp filter

@@ -184,14 +184,15 @@ berth_cmd_exec (const struct berth_globals *g, int argc, char **argv, struct ber
     return -1;
   if (o.process_file)
     {
-      /* runc takes the process from the file alone; say so rather than
-         drop the flags silently. */
+      /* runc takes the process from the file alone and says nothing; a
+         warning would land in the process' captured output, so it goes to
+         the debug log. */
       if (process_flags)
-        berth_warn ("exec: --process is given: --tty, --cwd, --env, --user, "
-                    "--additional-gids, --cap, --no-new-privs, --apparmor and "
-                    "--process-label are ignored");
+        berth_debug ("exec: --process is given: --tty, --cwd, --env, --user, "
+                     "--additional-gids, --cap, --no-new-privs, --apparmor and "
+                     "--process-label are ignored");
       if (argc - optind > 1)
-        berth_warn ("exec: --process is given: the command after the container id is ignored");
+        berth_debug ("exec: --process is given: the command after the container id is ignored");
     }
   else if (argc - optind < 2)
     return berth_err (err, BERTH_E_USAGE, "exec: process args cannot be empty");

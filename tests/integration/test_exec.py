@@ -226,6 +226,19 @@ def test_exec_process_json(berth, bundle, cid, tmp_path):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+def test_exec_process_json_as_runc_reads_it(runtime, bundle, cid, tmp_path):
+    """runc takes a process.json without `user` as root, and ignores the
+    process flags beside -p without a word (its stderr is the process')."""
+    start(runtime, bundle, cid)
+    path = tmp_path / "process.json"
+    path.write_text(json.dumps({"args": ["sh", "-c", "id -u; id -g; pwd"], "cwd": "/tmp",
+                                "env": ["PATH=/bin"]}))
+    p = runtime.cmd("exec", "--cwd", "/", "--env", "X=1", "--user", "1000", "-p", path, cid,
+                    "ignored", "args")
+    assert (p.returncode, p.stdout.split(), p.stderr) == (0, ["0", "0", "/tmp"], ""), p.stderr
+    runtime.cmd("delete", "-f", cid, check=True)
+
+
 # ---- namespaces, root, cgroups ----------------------------------------------
 
 
