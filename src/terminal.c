@@ -1,5 +1,6 @@
 #include "terminal.h"
 #include "cleanup.h"
+#include "log.h"
 #include "utils.h"
 
 #include <errno.h>
@@ -33,6 +34,10 @@ terminal_open_in_container (const struct oci_process *p, int *master, struct ber
   s = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (s < 0)
     return berth_err_sys (err, errno, "open %s", name);
+  /* The process' user owns its terminal, as with runc (the group stays
+     devpts' own, tty); an unmapped uid leaves it to root. */
+  if (p->user && fchown (s, p->user->uid, (gid_t) -1) < 0)
+    berth_debug ("chown %s to %u: %s", name, p->user->uid, strerror (errno));
   if (stat ("/dev/console", &st) == 0 && mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
     return berth_err_sys (err, errno, "bind %s onto /dev/console", name);
   if (p->console_size)

@@ -308,6 +308,22 @@ def _console_server(path, result):
         srv.close()
 
 
+def _drain(master):
+    """Everything the pty's other side writes, until it is closed; closes
+    the master."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO once the last slave fd is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return out
+
+
 @pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
 def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
     sock = str(tmp_path / "console.sock")
@@ -322,20 +338,31 @@ def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
     t.join()
     master = result["fd"]
     berth.cmd("start", cid, check=True)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
+    out = _drain(master)
     lines = out.decode().replace("\r", "").split("\n")
     assert lines[0] == "1" and lines[1] == "33 101"
     assert lines[2].startswith("/dev/pts/")
     berth.cmd("delete", "-f", cid, check=True)
+
+
+def test_terminal_belongs_to_the_process_user(runtime, bundle, cid, tmp_path):
+    """The init's pty is chowned to process.user's uid (the group stays
+    devpts' tty group), as runc does and as `exec -t` already did."""
+    sock = str(tmp_path / "console.sock")
+    result = {}
+    t = threading.Thread(target=_console_server, args=(sock, result))
+    t.start()
+    bundle.config["process"]["terminal"] = True
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    bundle.sh("stat -c %u:%g $(tty)")
+    bundle.write()
+    runtime.cmd("create", "-b", bundle.path, "--console-socket", sock, cid, check=True)
+    t.join()
+    master = result["fd"]
+    runtime.cmd("start", cid, check=True)
+    out = _drain(master)
+    assert out.decode().split() == ["1000:5"]
+    runtime.cmd("delete", "-f", cid, check=True)
 
 
 def test_loopback_is_up_in_a_new_network_namespace(berth, bundle, cid):
