@@ -531,6 +531,25 @@ cgroup_is_frozen (const struct berth_cgroup *cg)
   return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
 }
 
+int
+cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0;
+
+  if (cgroup_is_frozen (cg))
+    return berth_err (err, BERTH_E_STATE,
+                      "container's cgroup unexpectedly frozen (thaw it, or choose another "
+                      "cgroupsPath)");
+  if (cgroup_pids (cg, &pids, &n, err) < 0)
+    return -1;
+  if (n > 0)
+    return berth_err (err, BERTH_E_STATE,
+                      "container's cgroup is not empty: %zu process(es) found (pid %d%s)", n,
+                      (int) pids[0], n > 1 ? ", ..." : "");
+  return 0;
+}
+
 /* The kernel's word on the freeze: v1 "FROZEN"/"THAWED" (or "FREEZING"),
    v2 the "frozen" key of cgroup.events. */
 static bool

@@ -88,6 +88,11 @@ int cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct bert
 /* True when the container's cgroup is frozen (v1 freezer.state FROZEN, v2
    cgroup.events "frozen 1"). */
 bool cgroup_is_frozen (const struct berth_cgroup *cg);
+/* For a new container: fails, in runc's words, when the cgroup (which may
+   have existed before create) is frozen, or holds processes (runc 1.2
+   refuses what 1.1 warned about: they would share the container's limits
+   and be killed with it). */
+int cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err);
 /* Freeze (freeze true) or thaw every process of the container: v1
    freezer.state FROZEN/THAWED, v2 cgroup.freeze 1/0; returns once the kernel
    reports the new state (freezer.state, cgroup.events "frozen"), within a

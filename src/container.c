@@ -511,7 +511,8 @@ create_steps (struct create_job *j, struct berth_error *err)
           berth_err_set_source (err, err->path[0] ? "config.json" : "");
           return -1;
         }
-      if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0)
+      if (cgroup_create (&j->cg, err) < 0 || record_cgroups (&j->state, &j->cg, err) < 0
+          || cgroup_check_unused (&j->cg, err) < 0)
         return -1;
       TEST_STOP_AT ("create:cgroup");
       if (cgroup_apply_resources (&j->cg, l ? l->resources : NULL, false, err) < 0)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import SYSTEMD_DRIVER
+from conftest import SYSTEMD_DRIVER, Bundle
 
 MiB = 1024 * 1024
 
@@ -665,3 +665,58 @@ def test_delete_leaves_the_parent_cgroup(berth, bundle, cid):
     finally:
         for d in parents:
             os.rmdir(d)
+
+
+# ---- a cgroup that is not new -----------------------------------------------------
+
+def _second_bundle(tmp_path, rootfs_template, cgroups_path, *args):
+    path = tmp_path / "second"
+    path.mkdir()
+    b = Bundle(str(path), rootfs_template)
+    b.config["linux"]["cgroupsPath"] = cgroups_path
+    return b.args(*args).write()
+
+
+@pytest.mark.skipif(SYSTEMD_DRIVER, reason="systemd makes a new unit for every container")
+def test_a_cgroup_with_processes_is_refused(runtime, bundle, cid, tmp_path, rootfs_template):
+    """runc 1.2 refuses a container whose cgroup already holds processes
+    (1.1.5, the reference here, only warns, in the same words)."""
+    bundle.config["linux"]["cgroupsPath"] = cid
+    bundle.args("sleep", "100").write()
+    runtime.cmd("run", "-d", "-b", bundle.path, cid, check=True)
+    first = runtime.state(cid)["pid"]
+    second = _second_bundle(tmp_path, rootfs_template, cid, "true")
+    p = runtime.cmd("run", "-b", second.path, cid + "b", timeout=20)
+    assert "container's cgroup is not empty: 1 process(es) found" in p.stderr, p.stderr
+    if runtime.name == "berth":
+        assert p.returncode == 1
+        assert runtime.ids() == [cid]
+    # The first container is untouched, its cgroup too.
+    assert runtime.state(cid)["status"] == "running"
+    assert runtime.state(cid)["pid"] == first and os.path.exists(f"/proc/{first}")
+    runtime.cmd("delete", "-f", cid, check=True)
+
+
+@pytest.mark.skipif(SYSTEMD_DRIVER, reason="systemd makes a new unit for every container")
+def test_a_frozen_cgroup_is_refused_at_once(runtime, bundle, cid, tmp_path, rootfs_template):
+    """A container put in a frozen cgroup would hang until someone thaws it;
+    runc fails at once."""
+    bundle.config["linux"]["cgroupsPath"] = cid
+    bundle.args("sleep", "100").write()
+    runtime.cmd("create", "-b", bundle.path, cid, check=True)
+    d, v2 = ctl_dir(runtime.state(cid)["pid"], "freezer")
+    assert d, "no freezer here"
+    name, frozen, thawed = (("cgroup.freeze", "1", "0") if v2
+                            else ("freezer.state", "FROZEN", "THAWED"))
+    with open(os.path.join(d, name), "w") as f:
+        f.write(frozen)
+    try:
+        second = _second_bundle(tmp_path, rootfs_template, cid, "true")
+        p = runtime.cmd("run", "-b", second.path, cid + "b", timeout=20)
+        assert p.returncode != 0
+        assert "container's cgroup unexpectedly frozen" in p.stderr.replace('\\"', '"'), p.stderr
+        assert runtime.ids() == [cid]
+    finally:
+        with open(os.path.join(d, name), "w") as f:
+            f.write(thawed)
+    runtime.cmd("delete", "-f", cid, check=True)
