@@ -147,6 +147,11 @@ container_update (const struct berth_runtime *rt, const char *id, struct oci_res
   if (container_config (&c, &config, err) < 0 || ensure_resources (config, err) < 0)
     return -1;
   merged = config->linux->resources;
+  /* runc: unlimited memory with no word on swap lifts the swap limit too;
+     the stored one would stay below it, which v1 refuses. */
+  if (delta->memory && delta->memory->has_limit && delta->memory->limit == -1
+      && !delta->memory->has_swap)
+    OCI_SET (delta->memory, swap, -1);
   named = *delta; /* only its has_* flags are read: the move swaps them */
   devices = delta->has_devices && !same_devices (merged, delta);
   cgops_merge_move (&oci_type_resources, merged, delta);

@@ -465,6 +465,24 @@ def test_update_flags_change_a_running_container(berth, bundle, cid):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+def test_update_memory_unlimited_lifts_the_swap_limit(runtime, bundle, cid):
+    """runc: `update --memory -1` with no word on swap makes both unlimited
+    (the stored swap limit would stay below an unlimited memory, which v1
+    refuses)."""
+    resources(bundle)["memory"] = {"limit": 100 * MiB, "swap": 200 * MiB}
+    pid = start(runtime, bundle, cid)
+    mem, swap = _memory_files(pid)
+    if swap is None:
+        runtime.cmd("delete", "-f", cid, check=True)
+        pytest.skip("no swap accounting here")
+    p = runtime.cmd("update", "--memory", "-1", cid)
+    assert p.returncode == 0, p.stderr
+    mem, swap = _memory_files(pid)
+    unlimited = ("max",) if ctl_dir(pid, "memory")[1] else ("9223372036854771712",)
+    assert (mem, swap) == unlimited * 2
+    runtime.cmd("delete", "-f", cid, check=True)
+
+
 def test_update_resources_from_stdin(berth, bundle, cid):
     pid = start(berth, bundle, cid)
     doc = {"memory": {"limit": 96 * MiB}, "pids": {"limit": -1}, "cpu": {"shares": 256}}
