@@ -9,7 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <seccomp.h> /* libseccomp's (src/seccomp.h, when present, includes it) */
+#include "seccomp.h" /* berth's, which includes libseccomp's */
 #include <stdio.h>
 #include <string.h>
 
@@ -351,6 +351,13 @@ check_seccomp (struct check_ctx *x)
         /* config-linux.md: the runtime MUST error. */
         check_add (x, CHECK_ERROR, BERTH_E_MISSING, path, "SCMP_ACT_NOTIFY needs " SC
                    ".listenerPath");
+      for (size_t j = 0; strcmp (sc->action, "SCMP_ACT_NOTIFY") == 0 && j < sc->names_len; j++)
+        if (seccomp_notify_refusal (sc->names[j]))
+          {
+            CHECK_PATHF (path, SC ".syscalls[%zu].names[%zu]", i, j);
+            check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path, "%s",
+                       seccomp_notify_refusal (sc->names[j]));
+          }
       for (size_t j = 0; j < sc->names_len; j++)
         if (seccomp_syscall_resolve_name (sc->names[j]) == __NR_SCMP_ERROR)
           {

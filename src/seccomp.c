@@ -48,6 +48,18 @@ ctx_releasep (scmp_filter_ctx *ctx)
 
 /* An action name and its errno value as libseccomp's action word.  Absent
    errnoRet means EPERM, for ERRNO and (as runc does) TRACE. */
+const char *
+seccomp_notify_refusal (const char *syscall)
+{
+  if (strcmp (syscall, "write") == 0)
+    return "SCMP_ACT_NOTIFY cannot be used for the write syscall: berth's init writes to its "
+           "exec fifo after the filter is in";
+  if (strcmp (syscall, "sendmsg") == 0)
+    return "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall: berth passes the listener "
+           "fd to the runtime with it";
+  return NULL;
+}
+
 static int
 resolve_action (const char *name, bool has_ret, uint32_t ret, const char *path,
                 const char *ret_path, uint32_t *out, struct berth_error *err)
@@ -175,17 +187,14 @@ check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
             return berth_err_at (err, BERTH_E_MISSING, path,
                                  "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
           f->listener = true;
-          /* As runc refuses write: the init hands the listener fd to the
-             runtime with sendmsg() after the filter is in, so a notification
-             there would wait for an agent that cannot have the fd yet. */
           for (size_t j = 0; j < sc->names_len; j++)
-            if (strcmp (sc->names[j], "sendmsg") == 0)
-              {
-                snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
-                return berth_err_at (err, BERTH_E_UNSUPPORTED, path,
-                                     "SCMP_ACT_NOTIFY cannot be used for sendmsg: berth passes "
-                                     "the listener fd to the runtime with it");
-              }
+            {
+              const char *why = seccomp_notify_refusal (sc->names[j]);
+              if (why == NULL)
+                continue;
+              snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
+              return berth_err_at (err, BERTH_E_UNSUPPORTED, path, "%s", why);
+            }
         }
       for (size_t j = 0; j < sc->args_len; j++)
         {

@@ -69,6 +69,11 @@ void seccomp_drop_rules (struct oci_seccomp *s);
 /* Load the filter into the calling thread (the caller is single-threaded).
    *listener_fd is the notification fd (O_CLOEXEC) when f->listener, else -1.
    Async-signal-safe: fine between clone() and execve(). */
+/* Why `syscall` cannot take SCMP_ACT_NOTIFY, or NULL: berth's own calls
+   after the filter is in (the init's write to exec.fifo, its sendmsg of the
+   listener fd) would wait for an agent that cannot have the fd yet. */
+const char *seccomp_notify_refusal (const char *syscall);
+
 int seccomp_install (const struct berth_seccomp *f, int *listener_fd, struct berth_error *err);
 
 /* The runtime-spec "containerProcessState" document sent to listenerPath:

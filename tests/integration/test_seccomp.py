@@ -381,3 +381,30 @@ def test_cache_is_used_and_damage_is_repaired(berth, bundle, cid, tmp_path):
     assert go() == (False, True)
     # Not a container: list does not show it, no container can take its name.
     assert berth.ids() == []
+
+
+@pytest.mark.parametrize("syscall", ["write", "sendmsg"])
+def test_notify_refused_where_the_runtime_needs_the_syscall(runtime, bundle, cid, tmp_path,
+                                                            syscall):
+    """The init writes to exec.fifo and sends the listener fd after the
+    filter is in: a notification there would wait for an agent that cannot
+    have the fd yet.  runc refuses write (and passes the fd otherwise, so it
+    takes sendmsg); berth refuses both, and `check` says so too."""
+    bundle.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": str(tmp_path / "agent.sock"),
+        "syscalls": [{"names": ["getcwd", syscall], "action": "SCMP_ACT_NOTIFY"}]}
+    bundle.write()
+    if runtime.name == "runc" and syscall == "sendmsg":
+        pytest.skip("runc takes sendmsg")
+    p = runtime.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode != 0
+    assert f"SCMP_ACT_NOTIFY cannot be used for the {syscall} syscall" in p.stderr, p.stderr
+    assert runtime.ids() == []
+    if runtime.name == "berth":
+        assert ".linux.seccomp.syscalls[0].names[1]" in p.stderr
+        c = runtime.cmd("check", "-b", bundle.path)
+        assert c.returncode == 1
+        errors = [l for l in c.stdout.splitlines() if l.startswith("error: ")]
+        assert len(errors) == 1, c.stdout
+        assert ".linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the " \
+            f"{syscall} syscall" in errors[0]
