@@ -274,7 +274,8 @@ check_create_rules (struct check_ctx *x)
   const struct oci_process *p = c->process;
 
   if (p == NULL)
-    check_add (x, CHECK_ERROR, BERTH_E_MISSING, ".process", "a container needs a process to run");
+    check_add (x, CHECK_WARNING, BERTH_E_MISSING, ".process",
+               "no process: the container can be created, but start will refuse it");
   if (!has_ns (c, "mount"))
     check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, ".linux.namespaces",
                "berth needs a mount namespace (add {\"type\": \"mount\"})");

@@ -93,16 +93,13 @@ check_config_for_create (const struct oci_config *c, const struct create_options
   const struct oci_linux *l = c->linux;
   bool mount_ns = false;
 
-  if (c->process == NULL)
-    return berth_err_at (err, BERTH_E_MISSING, ".process",
-                         "a container needs a process to run");
   for (size_t i = 0; l && i < l->namespaces_len; i++)
     if (strcmp (l->namespaces[i].type, "mount") == 0)
       mount_ns = true;
   if (!mount_ns)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.namespaces",
                          "berth needs a mount namespace (add {\"type\": \"mount\"})");
-  if (c->process->terminal && o->console_socket == NULL && !o->keep_console)
+  if (c->process && c->process->terminal && o->console_socket == NULL && !o->keep_console)
     return berth_err_at (err, BERTH_E_VALUE, ".process.terminal",
                          "a terminal was requested but there is nobody to hand it to: "
                          "pass --console-socket, or use 'run' in the foreground");
@@ -114,7 +111,9 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
-  return process_check (c->process, ".process", l, err);
+  /* Without a process the container can be created, not started
+     (config.md: REQUIRED when start is called). */
+  return c->process ? process_check (c->process, ".process", l, err) : 0;
 }
 
 static int
@@ -413,6 +412,8 @@ save_created_state (struct create_job *j, struct berth_error *err)
     OCI_SET (&s, cgroups, cg);
     OCI_SET (&s, host_pid_ns, !(j->ns.new_flags & CLONE_NEWPID) && j->ns.join_fd[NS_PID] < 0);
     OCI_SET (&s, joined_pid_ns, j->ns.join_fd[NS_PID] >= 0);
+    if (j->config->process == NULL)
+      OCI_SET (&s, no_process, true);
     r = state_save (&j->state, &s, err);
     for (size_t i = 0; i < n; i++)
       free (cg[i]);
@@ -773,6 +774,14 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
     return berth_err (err, BERTH_E_STATE, "cannot start a container that has stopped");
   if (strcmp (status, "created") != 0)
     return berth_err (err, BERTH_E_STATE, "cannot start an already %s container", status);
+  if (s->no_process)
+    {
+      berth_err_at (err, BERTH_E_MISSING, ".process",
+                    "cannot start a container without a process (config.md: process is "
+                    "required when start is called); remove it with delete --force");
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
   pidfd = pidfd_for (s->pid, s->pid_start);
   if (s->notify_socket && notify_listen (h.dir_fd, &notify, err) < 0)
     return -1;

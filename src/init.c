@@ -274,7 +274,7 @@ init_run (struct init_ctx *ctx)
     .rootfs = ctx->rootfs,
     .no_pivot = ctx->no_pivot,
     .in_user_ns = ctx->ns->in_user_ns,
-    .terminal = p->terminal,
+    .terminal = p && p->terminal,
     .cgroup = ctx->cgroup,
   };
   cleanup_free char *program = NULL;
@@ -336,7 +336,7 @@ init_run (struct init_ctx *ctx)
     run_create_hooks (ctx, &err);
   if (private_procfs (ctx->rootfs, &private_proc, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
     fail (ctx, &err);
-  if (p->terminal)
+  if (p && p->terminal)
     {
       int master = -1;
       if (terminal_open_in_container (p, &master, &err) < 0)
@@ -370,19 +370,21 @@ init_run (struct init_ctx *ctx)
      The labels, for the execve at start, before the create returns so that
      a profile the kernel refuses fails the create, as in runc. */
   TEST_STOP_AT ("init:cwd");
-  if (process_enter_cwd (p, ".process", true, &err) < 0
-      || process_find_program (p, ".process", &program, &err) < 0
-      || process_apply_rlimits (p, ".process", &err) < 0
-      || process_apply_oom_score_adj (p, ".process", &err) < 0
-      || sched_plan_make (p, ".process", &sched, &err) < 0 || sched_apply (0, &sched, &err) < 0
-      || process_apply_personality (c->linux, &err) < 0
-      || lsm_apply_exec_labels (p, ".process", &err) < 0)
+  if (p
+      && (process_enter_cwd (p, ".process", true, &err) < 0
+          || process_find_program (p, ".process", &program, &err) < 0
+          || process_apply_rlimits (p, ".process", &err) < 0
+          || process_apply_oom_score_adj (p, ".process", &err) < 0
+          || sched_plan_make (p, ".process", &sched, &err) < 0
+          || sched_apply (0, &sched, &err) < 0
+          || process_apply_personality (c->linux, &err) < 0
+          || lsm_apply_exec_labels (p, ".process", &err) < 0))
     fail (ctx, &err);
 
   /* A filter with a listener goes in now, while the sync socket can still
      carry the fd to the runtime (which hands it to listenerPath); the init
      is still root with CAP_SYS_ADMIN here, whatever noNewPrivileges says. */
-  if (ctx->seccomp && ctx->seccomp->listener)
+  if (p && ctx->seccomp && ctx->seccomp->listener)
     {
       int listener = -1;
       if (seccomp_install (ctx->seccomp, &listener, &err) < 0)
@@ -400,6 +402,12 @@ init_run (struct init_ctx *ctx)
   if (sync_send (ctx->sync_fd, SYNC_READY, NULL, -1) < 0)
     _exit (1);
   close (ctx->sync_fd);
+  /* A config without a process is a container to create, never to start
+     (config.md: process is REQUIRED when start is called; `start` refuses).
+     The init holds the namespaces until delete kills it. */
+  if (p == NULL)
+    for (;;)
+      pause ();
 
   /* Blocks until `start` opens the other end. */
   fifo = open_exec_fifo (ctx->exec_fifo_fd, private_proc);

@@ -55,6 +55,8 @@ notify_prepare (struct oci_config *c, int state_dir_fd, const char *state_dir,
   m->has_options = true;
   c->has_mounts = true;
 
+  if (c->process == NULL) /* nothing will run to notify anyone */
+    return free (env), 0;
   /* Replace the caller's NOTIFY_SOCKET, if the config passed it through. */
   for (size_t i = 0; i < c->process->env_len; i++)
     if (strncmp (c->process->env[i], "NOTIFY_SOCKET=", 14) == 0)

@@ -355,3 +355,40 @@ def test_delete_fails_fast_and_clearly_when_leftovers_cannot_die(berth, bundle, 
     berth.cmd("delete", cid, check=True)
     assert _gone(left)
     assert not os.path.exists(freezer)
+
+
+def test_a_config_without_process_creates_but_does_not_start(berth, bundle, cid):
+    """config.md: process is REQUIRED when start is called; runtime.md:
+    start MUST error if it was not set.  So create succeeds (the namespaces
+    and mounts are there, hooks run), start fails clearly and changes
+    nothing, and delete --force removes it all.  runc 1.1.5 refuses at
+    create, against the spec."""
+    del bundle.config["process"]
+    bundle.write()
+    p = berth.cmd("check", "-b", bundle.path)
+    assert p.returncode == 0 and "warning: config.json: .process: no process" in p.stdout, p.stdout
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    st = berth.state(cid)
+    assert st["status"] == "created" and st["pid"] > 0
+    init = st["pid"]
+    with open(f"/proc/{init}/status") as f:
+        assert "berth" in f.readline()  # the init waits, as berth, not exec'd
+    p = berth.cmd("start", cid)
+    assert p.returncode == 1
+    assert p.stderr.strip().splitlines() == [
+        "berth: config.json: .process: cannot start a container without a process (config.md:"
+        " process is required when start is called); remove it with delete --force"]
+    assert berth.state(cid)["status"] == "created"
+    berth.cmd("delete", "--force", cid, check=True)
+    assert _dead(init)
+    assert berth.ids() == []
+
+
+def _dead(pid):
+    """Gone, or a zombie its reaper has not collected yet."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
