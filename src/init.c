@@ -417,14 +417,6 @@ init_run (struct init_ctx *ctx)
   if (private_proc >= 0)
     close (private_proc);
 
-  if (c->hooks && c->hooks->start_container_len)
-    {
-      cleanup_free char *state = NULL;
-      if (hooks_state_json (c, ctx->id, ctx->host_pid, ctx->bundle, "created", &state, &err) < 0
-          || hooks_run (c->hooks->start_container, c->hooks->start_container_len,
-                        "startContainer", state, NULL, &err) < 0)
-        fail_started (fifo, &err);
-    }
   {
     /* Otherwise as late as possible: with no_new_privs after the identity
        change; without it before, while CAP_SYS_ADMIN is still there. */
@@ -437,6 +429,17 @@ init_run (struct init_ctx *ctx)
     if (late && p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
       fail_started (fifo, &err);
   }
+  /* As runc: with the filter in, as the process' user, with its
+     capabilities, right before the execve (a hook the filter forbids
+     fails). */
+  if (c->hooks && c->hooks->start_container_len)
+    {
+      cleanup_free char *state = NULL;
+      if (hooks_state_json (c, ctx->id, ctx->host_pid, ctx->bundle, "created", &state, &err) < 0
+          || hooks_run (c->hooks->start_container, c->hooks->start_container_len,
+                        "startContainer", state, NULL, &err) < 0)
+        fail_started (fifo, &err);
+    }
   process_exec (p, program, &err);
   fail_started (fifo, &err);
 }

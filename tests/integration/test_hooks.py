@@ -113,6 +113,30 @@ def test_failing_start_container_hook_fails_start(berth, bundle, cid, tmp_path):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+def test_start_container_hooks_run_under_the_filter_and_the_user(runtime, bundle, cid):
+    """runc runs startContainer hooks right before the execve: with the
+    seccomp filter loaded, as process.user, with its capabilities."""
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    bundle.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    bundle.config["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "id -u > /tmp/hook-uid"]}]}
+    bundle.args("true").write()
+    p = runtime.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(bundle.rootfs, "tmp", "hook-uid")) as f:
+        assert f.read().strip() == "1000"
+
+    bundle.config["hooks"] = {"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "mkdir /tmp/by-the-hook"]}]}
+    bundle.write()
+    p = runtime.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode != 0
+    assert not os.path.exists(os.path.join(bundle.rootfs, "tmp", "by-the-hook"))
+    runtime.cmd("delete", "-f", cid)
+
+
 def test_failing_poststart_stops_the_container(berth, bundle, cid, tmp_path):
     h = hook_script(tmp_path, "fail.sh", "exit 1\n")
     bundle.config["hooks"] = {"poststart": [{"path": h}]}
