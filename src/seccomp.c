@@ -3,6 +3,7 @@
    brings in libseccomp's header). */
 #include "seccomp.h"
 #include "cleanup.h"
+#include "seccomp_enosys.h"
 #include "log.h"
 #include "sha256.h"
 #include "utils.h"
@@ -289,6 +290,49 @@ export_bpf (scmp_filter_ctx ctx, struct berth_seccomp *f, struct berth_error *er
   return 0;
 }
 
+/* runc's rule: a syscall newer than the profile gets ENOSYS (so that libc
+   falls back) unless the default already lets it through or says ENOSYS. */
+static bool
+needs_enosys (uint32_t def)
+{
+  return def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG
+         && (def & 0xffff0000u) != SCMP_ACT_TRACE (0)
+         && def != SCMP_ACT_ERRNO (ENOSYS);
+}
+
+/* The stub for the native architecture and each listed one, each with the
+   highest number the profile names there. */
+static int
+prepend_enosys (const struct oci_seccomp *s, struct berth_seccomp *f, struct berth_error *err)
+{
+  struct enosys_arch arches[1 + 32];
+  size_t n = 0;
+
+  for (size_t i = 0; i <= s->architectures_len && n < sizeof arches / sizeof arches[0]; i++)
+    {
+      uint32_t a = i == 0 ? seccomp_arch_native () : resolve_arch (s->architectures[i - 1]);
+      bool seen = false, named = false;
+      uint32_t max = 0;
+      for (size_t k = 0; k < n; k++)
+        seen |= arches[k].audit_arch == a;
+      /* x32's calls come as x86-64's, with a bit in the number (the stub
+         leaves them to the filter); libseccomp's token for it is no
+         audit arch. */
+      if (seen || a == 0 || a == SCMP_ARCH_X32)
+        continue;
+      for (size_t r = 0; r < s->syscalls_len; r++)
+        for (size_t j = 0; j < s->syscalls[r].names_len; j++)
+          {
+            int nr = seccomp_syscall_resolve_name_arch (a, s->syscalls[r].names[j]);
+            if (nr >= 0 && (!named || (uint32_t) nr > max))
+              max = (uint32_t) nr, named = true;
+          }
+      if (named)
+        arches[n++] = (struct enosys_arch){ a, max };
+    }
+  return seccomp_enosys_prepend (arches, n, &f->insns, &f->len, MAX_INSNS, err);
+}
+
 static int
 build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
        struct berth_error *err)
@@ -335,7 +379,9 @@ build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
             return -1;
         }
     }
-  return export_bpf (ctx, f, err);
+  if (export_bpf (ctx, f, err) < 0)
+    return -1;
+  return needs_enosys (def) ? prepend_enosys (s, f, err) : 0;
 }
 
 /* ---- the cache ---------------------------------------------------------- */
@@ -349,7 +395,7 @@ struct cache_header {
   uint8_t sum[SHA256_DIGEST_SIZE]; /* of the instructions: a torn or altered file is refused */
 };
 #define CACHE_MAGIC "BERTHBPF"
-#define CACHE_VERSION 2u /* 2: the rules hashed with oci_digest, not as JSON */
+#define CACHE_VERSION 3u /* 2: the rules hashed with oci_digest, not as JSON; 3: the ENOSYS stub */
 /* '@' is outside the container id alphabet (state_validate_id): no container
    can be named like the cache, and `list` skips it. */
 #define CACHE_DIR "@seccomp-cache"

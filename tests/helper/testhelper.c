@@ -8,7 +8,7 @@
      isatty         "1" if stdin is a terminal
      sd-notify MSG  send MSG to $NOTIFY_SOCKET
      sleep-forever  block until killed (a stand-in init that ignores nothing)
-     syscall NAME [ARG...]
+     syscall NAME|NUMBER [ARG...]
                     the raw system call NAME (from a fixed table) with up to
                     six integer arguments (default 0; "-1" allowed): "ok RET"
                     or "errno N ENAME"; exit 0 either way (seccomp tests)
@@ -76,26 +76,33 @@ static const struct { const char *name; long nr; } syscalls[] = {
 static int
 cmd_syscall (int argc, char **argv)
 {
-  long args[6] = { 0 }, r;
+  long args[6] = { 0 }, r, nr;
+  char *end;
 
-  for (size_t i = 0; i < sizeof syscalls / sizeof syscalls[0]; i++)
+  /* NAME from the table, or a number (one no kernel has, say). */
+  nr = strtol (argv[0], &end, 0);
+  if (*argv[0] == '\0' || *end != '\0')
+    nr = -1;
+  for (size_t i = 0; nr < 0 && i < sizeof syscalls / sizeof syscalls[0]; i++)
     if (strcmp (argv[0], syscalls[i].name) == 0)
-      {
-        for (int k = 1; k < argc && k <= 6; k++)
-          args[k - 1] = (long) strtoull (argv[k], NULL, 0);
-        errno = 0;
-        r = syscall (syscalls[i].nr, args[0], args[1], args[2], args[3], args[4], args[5]);
-        if (r < 0)
-          {
-            const char *name = strerrorname_np (errno);
-            printf ("errno %d %s\n", errno, name ? name : "?");
-          }
-        else
-          printf ("ok %ld\n", r);
-        return 0;
-      }
-  fprintf (stderr, "berth-testhelper: syscall %s is not in the table\n", argv[0]);
-  return 2;
+      nr = syscalls[i].nr;
+  if (nr < 0)
+    {
+      fprintf (stderr, "berth-testhelper: syscall %s is not in the table\n", argv[0]);
+      return 2;
+    }
+  for (int k = 1; k < argc && k <= 6; k++)
+    args[k - 1] = (long) strtoull (argv[k], NULL, 0);
+  errno = 0;
+  r = syscall (nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  if (r < 0)
+    {
+      const char *name = strerrorname_np (errno);
+      printf ("errno %d %s\n", errno, name ? name : "?");
+    }
+  else
+    printf ("ok %ld\n", r);
+  return 0;
 }
 
 /* Send MSG to $NOTIFY_SOCKET, as sd_notify(3) does. */

@@ -408,3 +408,17 @@ def test_notify_refused_where_the_runtime_needs_the_syscall(runtime, bundle, cid
         assert len(errors) == 1, c.stdout
         assert ".linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the " \
             f"{syscall} syscall" in errors[0]
+
+
+@pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
+def test_syscalls_newer_than_the_profile_get_enosys(runtime, bundle, cid):
+    """As runc: a call numbered above the profile's newest named one gets
+    ENOSYS, so that libc falls back (clone3 -> clone) instead of failing
+    with the profile's default errno; an older call the profile leaves out
+    still gets the default.  Podman's profile, with EPERM as its default
+    instead of its own ENOSYS."""
+    prof = podman_profile(bundle)
+    prof.pop("defaultErrnoRet", None)
+    assert "add_key" not in profile_names(prof)
+    p = run(runtime, bundle, cid, prof, "sh", "-c", helper_lines(("1000",), ("add_key",)))
+    assert p.stdout.splitlines() == ["errno 38 ENOSYS", "errno 1 EPERM"], p.stderr
