@@ -5,6 +5,7 @@
 #include "cleanup.h"
 #include "lsm.h"
 #include "mountopts.h"
+#include "mempolicy.h"
 #include "process.h"
 #include "safepath.h"
 #include "scheduling.h"
@@ -280,7 +281,12 @@ check_create_rules (struct check_ctx *x)
     check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, ".linux.namespaces",
                "berth needs a mount namespace (add {\"type\": \"mount\"})");
   if (l && l->memory_policy)
-    unsupported (x, ".linux.memoryPolicy");
+    {
+      struct mempolicy_plan plan;
+      struct berth_error e = { 0 };
+      if (mempolicy_plan (l->memory_policy, &plan, &e) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
+    }
   if (l && l->net_devices_len)
     unsupported (x, ".linux.netDevices");
   if (l && l->intel_rdt)

@@ -3,6 +3,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "hooks.h"
+#include "mempolicy.h"
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
@@ -105,8 +106,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
                          "pass --console-socket, or use 'run' in the foreground");
   /* Properties berth cannot apply yet are refused rather than ignored
      (runtime.md: an unsupported property MUST be an error). */
-  if (l && l->memory_policy)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.memoryPolicy", "not supported by berth yet");
   if (l && l->net_devices_len)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
   if (l && l->intel_rdt)
@@ -163,6 +162,7 @@ struct create_job {
   pid_t init_pid;
   int console;
   const struct berth_seccomp *seccomp;
+  struct mempolicy_plan mempolicy;
   char *config_json; /* for state.json; emitted before the init is cloned */
 };
 
@@ -279,6 +279,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .no_new_keyring = j->o->no_new_keyring,
         .bundle = j->bundle,
         .seccomp = j->seccomp,
+        .mempolicy = &j->mempolicy,
         .cgroup = &j->cg,
       };
       close (sv[0]);
@@ -559,6 +560,8 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
     return -1;
   if (load_bundle_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
       || check_config_for_create (config, o, err) < 0
+      || mempolicy_plan (config->linux ? config->linux->memory_policy : NULL, &j.mempolicy, err)
+             < 0
       || resolve_rootfs (config, j.bundle, j.rootfs, err) < 0)
     {
       if (err->path[0])

@@ -1,4 +1,5 @@
 #include "feature_set.h"
+#include "mempolicy.h"
 #include "cleanup.h"
 #include "mountopts.h"
 #include "spec.h"
@@ -60,6 +61,7 @@ berth_features_json (char **out, struct berth_error *err)
   struct oci_features_enabled off = { 0 }, on = { 0 }, idmap_off = { 0 };
   struct oci_features_mount_extensions mext = { 0 };
   struct oci_features_intel_rdt rdt = { 0 };
+  struct oci_features_memory_policy mpol = { 0 };
   const char *mount_opts[128];
   const char *archs[LEN (arch_names)];
   cleanup_free char **caps = NULL;
@@ -126,6 +128,13 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&mext, idmap, &idmap_off);
   OCI_SET (&l, mount_extensions, &mext);
   OCI_SET (&l, net_devices, &off);
+  for (mpol.modes_len = 0; mempolicy_mode_names[mpol.modes_len]; mpol.modes_len++)
+    ;
+  for (mpol.flags_len = 0; mempolicy_flag_names[mpol.flags_len]; mpol.flags_len++)
+    ;
+  OCI_SET (&mpol, modes, (char **) mempolicy_mode_names);
+  OCI_SET (&mpol, flags, (char **) mempolicy_flag_names);
+  OCI_SET (&l, memory_policy, &mpol);
   OCI_SET (&f, linux, &l);
 
   {

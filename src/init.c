@@ -378,6 +378,7 @@ init_run (struct init_ctx *ctx)
           || sched_plan_make (p, ".process", &sched, &err) < 0
           || sched_apply (0, &sched, &err) < 0
           || process_apply_personality (c->linux, &err) < 0
+          || mempolicy_apply (ctx->mempolicy, &err) < 0
           || lsm_apply_exec_labels (p, ".process", &err) < 0))
     fail (ctx, &err);
 

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "mempolicy.h"
 #include "namespaces.h"
 #include "spec.h"
 
@@ -39,6 +40,7 @@ struct init_ctx {
   bool no_pivot;
   bool no_new_keyring;
   const struct berth_seccomp *seccomp; /* compiled by the runtime; NULL: none */
+  const struct mempolicy_plan *mempolicy; /* planned by the runtime; may be unset */
   const struct berth_cgroup *cgroup;   /* the container's cgroup directories */
   const char *bundle;     /* absolute, for the hooks' state */
   pid_t host_pid;         /* the init's pid as the runtime sees it (known once

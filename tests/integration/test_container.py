@@ -415,3 +415,50 @@ def test_tmpcopyup_keeps_the_mode_option(berth, bundle, cid):
                                     "options": ["tmpcopyup", "mode=1777"]})
     bundle.args("stat", "-c", "%a", "/tmp")
     assert run_out(berth, bundle, cid).strip() == "1777"
+
+
+# ---- linux.memoryPolicy --------------------------------------------------------------
+
+NUMA = os.path.isdir("/sys/devices/system/node/node0")
+
+
+@pytest.mark.skipif(not NUMA, reason="no NUMA support in this kernel")
+@pytest.mark.parametrize("policy,shown", [
+    ({"mode": "MPOL_INTERLEAVE", "nodes": "0", "flags": ["MPOL_F_STATIC_NODES"]},
+     "interleave=static:0"),
+    ({"mode": "MPOL_BIND", "nodes": "0"}, "bind:0"),
+    ({"mode": "MPOL_PREFERRED", "nodes": "0"}, "prefer:0"),
+    ({"mode": "MPOL_LOCAL"}, "local"),
+    ({"mode": "MPOL_DEFAULT"}, "default"),
+])
+def test_memory_policy_is_the_process_policy(berth, bundle, cid, policy, shown):
+    """The program runs with the policy (numa_maps shows the policy of each
+    mapping, the process' own where the mapping has none)."""
+    bundle.config["linux"]["memoryPolicy"] = policy
+    bundle.sh("head -1 /proc/self/numa_maps")
+    assert run_out(berth, bundle, cid).split()[1] == shown
+
+
+@pytest.mark.skipif(not NUMA, reason="no NUMA support in this kernel")
+@pytest.mark.parametrize("policy,path,words", [
+    ({"mode": "MPOL_SPREAD"}, ".linux.memoryPolicy.mode", "MPOL_SPREAD"),
+    ({"mode": "MPOL_BIND", "nodes": "0", "flags": ["MPOL_F_FAST"]},
+     ".linux.memoryPolicy.flags[0]", "MPOL_F_FAST"),
+    ({"mode": "MPOL_BIND"}, ".linux.memoryPolicy.nodes", "needs at least one node"),
+    ({"mode": "MPOL_LOCAL", "nodes": "0"}, ".linux.memoryPolicy.nodes", "takes no nodes"),
+    ({"mode": "MPOL_BIND", "nodes": "0-"}, ".linux.memoryPolicy.nodes", "is not a list of nodes"),
+    ({"mode": "MPOL_BIND", "nodes": "3-1"}, ".linux.memoryPolicy.nodes", "low to high"),
+    ({"mode": "MPOL_BIND", "nodes": "63"}, ".linux.memoryPolicy",
+     "does this host have those nodes?"),
+])
+def test_bad_memory_policy(berth, bundle, cid, policy, path, words):
+    bundle.config["linux"]["memoryPolicy"] = policy
+    bundle.args("true").write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert f"config.json: {path}: " in p.stderr and words in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert berth.ids() == []
+    c = berth.cmd("check", "-b", bundle.path)
+    if "those nodes" not in words:  # the kernel's answer, known at create only
+        assert c.returncode == 1 and f"config.json: {path}: " in c.stdout, c.stdout
