@@ -6,6 +6,7 @@
 #include "lsm.h"
 #include "mountopts.h"
 #include "mempolicy.h"
+#include "netdev.h"
 #include "process.h"
 #include "safepath.h"
 #include "scheduling.h"
@@ -287,8 +288,11 @@ check_create_rules (struct check_ctx *x)
       if (mempolicy_plan (l->memory_policy, &plan, &e) < 0)
         check_add_error (x, CHECK_ERROR, &e, NULL);
     }
-  if (l && l->net_devices_len)
-    unsupported (x, ".linux.netDevices");
+  {
+    struct berth_error e = { 0 };
+    if (netdev_check (c, &e) < 0)
+      check_add_error (x, CHECK_ERROR, &e, NULL);
+  }
   if (l && l->intel_rdt)
     unsupported (x, ".linux.intelRdt");
   if (p)

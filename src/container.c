@@ -7,6 +7,7 @@
 #include "init.h"
 #include "log.h"
 #include "namespaces.h"
+#include "netdev.h"
 #include "notify.h"
 #include "process.h"
 #include "resources.h"
@@ -106,8 +107,8 @@ check_config_for_create (const struct oci_config *c, const struct create_options
                          "pass --console-socket, or use 'run' in the foreground");
   /* Properties berth cannot apply yet are refused rather than ignored
      (runtime.md: an unsupported property MUST be an error). */
-  if (l && l->net_devices_len)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.netDevices", "not supported by berth yet");
+  if (netdev_check (c, err) < 0)
+    return -1;
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
   /* Without a process the container can be created, not started
@@ -166,6 +167,28 @@ struct create_job {
   char *config_json; /* for state.json; emitted before the init is cloned */
 };
 
+/* linux.netDevices, into the init's network namespace once it exists, and
+   before the hooks (which may configure the network). */
+static int
+move_net_devices (struct create_job *j, pid_t init, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+  char path[64];
+  cleanup_close int netns = -1;
+
+  if (l == NULL || l->net_devices_len == 0)
+    return 0;
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int) init);
+  if ((netns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    return berth_err_sys (err, errno, "open the network namespace of the container's init");
+  if (netdev_move_all (l, netns, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
 /* prestart (deprecated, still honoured) and createRuntime: in the runtime's
    namespaces, once the container's namespaces and mounts exist. */
 static int
@@ -174,7 +197,7 @@ run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
   const struct oci_hooks *h = j->config->hooks;
   cleanup_free char *state = NULL;
 
-  if (h->prestart_len == 0 && h->create_runtime_len == 0)
+  if (h == NULL || (h->prestart_len == 0 && h->create_runtime_len == 0))
     return 0;
   if (hooks_state_json (j->config, j->id, pid, j->bundle, "creating", &state, err) < 0)
     return -1;
@@ -337,7 +360,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         }
       if (m.kind == SYNC_HOOKS)
         {
-          if (run_runtime_hooks (j, sender, err) < 0)
+          if (move_net_devices (j, sender, err) < 0 || run_runtime_hooks (j, sender, err) < 0)
             return -1;
           if (sync_send_value (sock, SYNC_GO, sender) < 0)
             return berth_err_sys (err, errno, "resume the container's init");

@@ -127,7 +127,7 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&idmap_off, enabled, false);
   OCI_SET (&mext, idmap, &idmap_off);
   OCI_SET (&l, mount_extensions, &mext);
-  OCI_SET (&l, net_devices, &off);
+  OCI_SET (&l, net_devices, &on);
   for (mpol.modes_len = 0; mempolicy_mode_names[mpol.modes_len]; mpol.modes_len++)
     ;
   for (mpol.flags_len = 0; mempolicy_flag_names[mpol.flags_len]; mpol.flags_len++)

@@ -199,7 +199,7 @@ run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
   if (m.kind != SYNC_GO)
     _exit (1);
   ctx->host_pid = m.value;
-  if (h->create_container_len == 0)
+  if (h == NULL || h->create_container_len == 0)
     return;
   if (hooks_state_json (ctx->config, ctx->id, ctx->host_pid, ctx->bundle, "creating", &state,
                         err) < 0
@@ -332,7 +332,8 @@ init_run (struct init_ctx *ctx)
 
   if (rootfs_prepare (c, &ro, &err) < 0)
     fail (ctx, &err);
-  if (c->hooks)
+  /* The runtime moves linux.netDevices in at this stop too. */
+  if (c->hooks || (c->linux && c->linux->net_devices_len))
     run_create_hooks (ctx, &err);
   if (private_procfs (ctx->rootfs, &private_proc, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
     fail (ctx, &err);

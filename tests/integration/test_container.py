@@ -462,3 +462,85 @@ def test_bad_memory_policy(berth, bundle, cid, policy, path, words):
     c = berth.cmd("check", "-b", bundle.path)
     if "those nodes" not in words:  # the kernel's answer, known at create only
         assert c.returncode == 1 and f"config.json: {path}: " in c.stdout, c.stdout
+
+
+# ---- linux.netDevices ----------------------------------------------------------------
+
+@pytest.fixture
+def veth(cid):
+    """A veth pair on the host, (moved end, peer), addresses on the first:
+    a permanent global IPv4 and IPv6 one, and removed at teardown if the
+    test left it."""
+    a, b = f"bta{os.getpid() % 100000}", f"btb{os.getpid() % 100000}"
+    subprocess.run(["ip", "link", "add", a, "type", "veth", "peer", "name", b], check=True)
+    subprocess.run(["ip", "addr", "add", "10.199.7.1/24", "dev", a], check=True)
+    subprocess.run(["ip", "-6", "addr", "add", "fd00:199::1/64", "dev", a], check=True)
+    yield a, b
+    for name in (a, b):
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def _host_has(name):
+    return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
+
+
+def test_net_device_is_moved_renamed_with_its_addresses_and_up(berth, bundle, cid, veth):
+    a, b = veth
+    bundle.config["linux"]["netDevices"] = {a: {"name": "ctr0"}}
+    bundle.args("true").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    assert not _host_has(a)
+    berth.cmd("start", cid, check=True)
+    berth.wait_stopped(cid)
+    berth.cmd("delete", cid, check=True)
+    # A virtual device dies with the namespace, and its peer with it.
+    deadline = time.time() + 10
+    while _host_has(b) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not _host_has(a) and not _host_has(b)
+
+
+def test_net_device_inside(berth, bundle, cid, veth):
+    a, _ = veth
+    bundle.config["linux"]["netDevices"] = {a: {"name": "ctr0"}}
+    bundle.sh("ip addr show ctr0")
+    text = run_out(berth, bundle, cid)
+    assert ",UP" in text.splitlines()[0] and " ctr0@" in text.splitlines()[0], text
+    assert "inet 10.199.7.1/24 scope global ctr0" in text
+    assert "inet6 fd00:199::1/64 scope global" in text
+
+
+def test_net_device_name_template(berth, bundle, cid, veth):
+    a, _ = veth
+    bundle.config["linux"]["netDevices"] = {a: {"name": "eth%d"}}
+    bundle.sh("ip -o link show | grep -o 'eth[0-9]*' | head -1")
+    assert run_out(berth, bundle, cid).strip() == "eth0"
+
+
+@pytest.mark.parametrize("case", ["clash", "missing", "no-netns", "bad-name"])
+def test_bad_net_devices(berth, bundle, cid, veth, case):
+    """Refused at create, naming the device (a key of letters and digits is
+    written .key in a JSON path); a device that was not moved
+    stays on the host, and nothing is left behind."""
+    a, _ = veth
+    path, words = f".linux.netDevices.{a}", ""
+    if case == "clash":
+        bundle.config["linux"]["netDevices"] = {a: {"name": "lo"}}
+        words = "already has an interface lo"
+    elif case == "missing":
+        bundle.config["linux"]["netDevices"] = {"btnope0": {}}
+        path, words = ".linux.netDevices.btnope0", "no network interface btnope0 on the host"
+    elif case == "no-netns":
+        bundle.config["linux"]["netDevices"] = {a: {}}
+        bundle.config["linux"]["namespaces"] = [
+            n for n in bundle.config["linux"]["namespaces"] if n["type"] != "network"]
+        path, words = ".linux.netDevices", "needs a network namespace"
+    else:
+        bundle.config["linux"]["netDevices"] = {a: {"name": "a/b"}}
+        path, words = f".linux.netDevices.{a}.name", "is not a network interface name"
+    bundle.args("true").write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert f"config.json: {path}: " in p.stderr and words in p.stderr, p.stderr
+    assert berth.ids() == []
+    assert _host_has(a)
