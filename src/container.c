@@ -11,6 +11,7 @@
 #include "notify.h"
 #include "process.h"
 #include "resources.h"
+#include "rootfs.h"
 #include "spec.h"
 #include "state.h"
 #include "sealed_exe.h"
@@ -164,6 +165,7 @@ struct create_job {
   int console;
   const struct berth_seccomp *seccomp;
   struct mempolicy_plan mempolicy;
+  int *bind_sources; /* rootfs_open_bind_sources, until the init is cloned */
   char *config_json; /* for state.json; emitted before the init is cloned */
 };
 
@@ -303,6 +305,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .bundle = j->bundle,
         .seccomp = j->seccomp,
         .mempolicy = &j->mempolicy,
+        .bind_sources = j->bind_sources,
         .cgroup = &j->cg,
       };
       close (sv[0]);
@@ -506,6 +509,7 @@ static int
 create_steps (struct create_job *j, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
+  int r;
 
   TEST_STOP_AT ("create:state-dir");
   j->notify_socket = getenv ("NOTIFY_SOCKET");
@@ -558,7 +562,19 @@ create_steps (struct create_job *j, struct berth_error *err)
      now, neither process touches their pages again. */
   if (l && l->seccomp)
     seccomp_drop_rules (l->seccomp);
-  if (spawn_init (j, err) < 0 || save_created_state (j, err) < 0)
+  /* In a user namespace of its own the init is no longer the host's root:
+     the sources are taken now, as the host's root. */
+  if ((j->ns.new_flags & CLONE_NEWUSER) && geteuid () == 0
+      && rootfs_open_bind_sources (j->config, &j->bind_sources, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  r = spawn_init (j, err);
+  /* The init has its copies; the runtime's go now. */
+  rootfs_close_bind_sources (j->bind_sources, j->config->mounts_len);
+  j->bind_sources = NULL;
+  if (r < 0 || save_created_state (j, err) < 0)
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
     return -1;

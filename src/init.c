@@ -276,6 +276,7 @@ init_run (struct init_ctx *ctx)
     .in_user_ns = ctx->ns->in_user_ns,
     .terminal = p && p->terminal,
     .cgroup = ctx->cgroup,
+    .bind_sources = ctx->bind_sources,
   };
   cleanup_free char *program = NULL;
   struct berth_cgroup own_cgroup = { 0 };
@@ -303,8 +304,15 @@ init_run (struct init_ctx *ctx)
      that a config path such as process.cwd = /proc/self/fd/N could
      reach (CVE-2024-21626). */
   {
-    int keep[] = { ctx->sync_fd, ctx->exec_fifo_fd, berth_log_fd () };
-    process_close_fds (ctx->preserve_fds, keep, sizeof keep / sizeof keep[0]);
+    int keep[3 + c->mounts_len];
+    size_t n = 0;
+    keep[n++] = ctx->sync_fd;
+    keep[n++] = ctx->exec_fifo_fd;
+    keep[n++] = berth_log_fd ();
+    for (size_t i = 0; ctx->bind_sources && i < c->mounts_len; i++)
+      if (ctx->bind_sources[i] >= 0)
+        keep[n++] = ctx->bind_sources[i];
+    process_close_fds (ctx->preserve_fds, keep, n);
   }
   /* The systemd driver's cgroup exists only once systemd has placed this
      process, after the clone that copied ctx->cgroup: a v1 "cgroup" mount
@@ -332,6 +340,10 @@ init_run (struct init_ctx *ctx)
 
   if (rootfs_prepare (c, &ro, &err) < 0)
     fail (ctx, &err);
+  /* Detached copies of host trees: never past the mounts. */
+  for (size_t i = 0; ctx->bind_sources && i < c->mounts_len; i++)
+    if (ctx->bind_sources[i] >= 0)
+      close (ctx->bind_sources[i]);
   /* The runtime moves linux.netDevices in at this stop too. */
   if (c->hooks || (c->linux && c->linux->net_devices_len))
     run_create_hooks (ctx, &err);

@@ -41,6 +41,7 @@ struct init_ctx {
   bool no_new_keyring;
   const struct berth_seccomp *seccomp; /* compiled by the runtime; NULL: none */
   const struct mempolicy_plan *mempolicy; /* planned by the runtime; may be unset */
+  const int *bind_sources; /* per mount, the runtime's detached source, or -1; may be NULL */
   const struct berth_cgroup *cgroup;   /* the container's cgroup directories */
   const char *bundle;     /* absolute, for the hooks' state */
   pid_t host_pid;         /* the init's pid as the runtime sees it (known once

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -166,7 +167,7 @@ container_path (struct ctx *x, int fd, char out[PATH_MAX])
    resolved location, so a symlink into /proc cannot get round it. */
 static int
 check_proc_dest (struct ctx *x, size_t i, int fd, const char *type, const char *bind_source,
-                 struct berth_error *err)
+                 int bind_tree, struct berth_error *err)
 {
   static const char *const lxcfs_files[] = {
     "/proc/cpuinfo",      "/proc/diskstats",      "/proc/meminfo",
@@ -184,7 +185,9 @@ check_proc_dest (struct ctx *x, size_t i, int fd, const char *type, const char *
       struct statfs sfs;
       if (strcmp (type, "proc") == 0)
         return 0;
-      if (bind_source && statfs (bind_source, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC)
+      if (bind_source
+          && (bind_tree >= 0 ? fstatfs (bind_tree, &sfs) : statfs (bind_source, &sfs)) == 0
+          && sfs.f_type == PROC_SUPER_MAGIC)
         return 0;
       berth_err (err, BERTH_E_VALUE, "%s cannot be mounted on /proc: it is not a procfs",
                  bind_source ? bind_source : type);
@@ -294,23 +297,32 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
   cleanup_close int fd = -1;
   struct stat st;
 
+  int tree = x->o->bind_sources ? x->o->bind_sources[i] : -1;
+
   if (source == NULL || source[0] == '\0')
     {
       berth_err (err, BERTH_E_MISSING, "a bind mount needs a source");
       return at_path (err, ".mounts[%zu].source", i);
     }
   /* A relative source is relative to the bundle, the caller's cwd. */
-  if (stat (source, &st) < 0)
+  if ((tree >= 0 ? fstat (tree, &st) : stat (source, &st)) < 0)
     {
       berth_err_sys (err, errno, "bind-mount source %s", source);
       return at_path (err, ".mounts[%zu].source", i);
     }
   if ((S_ISDIR (st.st_mode) ? dest_dir : dest_file) (x, i, dest, &fd, err) < 0)
     return -1;
-  if (check_proc_dest (x, i, fd, "bind", source, err) < 0)
+  if (check_proc_dest (x, i, fd, "bind", source, tree, err) < 0)
     return -1;
-  if (mount (source, safepath_fd_path (fd, fdpath), NULL, MS_BIND | (opts->flags & MS_REC), NULL)
-      < 0)
+  if (tree >= 0)
+    {
+      /* The runtime's detached copy, attached here. */
+      if (move_mount (tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return mount_err (err, errno, i, "bind-mount %s on %s", source, dest);
+    }
+  else if (mount (source, safepath_fd_path (fd, fdpath), NULL, MS_BIND | (opts->flags & MS_REC),
+                  NULL)
+           < 0)
     return mount_err (err, errno, i, "bind-mount %s on %s", source, dest);
 
   /* A bind mount ignores every flag but MS_REC: they need a remount. */
@@ -323,6 +335,49 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
         return mount_err (err, errno, i, "remount %s with its options", dest);
     }
   return finish_mount (x, i, dest, opts, 0, err);
+}
+
+int
+rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_error *err)
+{
+  int *v = NULL;
+
+  *fds = NULL;
+  if (c->mounts_len == 0)
+    return 0;
+  if ((v = malloc (c->mounts_len * sizeof *v)) == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  for (size_t i = 0; i < c->mounts_len; i++)
+    v[i] = -1;
+  for (size_t i = 0; i < c->mounts_len; i++)
+    {
+      const struct oci_mount *m = &c->mounts[i];
+      cleanup_mount_opts struct mount_opts opts = { 0 };
+      if (!mount_is_bind (m) || m->source == NULL || m->source[0] == '\0')
+        continue;
+      if (mount_opts_parse (m->options, m->options_len, "", &opts, &(struct berth_error){ 0 }) < 0)
+        continue; /* the init reports it, with its path */
+      v[i] = open_tree (AT_FDCWD, m->source,
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
+                            | ((opts.flags & MS_REC) ? AT_RECURSIVE : 0));
+      if (v[i] < 0)
+        {
+          berth_err_sys (err, errno, "bind-mount source %s", m->source);
+          rootfs_close_bind_sources (v, c->mounts_len);
+          return at_path (err, ".mounts[%zu].source", i);
+        }
+    }
+  *fds = v;
+  return 0;
+}
+
+void
+rootfs_close_bind_sources (int *fds, size_t n)
+{
+  for (size_t i = 0; fds && i < n; i++)
+    if (fds[i] >= 0)
+      close (fds[i]);
+  free (fds);
 }
 
 /* The recursive attributes equivalent to a mount's plain flags, for
@@ -411,7 +466,7 @@ mount_fresh (struct ctx *x, size_t i, const char *type, const char *dest,
     return -1;
   if (dest_dir (x, i, dest, &fd, err) < 0)
     return -1;
-  if (check_proc_dest (x, i, fd, type, NULL, err) < 0)
+  if (check_proc_dest (x, i, fd, type, NULL, -1, err) < 0)
     return -1;
   if (opts->tmpcopyup && strcmp (type, "tmpfs") == 0)
     return mount_tmpfs_copyup (x, i, dest, fd, flags, opts, err);

@@ -47,7 +47,19 @@ struct rootfs_options {
      v1 or hybrid host shows each hierarchy from the container's own cgroup,
      as runc does.  NULL: bind the host's tree. */
   const struct berth_cgroup *cgroup;
+  /* One per mount: a detached copy of a bind mount's source made by the
+     runtime (rootfs_open_bind_sources), or -1; NULL: none. */
+  const int *bind_sources;
 };
+
+/* In the runtime, before the init is cloned, when the container has a user
+   namespace of its own and the runtime is root: each bind mount's source as
+   a detached copy (open_tree), made with the host's credentials, so that a
+   source only the host's root can reach still mounts (runc does the same
+   since 1.1).  *fds has c->mounts_len entries, -1 for other mounts; free
+   with rootfs_close_bind_sources.  Errors name .mounts[i].source. */
+int rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_error *err);
+void rootfs_close_bind_sources (int *fds, size_t n);
 
 int rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
                     struct berth_error *err);

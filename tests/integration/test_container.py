@@ -544,3 +544,33 @@ def test_bad_net_devices(berth, bundle, cid, veth, case):
     assert f"config.json: {path}: " in p.stderr and words in p.stderr, p.stderr
     assert berth.ids() == []
     assert _host_has(a)
+
+
+def test_bind_source_only_the_host_root_reaches(runtime, open_bundle, cid, tmp_path):
+    """With a user namespace of its own the init is not the host's root; the
+    runtime takes each bind mount's source first, as the host's root (runc
+    since 1.1), so a source under a 0700 directory of root's still mounts."""
+    bundle = open_bundle
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)  # root's: no one else gets through it
+    secret = private / "shared"
+    secret.mkdir(mode=0o755)   # readable by all, once reached
+    (secret / "data").write_text("only-root-reaches-this\n")
+    (secret / "file").write_text("a-single-file\n")
+    for f in ("data", "file"):
+        os.chmod(secret / f, 0o644)
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.config["mounts"] += [
+        # Existing destinations: the mapped root may not create any in
+        # this root-owned rootfs.
+        {"destination": "/root", "type": "bind", "source": str(secret), "options": ["rbind"]},
+        {"destination": "/etc/group", "type": "bind", "source": str(secret / "file"),
+         "options": ["bind", "ro"]}]
+    bundle.sh("cat /root/data /etc/group; touch /etc/group 2>/dev/null && echo writable || echo ro")
+    bundle.write()
+    p = runtime.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["only-root-reaches-this", "a-single-file", "ro"]
+    assert runtime.ids() == []
