@@ -6,6 +6,7 @@
 #include "lsm.h"
 #include "mountopts.h"
 #include "mempolicy.h"
+#include "namespaces.h"
 #include "netdev.h"
 #include "process.h"
 #include "safepath.h"
@@ -278,9 +279,16 @@ check_create_rules (struct check_ctx *x)
   if (p == NULL)
     check_add (x, CHECK_WARNING, BERTH_E_MISSING, ".process",
                "no process: the container can be created, but start will refuse it");
-  if (!has_ns (c, "mount"))
-    check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, ".linux.namespaces",
-               "berth needs a mount namespace (add {\"type\": \"mount\"})");
+  {
+    struct berth_error e = { 0 };
+    bool inherits;
+    if (ns_check_mount_inherited (c, &inherits, &e) < 0)
+      check_add_error (x, CHECK_ERROR, &e, NULL);
+    else if (inherits)
+      check_add (x, CHECK_WARNING, BERTH_E_VALUE, ".linux.namespaces",
+                 "no mount namespace: the mounts go into the runtime's, and delete removes "
+                 "them");
+  }
   if (l && l->memory_policy)
     {
       struct mempolicy_plan plan;

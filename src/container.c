@@ -3,6 +3,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "hooks.h"
+#include "hostmounts.h"
 #include "mempolicy.h"
 #include "init.h"
 #include "log.h"
@@ -23,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -94,14 +96,11 @@ check_config_for_create (const struct oci_config *c, const struct create_options
                          struct berth_error *err)
 {
   const struct oci_linux *l = c->linux;
-  bool mount_ns = false;
 
-  for (size_t i = 0; l && i < l->namespaces_len; i++)
-    if (strcmp (l->namespaces[i].type, "mount") == 0)
-      mount_ns = true;
-  if (!mount_ns)
-    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.namespaces",
-                         "berth needs a mount namespace (add {\"type\": \"mount\"})");
+  /* Without one the mount namespace is inherited (config-linux.md): the
+     mounts go into the runtime's, recorded and removed at delete. */
+  if (ns_check_mount_inherited (c, &(bool){ false }, err) < 0)
+    return -1;
   if (c->process && c->process->terminal && o->console_socket == NULL && !o->keep_console)
     return berth_err_at (err, BERTH_E_VALUE, ".process.terminal",
                          "a terminal was requested but there is nobody to hand it to: "
@@ -166,6 +165,11 @@ struct create_job {
   const struct berth_seccomp *seccomp;
   struct mempolicy_plan mempolicy;
   int *bind_sources; /* rootfs_open_bind_sources, until the init is cloned */
+  /* Without a mount namespace: the host's mounts before the init, and the
+     ones it made (hostmounts.h). */
+  struct hostmounts_snapshot mounts_before;
+  char **host_mounts;
+  size_t host_mounts_len;
   char *config_json; /* for state.json; emitted before the init is cloned */
 };
 
@@ -441,6 +445,11 @@ save_created_state (struct create_job *j, struct berth_error *err)
     OCI_SET (&s, joined_pid_ns, j->ns.join_fd[NS_PID] >= 0);
     if (j->config->process == NULL)
       OCI_SET (&s, no_process, true);
+    if (j->host_mounts_len)
+      {
+        s.host_mounts_len = j->host_mounts_len;
+        OCI_SET (&s, host_mounts, j->host_mounts);
+      }
     r = state_save (&j->state, &s, err);
     for (size_t i = 0; i < n; i++)
       free (cg[i]);
@@ -477,6 +486,69 @@ send_pidfd (const char *socket_path, const struct create_job *j, struct berth_er
   return unix_send_fd (socket_path, pidfd, "pidfd", "pidfd socket", err);
 }
 
+/* Without a mount namespace, the init mounts into the runtime's.  Before
+   it runs, the ids of every mount already there are kept, and written down
+   (with the rootfs) for a delete --force that finds no state.json after a
+   crash; what is new below the rootfs afterwards is the container's. */
+#define HOST_MOUNTS_RECORD "hostmounts"
+
+static int
+record_host_mounts_base (struct create_job *j, struct berth_error *err)
+{
+  cleanup_free char *buf = NULL;
+  size_t len = strlen (j->rootfs) + 2, off;
+
+  if (hostmounts_snapshot (&j->mounts_before, err) < 0)
+    return -1;
+  len += j->mounts_before.n * 21;
+  if ((buf = malloc (len)) == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  off = (size_t) sprintf (buf, "%s\n", j->rootfs);
+  for (size_t i = 0; i < j->mounts_before.n; i++)
+    off += (size_t) sprintf (buf + off, "%" PRIu64 "\n", j->mounts_before.ids[i]);
+  return write_file_atomic (j->state.dir_fd, HOST_MOUNTS_RECORD, buf, off, 0600, err);
+}
+
+static void
+unmount_new_host_mounts (const struct hostmounts_snapshot *before, const char *rootfs)
+{
+  struct berth_error ignored = { 0 };
+  char **v = NULL;
+  size_t n = 0;
+
+  if (hostmounts_new_within (before, rootfs, &v, &n, &ignored) < 0)
+    return;
+  (void) hostmounts_unmount (v, n, &ignored);
+  for (size_t i = 0; i < n; i++)
+    free (v[i]);
+  free (v);
+}
+
+/* delete --force with no usable state.json: the record instead. */
+static void
+remove_recorded_host_mounts (const struct state_handle *h)
+{
+  struct berth_error ignored = { 0 };
+  struct hostmounts_snapshot before = { NULL, 0 };
+  cleanup_free char *buf = NULL;
+  char *save = NULL, *rootfs;
+
+  if (read_file_at (h->dir_fd, HOST_MOUNTS_RECORD, &buf, NULL, &ignored) < 0
+      || (rootfs = strtok_r (buf, "\n", &save)) == NULL)
+    return;
+  for (char *l = strtok_r (NULL, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      uint64_t *v = realloc (before.ids, (before.n + 1) * sizeof *v);
+      if (v == NULL)
+        break;
+      before.ids = v;
+      before.ids[before.n++] = strtoull (l, NULL, 10);
+    }
+  if (before.n)
+    unmount_new_host_mounts (&before, rootfs);
+  hostmounts_snapshot_free (&before);
+}
+
 static void
 rollback_create (struct create_job *j)
 {
@@ -496,6 +568,8 @@ rollback_create (struct create_job *j)
     systemd_cgroup_destroy (&j->cg, &ignored);
   else
     cgroup_destroy (&j->cg, true, &ignored);
+  if (j->mounts_before.ids)
+    unmount_new_host_mounts (&j->mounts_before, j->rootfs);
   if (j->state.dir_fd >= 0)
     state_remove (&j->state, &ignored);
   if (j->console >= 0)
@@ -570,10 +644,28 @@ create_steps (struct create_job *j, struct berth_error *err)
       berth_err_set_source (err, "config.json");
       return -1;
     }
+  if (ns_host_mount (&j->ns))
+    {
+      /* Every mount made below the rootfs during create is taken for the
+         container's: not the host's whole tree. */
+      if (strcmp (j->rootfs, "/") == 0)
+        {
+          berth_err_at (err, BERTH_E_UNSUPPORTED, ".root.path",
+                        "without a mount namespace of its own the root cannot be the host's /");
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      if (record_host_mounts_base (j, err) < 0)
+        return -1;
+    }
   r = spawn_init (j, err);
   /* The init has its copies; the runtime's go now. */
   rootfs_close_bind_sources (j->bind_sources, j->config->mounts_len);
   j->bind_sources = NULL;
+  if (r == 0 && j->mounts_before.ids
+      && hostmounts_new_within (&j->mounts_before, j->rootfs, &j->host_mounts,
+                                &j->host_mounts_len, err) < 0)
+    r = -1;
   if (r < 0 || save_created_state (j, err) < 0)
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
@@ -644,6 +736,10 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   cgroup_free (&j.cg);
   state_close (&j.state);
   free (j.config_json);
+  hostmounts_snapshot_free (&j.mounts_before);
+  for (size_t i = 0; i < j.host_mounts_len; i++)
+    free (j.host_mounts[i]);
+  free (j.host_mounts);
   return r;
 }
 
@@ -1050,6 +1146,7 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
              what there is. */
           berth_warn ("container %s: %s; removing what it recorded", id, err->msg);
           remove_recorded_cgroups (&h);
+          remove_recorded_host_mounts (&h);
           return state_remove (&h, err);
         }
       return -1;
@@ -1070,6 +1167,10 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
      so, whether or not this delete was given --systemd-cgroup. */
   r = systemd_cgroup_destroy (&cg, err);
   cgroup_free (&cg);
+  /* What create mounted in the host's namespace (no mount namespace). */
+  if (r == 0 && s->host_mounts_len
+      && hostmounts_unmount (s->host_mounts, s->host_mounts_len, err) < 0)
+    r = -1;
   if (r < 0 || state_remove (&h, err) < 0)
     return -1;
   run_poststop (s);

@@ -274,6 +274,7 @@ init_run (struct init_ctx *ctx)
     .rootfs = ctx->rootfs,
     .no_pivot = ctx->no_pivot,
     .in_user_ns = ctx->ns->in_user_ns,
+    .host_mount_ns = ns_host_mount (ctx->ns),
     .terminal = p && p->terminal,
     .cgroup = ctx->cgroup,
     .bind_sources = ctx->bind_sources,

@@ -186,3 +186,22 @@ ns_write_time_offsets (const struct oci_linux *l, struct berth_error *err)
     }
   return 0;
 }
+
+int
+ns_check_mount_inherited (const struct oci_config *c, bool *inherits, struct berth_error *err)
+{
+  const struct oci_linux *l = c->linux;
+  bool mount = false, new_user = false;
+
+  for (size_t i = 0; l && i < l->namespaces_len; i++)
+    {
+      mount |= strcmp (l->namespaces[i].type, "mount") == 0;
+      new_user |= strcmp (l->namespaces[i].type, "user") == 0 && l->namespaces[i].path == NULL;
+    }
+  *inherits = !mount;
+  if (!mount && new_user)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.namespaces",
+                         "a new user namespace needs a mount namespace of its own "
+                         "(add {\"type\": \"mount\"})");
+  return 0;
+}

@@ -15,6 +15,7 @@
 #ifndef BERTH_NAMESPACES_H
 #define BERTH_NAMESPACES_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -30,6 +31,17 @@ struct ns_plan {
 };
 
 int ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err);
+/* A config without a mount namespace inherits the runtime's (the mounts
+   go there); refused, naming .linux.namespaces, when it asks for a new user
+   namespace, which could not mount there.  *inherits says whether it does. */
+int ns_check_mount_inherited (const struct oci_config *c, bool *inherits,
+                              struct berth_error *err);
+/* No mount namespace of its own, new or joined: the runtime's is used. */
+static inline bool
+ns_host_mount (const struct ns_plan *p)
+{
+  return !(p->new_flags & CLONE_NEWNS) && p->join_fd[NS_MNT] < 0;
+}
 void ns_plan_close (struct ns_plan *p);
 int ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err);
 int ns_write_id_maps (pid_t pid, const struct oci_linux *l, struct berth_error *err);

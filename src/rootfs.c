@@ -6,6 +6,7 @@
 #include "devices.h"
 #include "mountopts.h"
 #include "safepath.h"
+#include "utils.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -692,7 +693,7 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
         return berth_err_at (err, BERTH_E_VALUE, ".linux.rootfsPropagation",
                              "unknown propagation \"%s\"", c->linux->rootfs_propagation);
     }
-  if (mount (NULL, "/", NULL, prop, NULL) < 0)
+  if (!o->host_mount_ns && mount (NULL, "/", NULL, prop, NULL) < 0)
     return berth_err_sys (err, errno, "set the propagation of /");
 
   real = realpath (o->rootfs, NULL);
@@ -701,10 +702,14 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
       berth_err_sys (err, errno, "rootfs %s", o->rootfs);
       return at_path (err, ".root.path");
     }
-  if (make_parent_private (real, err) < 0)
+  if (!o->host_mount_ns && make_parent_private (real, err) < 0)
     return -1;
   if (mount (real, real, NULL, MS_BIND | MS_REC, NULL) < 0)
     return berth_err_sys (err, errno, "bind-mount the rootfs %s onto itself", real);
+  /* In the host's namespace, only this new mount is made private: what is
+     mounted below it then reaches no other namespace. */
+  if (o->host_mount_ns && mount (NULL, real, NULL, MS_PRIVATE, NULL) < 0)
+    return berth_err_sys (err, errno, "make the rootfs mount %s private", real);
   root_fd = open (real, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0)
     return berth_err_sys (err, errno, "open the rootfs %s", real);
@@ -740,24 +745,6 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
 /* ------------------------------------------------------------------------
    rootfs_pivot
    ------------------------------------------------------------------------ */
-
-static void
-unescape_mountinfo (char *s)
-{
-  char *w = s;
-  for (; *s; s++)
-    {
-      if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0'
-          && s[3] <= '7')
-        {
-          *w++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-          s += 3;
-        }
-      else
-        *w++ = *s;
-    }
-  *w = '\0';
-}
 
 static bool
 path_within (const char *p, const char *dir)
@@ -804,7 +791,7 @@ host_pseudofs_mounts (const char *rootfs, char ***out, size_t *n_out, struct ber
       if (root == NULL || mp == NULL || fstype == NULL || strcmp (root, "/") != 0
           || (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0))
         continue;
-      unescape_mountinfo (mp);
+      mountinfo_unescape (mp);
       if (path_within (mp, rootfs))
         continue;
       nv = realloc (v, (n + 1) * sizeof *v);
@@ -881,6 +868,15 @@ rootfs_pivot (const struct rootfs_options *o, struct berth_error *err)
 {
   cleanup_close int oldroot = -1, newroot = -1;
 
+  if (o->host_mount_ns)
+    {
+      /* pivot_root or a move onto / would change the host's root. */
+      if (chroot (o->rootfs) < 0)
+        return berth_err_sys (err, errno, "chroot into %s", o->rootfs);
+      if (chdir ("/") < 0)
+        return berth_err_sys (err, errno, "chdir / in the rootfs");
+      return 0;
+    }
   if (o->no_pivot)
     return move_root (o, err);
   oldroot = open ("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);

@@ -42,6 +42,10 @@ struct rootfs_options {
   const char *rootfs;    /* absolute host path of the rootfs */
   bool no_pivot;
   bool in_user_ns;       /* devices are bind-mounted instead of mknod */
+  /* No mount namespace of its own: the mounts are made in the runtime's
+     (the runtime records and removes them, hostmounts.h), nothing of the
+     host's propagation is touched, and the root is entered with chroot. */
+  bool host_mount_ns;
   bool terminal;         /* create /dev/console mount target */
   /* The container's cgroup directories (host paths): a "cgroup" mount on a
      v1 or hybrid host shows each hierarchy from the container's own cgroup,

@@ -32,6 +32,7 @@
   F (berth_state, host_pid_ns, "hostPidNamespace", BOOL, _, OPT)               \
   F (berth_state, joined_pid_ns, "joinedPidNamespace", BOOL, _, OPT)           \
   F (berth_state, no_process, "noProcess", BOOL, _, OPT)                       \
+  F (berth_state, host_mounts, "hostMounts", STRVEC, _, OPT)                   \
   F (berth_state, config, "config", STR, _, OPT)                               \
   F (berth_state, systemd, "systemd", BOOL, _, OPT)                           \
   F (berth_state, notify_socket, "notifySocket", STR, _, OPT)

@@ -29,6 +29,9 @@ int mkdir_p (const char *path, mode_t mode, struct berth_error *err);
 /* True when `fd` is the root directory of a procfs mount (statfs type and
    inode 1); errno is kept when fstat fails. */
 bool is_procfs_root (int fd);
+/* A path field of /proc/self/mountinfo, its octal escapes (\040) undone,
+   in place. */
+void mountinfo_unescape (char *s);
 
 /* Process start time (field 22 of /proc/PID/stat, clock ticks since boot)
    and state letter.  Returns -1 with errno ESRCH when the process is gone. */

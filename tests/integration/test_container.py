@@ -574,3 +574,57 @@ def test_bind_source_only_the_host_root_reaches(runtime, open_bundle, cid, tmp_p
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["only-root-reaches-this", "a-single-file", "ro"]
     assert runtime.ids() == []
+
+
+# ---- namespaces left out are inherited ------------------------------------------
+
+def _mounts_below(path):
+    with open("/proc/self/mountinfo") as f:
+        return [l.split()[4] for l in f if l.split()[4] == path or
+                l.split()[4].startswith(path + "/")]
+
+
+def test_namespaces_left_out_are_the_runtime_s(berth, open_bundle, cid):
+    """config-linux.md: a namespace type the config leaves out is inherited.
+    Here every one but pid: the mounts go into the runtime's mount
+    namespace, are recorded, and delete removes them all."""
+    bundle = open_bundle
+    bundle.config["linux"]["namespaces"] = [{"type": "pid"}]
+    bundle.config.pop("hostname", None)
+    bundle.sh("for t in mnt net ipc uts; do readlink /proc/self/ns/$t; done; "
+              "cat /proc/1/comm; sleep 100")
+    bundle.write()
+    before = _mounts_below(os.path.realpath(bundle.rootfs))
+    assert before == []
+    out = os.path.join(bundle.path, "out")
+    with open(out, "w") as f, open(out + ".err", "w+") as e:
+        p = subprocess.run([berth.binary, "--root", berth.root, "run", "-d", "-b", bundle.path,
+                            cid], stdout=f, stderr=e, timeout=30)
+        e.seek(0)
+        assert p.returncode == 0, e.read()
+    rootfs = os.path.realpath(bundle.rootfs)
+    mounts = _mounts_below(rootfs)
+    assert rootfs + "/proc" in mounts and rootfs + "/dev" in mounts, mounts
+    deadline = time.time() + 10
+    while len(open(out).read().split()) < 5 and time.time() < deadline:
+        time.sleep(0.02)
+    lines = open(out).read().split()
+    assert lines[:4] == [os.readlink(f"/proc/self/ns/{t}") for t in ("mnt", "net", "ipc", "uts")]
+    assert lines[4] == "sleep" or lines[4] == "sh"
+    berth.cmd("delete", "--force", cid, check=True)
+    assert _mounts_below(rootfs) == []
+
+
+def test_new_user_namespace_without_a_mount_namespace_is_refused(berth, open_bundle, cid):
+    bundle = open_bundle
+    bundle.config["linux"]["namespaces"] = [{"type": "pid"}, {"type": "user"}]
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.config.pop("hostname", None)
+    bundle.args("true").write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode == 1
+    assert "config.json: .linux.namespaces: a new user namespace needs a mount namespace" \
+        in p.stderr, p.stderr
+    assert berth.ids() == []
+    assert _mounts_below(os.path.realpath(bundle.rootfs)) == []

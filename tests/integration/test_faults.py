@@ -57,6 +57,32 @@ def test_killed_create_is_cleaned_by_delete_force(berth, bundle, cid, phase):
     assert out.stdout == ""
 
 
+@needs_hooks
+@pytest.mark.parametrize("phase", ["create:cloned", "create:ready"])
+def test_killed_create_without_mount_namespace_leaves_no_mount(berth, open_bundle, cid, phase):
+    """Without a mount namespace the init mounts into the runtime's; a
+    create killed before it recorded them in state.json still wrote down
+    what was there before, and delete --force removes the rest."""
+    bundle = open_bundle
+    bundle.config["linux"]["namespaces"] = [{"type": "pid"}]
+    bundle.config.pop("hostname", None)
+    bundle.args("sleep", "100").write()
+    rootfs = os.path.realpath(bundle.rootfs)
+    env = {**os.environ, "BERTH_TEST_STOP_AT": phase}
+    p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_stopped(p.pid)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    assert berth.cmd("delete", "--force", cid).returncode == 0
+    assert berth.ids() == []
+    with open("/proc/self/mountinfo") as f:
+        left = [l.split()[4] for l in f if l.split()[4].startswith(rootfs)]
+    assert left == []
+
+
 def test_corrupt_state_file(berth, bundle, cid):
     bundle.args("sleep", "100").write()
     berth.cmd("create", "-b", bundle.path, cid, check=True)
