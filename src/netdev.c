@@ -100,46 +100,16 @@ nl_open (struct berth_error *err)
   return s;
 }
 
-/* Send one request and wait for its acknowledgement. */
+/* Send `r` (with an acknowledgement asked for) and hand each reply to
+   `each` (may be NULL) until the acknowledgement or the end of a dump; a
+   refusal comes back as -1 with the kernel's errno. */
 static int
-nl_call (int s, struct req *r, struct berth_error *err)
+nl_talk (int s, struct req *r, int (*each) (const struct nlmsghdr *, void *), void *data)
 {
-  char buf[4096];
-  ssize_t n;
+  char buf[16384];
 
   r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
   if (send (s, r, r->h.nlmsg_len, 0) < 0)
-    return berth_err_sys (err, errno, "netlink send");
-  for (;;)
-    {
-      n = recv (s, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_err_sys (err, errno, "netlink receive");
-      for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK (h, (size_t) n);
-           h = NLMSG_NEXT (h, n))
-        if (h->nlmsg_type == NLMSG_ERROR)
-          {
-            int e = -((struct nlmsgerr *) NLMSG_DATA (h))->error;
-            return e ? (errno = e, -1) : 0;
-          }
-    }
-}
-
-/* RTM_GETLINK by name (or by *index when name is NULL): the interface's
-   index, or -1 with errno ENODEV when there is none. */
-static int
-get_link (int s, const char *name, int *index)
-{
-  struct req q = { .h = { .nlmsg_len = NLMSG_LENGTH (sizeof (struct ifinfomsg)),
-                          .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST },
-                   .ifi = { .ifi_family = AF_UNSPEC, .ifi_index = name ? 0 : *index } };
-  char buf[8192];
-
-  if (name)
-    add_attr (&q, IFLA_IFNAME, name, strlen (name) + 1);
-  if (send (s, &q, q.h.nlmsg_len, 0) < 0)
     return -1;
   for (;;)
     {
@@ -153,16 +123,37 @@ get_link (int s, const char *name, int *index)
         {
           if (h->nlmsg_type == NLMSG_ERROR)
             {
-              errno = -((struct nlmsgerr *) NLMSG_DATA (h))->error;
-              return -1;
+              int e = -((struct nlmsgerr *) NLMSG_DATA (h))->error;
+              return e ? (errno = e, -1) : 0;
             }
-          if (h->nlmsg_type == RTM_NEWLINK)
-            {
-              *index = ((struct ifinfomsg *) NLMSG_DATA (h))->ifi_index;
-              return 0;
-            }
+          if (h->nlmsg_type == NLMSG_DONE)
+            return 0;
+          if (each && each (h, data) < 0)
+            return -1;
         }
     }
+}
+
+static int
+link_index (const struct nlmsghdr *h, void *data)
+{
+  if (h->nlmsg_type == RTM_NEWLINK)
+    *(int *) data = ((const struct ifinfomsg *) NLMSG_DATA (h))->ifi_index;
+  return 0;
+}
+
+/* RTM_GETLINK by name (or by *index when name is NULL): the interface's
+   index, or -1 with errno ENODEV when there is none. */
+static int
+get_link (int s, const char *name, int *index)
+{
+  struct req q = { .h = { .nlmsg_len = NLMSG_LENGTH (sizeof (struct ifinfomsg)),
+                          .nlmsg_type = RTM_GETLINK },
+                   .ifi = { .ifi_family = AF_UNSPEC, .ifi_index = name ? 0 : *index } };
+
+  if (name)
+    add_attr (&q, IFLA_IFNAME, name, strlen (name) + 1);
+  return nl_talk (s, &q, link_index, index);
 }
 
 /* The addresses of `index` worth keeping: permanent, of global scope
@@ -189,41 +180,36 @@ keep_addr (const struct nlmsghdr *h, int index)
   return (flags & IFA_F_PERMANENT) != 0;
 }
 
+struct addr_dump {
+  int index;
+  struct addrs *out;
+};
+
+static int
+save_addr (const struct nlmsghdr *h, void *data)
+{
+  struct addr_dump *d = data;
+  char *grown;
+
+  if (!keep_addr (h, d->index))
+    return 0;
+  if ((grown = realloc (d->out->buf, d->out->len + NLMSG_ALIGN (h->nlmsg_len))) == NULL)
+    return -1;
+  d->out->buf = grown;
+  memcpy (d->out->buf + d->out->len, h, h->nlmsg_len);
+  d->out->len += NLMSG_ALIGN (h->nlmsg_len);
+  return 0;
+}
+
 static int
 dump_addrs (int s, int index, struct addrs *out, struct berth_error *err)
 {
   struct req r = { .h = { .nlmsg_len = NLMSG_LENGTH (sizeof (struct ifaddrmsg)),
-                          .nlmsg_type = RTM_GETADDR,
-                          .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP } };
-  char buf[16384];
+                          .nlmsg_type = RTM_GETADDR, .nlmsg_flags = NLM_F_DUMP } };
 
-  if (send (s, &r, r.h.nlmsg_len, 0) < 0)
-    return berth_err_sys (err, errno, "netlink send");
-  for (;;)
-    {
-      ssize_t n = recv (s, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return berth_err_sys (err, errno, "netlink receive");
-      for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK (h, (size_t) n);
-           h = NLMSG_NEXT (h, n))
-        {
-          char *grown;
-          if (h->nlmsg_type == NLMSG_DONE)
-            return 0;
-          if (h->nlmsg_type == NLMSG_ERROR)
-            return berth_err_sys (err, -((struct nlmsgerr *) NLMSG_DATA (h))->error,
-                                  "list the addresses");
-          if (!keep_addr (h, index))
-            continue;
-          if ((grown = realloc (out->buf, out->len + NLMSG_ALIGN (h->nlmsg_len))) == NULL)
-            return berth_err_sys (err, ENOMEM, "out of memory");
-          out->buf = grown;
-          memcpy (out->buf + out->len, h, h->nlmsg_len);
-          out->len += NLMSG_ALIGN (h->nlmsg_len);
-        }
-    }
+  if (nl_talk (s, &r, save_addr, &(struct addr_dump){ index, out }) < 0)
+    return berth_err_sys (err, errno, "list the addresses");
+  return 0;
 }
 
 /* Each saved address again, on `index` in the socket's namespace: the
@@ -249,7 +235,7 @@ add_addrs (int s, int index, const struct addrs *a, struct berth_error *err)
              || t->rta_type == IFA_BROADCAST || t->rta_type == IFA_FLAGS)
             && NLMSG_ALIGN (r.h.nlmsg_len) + RTA_SPACE (RTA_PAYLOAD (t)) <= sizeof r)
           add_attr (&r, t->rta_type, RTA_DATA (t), RTA_PAYLOAD (t));
-      if (nl_call (s, &r, err) < 0)
+      if (nl_talk (s, &r, NULL, NULL) < 0)
         return berth_err_sys (err, errno, "add an address back");
       off += NLMSG_ALIGN (h->nlmsg_len);
     }
@@ -264,15 +250,13 @@ link_set (int s, int index, int netns, const char *name, bool up)
   struct req r = { .h = { .nlmsg_len = NLMSG_LENGTH (sizeof (struct ifinfomsg)),
                           .nlmsg_type = RTM_NEWLINK },
                    .ifi = { .ifi_family = AF_UNSPEC, .ifi_index = index } };
-  struct berth_error ignored;
-
   if (netns >= 0)
     add_attr (&r, IFLA_NET_NS_FD, &(uint32_t){ (uint32_t) netns }, sizeof (uint32_t));
   if (name)
     add_attr (&r, IFLA_IFNAME, name, strlen (name) + 1);
   if (up)
     r.ifi.ifi_flags = r.ifi.ifi_change = IFF_UP;
-  return nl_call (s, &r, &ignored);
+  return nl_talk (s, &r, NULL, NULL);
 }
 
 /* A netlink socket in the namespace `netns`: made there, used from here. */

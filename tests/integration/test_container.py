@@ -324,21 +324,26 @@ def _drain(master):
     return out
 
 
-@pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
-def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
+def _run_on_console(runtime, bundle, cid, tmp_path):
+    """create with a terminal handed to a --console-socket, start, and
+    everything the container wrote to it."""
     sock = str(tmp_path / "console.sock")
     result = {}
     t = threading.Thread(target=_console_server, args=(sock, result))
     t.start()
     bundle.config["process"]["terminal"] = True
+    bundle.write()
+    runtime.cmd("create", "-b", bundle.path, "--console-socket", sock, cid, check=True)
+    t.join()
+    runtime.cmd("start", cid, check=True)
+    return _drain(result["fd"])
+
+
+@pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
+def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
     bundle.config["process"]["consoleSize"] = {"height": 33, "width": 101}
     bundle.sh("berth-testhelper isatty; berth-testhelper winsize; tty")
-    bundle.write()
-    berth.cmd("create", "-b", bundle.path, "--console-socket", sock, cid, check=True)
-    t.join()
-    master = result["fd"]
-    berth.cmd("start", cid, check=True)
-    out = _drain(master)
+    out = _run_on_console(berth, bundle, cid, tmp_path)
     lines = out.decode().replace("\r", "").split("\n")
     assert lines[0] == "1" and lines[1] == "33 101"
     assert lines[2].startswith("/dev/pts/")
@@ -348,19 +353,9 @@ def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
 def test_terminal_belongs_to_the_process_user(runtime, bundle, cid, tmp_path):
     """The init's pty is chowned to process.user's uid (the group stays
     devpts' tty group), as runc does and as `exec -t` already did."""
-    sock = str(tmp_path / "console.sock")
-    result = {}
-    t = threading.Thread(target=_console_server, args=(sock, result))
-    t.start()
-    bundle.config["process"]["terminal"] = True
     bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
     bundle.sh("stat -c %u:%g $(tty)")
-    bundle.write()
-    runtime.cmd("create", "-b", bundle.path, "--console-socket", sock, cid, check=True)
-    t.join()
-    master = result["fd"]
-    runtime.cmd("start", cid, check=True)
-    out = _drain(master)
+    out = _run_on_console(runtime, bundle, cid, tmp_path)
     assert out.decode().split() == ["1000:5"]
     runtime.cmd("delete", "-f", cid, check=True)
 

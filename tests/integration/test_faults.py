@@ -32,11 +32,8 @@ def wait_stopped(pid, timeout=10):
     raise AssertionError(f"berth (pid {pid}) never reached its stop point")
 
 
-@needs_hooks
-@pytest.mark.parametrize("phase", ["create:state-dir", "create:cgroup", "create:cloned",
-                                   "create:ready"])
-def test_killed_create_is_cleaned_by_delete_force(berth, bundle, cid, phase):
-    bundle.args("sleep", "100").write()
+def kill_create_at(berth, bundle, cid, phase):
+    """Run create until it stops at `phase`, then SIGKILL it."""
     env = {**os.environ, "BERTH_TEST_STOP_AT": phase}
     p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -45,6 +42,14 @@ def test_killed_create_is_cleaned_by_delete_force(berth, bundle, cid, phase):
     finally:
         p.send_signal(signal.SIGKILL)
         p.wait()
+
+
+@needs_hooks
+@pytest.mark.parametrize("phase", ["create:state-dir", "create:cgroup", "create:cloned",
+                                   "create:ready"])
+def test_killed_create_is_cleaned_by_delete_force(berth, bundle, cid, phase):
+    bundle.args("sleep", "100").write()
+    kill_create_at(berth, bundle, cid, phase)
     st = berth.cmd("state", cid)
     if st.returncode == 0:
         assert json.loads(st.stdout)["status"] == "stopped"
@@ -68,14 +73,7 @@ def test_killed_create_without_mount_namespace_leaves_no_mount(berth, open_bundl
     bundle.config.pop("hostname", None)
     bundle.args("sleep", "100").write()
     rootfs = os.path.realpath(bundle.rootfs)
-    env = {**os.environ, "BERTH_TEST_STOP_AT": phase}
-    p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_stopped(p.pid)
-    finally:
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    kill_create_at(berth, bundle, cid, phase)
     assert berth.cmd("delete", "--force", cid).returncode == 0
     assert berth.ids() == []
     with open("/proc/self/mountinfo") as f:
