@@ -466,7 +466,10 @@ def veth(cid):
     """A veth pair on the host, (moved end, peer), addresses on the first:
     a permanent global IPv4 and IPv6 one, and removed at teardown if the
     test left it."""
-    a, b = f"bta{os.getpid() % 100000}", f"btb{os.getpid() % 100000}"
+    # Names of their own per test: a namespace that ends removes its
+    # devices later, in a kernel workqueue.
+    tag = cid.split("-")[-1] + str(os.getpid() % 10000)
+    a, b = f"bta{tag}"[:15], f"btb{tag}"[:15]
     subprocess.run(["ip", "link", "add", a, "type", "veth", "peer", "name", b], check=True)
     subprocess.run(["ip", "addr", "add", "10.199.7.1/24", "dev", a], check=True)
     subprocess.run(["ip", "-6", "addr", "add", "fd00:199::1/64", "dev", a], check=True)
