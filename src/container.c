@@ -205,7 +205,10 @@ run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
 
   if (h == NULL || (h->prestart_len == 0 && h->create_runtime_len == 0))
     return 0;
-  if (hooks_state_json (j->config, j->id, pid, j->bundle, "creating", &state, err) < 0)
+  /* runtime.md: "creating" is step 2 of the lifecycle, "created" is after
+     it, and these hooks are steps 3 and 4 (runc says "creating"; crun and
+     runtime-tools' hooks_stdin say "created"). */
+  if (hooks_state_json (j->config, j->id, pid, j->bundle, "created", &state, err) < 0)
     return -1;
   if (hooks_run (h->prestart, h->prestart_len, "prestart", state, NULL, err) < 0
       || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, NULL, err)

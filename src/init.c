@@ -201,7 +201,8 @@ run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
   ctx->host_pid = m.value;
   if (h == NULL || h->create_container_len == 0)
     return;
-  if (hooks_state_json (ctx->config, ctx->id, ctx->host_pid, ctx->bundle, "creating", &state,
+  /* Step 5, after step 2: "created" (see run_runtime_hooks). */
+  if (hooks_state_json (ctx->config, ctx->id, ctx->host_pid, ctx->bundle, "created", &state,
                         err) < 0
       || hooks_run (h->create_container, h->create_container_len, "createContainer", state,
                     ctx->rootfs, err)

@@ -54,8 +54,10 @@ def test_every_hook_runs_in_order_with_state(berth, bundle, cid, tmp_path):
     assert [k for k, _ in got] == ["prestart", "createRuntime", "createContainer", "poststart",
                                    "poststop"]
     status = {k: s["status"] for k, s in got}
-    assert status == {"prestart": "creating", "createRuntime": "creating",
-                      "createContainer": "creating", "poststart": "running",
+    # runtime.md: "creating" is lifecycle step 2; these hooks are steps 3-5,
+    # after it (runc says "creating", crun "created").
+    assert status == {"prestart": "created", "createRuntime": "created",
+                      "createContainer": "created", "poststart": "running",
                       "poststop": "stopped"}
     for k, s in got:
         assert s["id"] == cid and s["bundle"] == bundle.path and s["ociVersion"] == "1.3.0"
