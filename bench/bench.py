@@ -20,10 +20,12 @@ What it controls for (bench/README.md has the measurements behind each):
 - `--settle MS` waits between containers, for a run that wants the
   kernel's deferred work done before the next one starts.
 
-crun 1.8.1 refuses this host's hybrid cgroup layout, so the whole benchmark
-re-executes itself inside a private mount namespace with the cgroup2 mount at
-/sys/fs/cgroup/unified detached: every runtime then runs in the same
-environment.  Nothing on the host is changed.
+The whole benchmark re-executes itself in a cgroup of its own below the
+caller's, inside a cgroup namespace rooted there and a private mount
+namespace (tests/lib/cgsandbox.py; `sandboxed` below): crun 1.8.1 refuses
+this host's hybrid layout and places containers from the root of each
+hierarchy, and every runtime then runs in the same environment.  Nothing
+on the host is changed.
 
 With --variants, every runtime runs the plain bundle and the same with the
 --seccomp profile, and berth also one with CAP_SYS_PTRACE (which makes it
@@ -45,6 +47,8 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+import cgsandbox  # noqa: E402
 
 
 def make_bundle(path, seccomp=None, ptrace=False):
@@ -261,11 +265,30 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench needs root (it runs containers)")
     if not ARGS.inner:
-        script = ("umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$@\"")
-        os.execvp("unshare", ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
-                              "sh", sys.executable, os.path.abspath(__file__), "--inner",
-                              *sys.argv[1:]])
+        sys.exit(sandboxed())
     variants() if ARGS.variants else inner()
+
+
+def sandboxed():
+    """Run this script again (--inner) in a cgroup of its own below this
+    process' one, in a cgroup namespace rooted there and a private mount
+    namespace in which the hierarchies are mounted again and the cgroup2
+    mount of the hybrid layout is detached (crun 1.8.1 refuses it).  Every
+    runtime then runs in the same environment, and none can place a
+    container outside this process' cgroup (crun puts one without
+    cgroupsPath at `/<id>` of each hierarchy).  Removed afterwards."""
+    cg = cgsandbox.Cgroups(f"berth-bench-{os.getpid()}")
+    try:
+        dirs = cg.make_run("run")
+        script = ("umount /sys/fs/cgroup/unified 2>/dev/null; "
+                  f"{cgsandbox.remount_script(cg.hierarchies) or 'true'} && exec \"$@\"")
+        p = subprocess.run(["unshare", "-m", "-C", "--propagation", "private", "sh", "-c",
+                            script, "sh", sys.executable, os.path.abspath(__file__), "--inner",
+                            *sys.argv[1:]], preexec_fn=cgsandbox.Cgroups.joiner(dirs))
+        cg.clean_run(dirs)
+        return p.returncode
+    finally:
+        cg.remove()
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ import tempfile
 import time
 
 SCRIPT = os.path.abspath(__file__)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(SCRIPT)), "lib"))
+from cgsandbox import Cgroups, remount_script  # noqa: E402
 WHOSE = ("suite", "host", "spec", "berth")
 NOT_RUN_REASON = ("puts a process in a cgroup at the root of a hierarchy (`/cgrouptest`); "
                   "on this host a process may only move into descendants of the cgroup it "
@@ -147,139 +149,7 @@ def make_rootfs_tar(dest):
         add("etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
 
 
-# ---------------------------------------------------------------- cgroups
-
-def v1_hierarchies():
-    """Every cgroup v1 hierarchy mounted in this mount namespace: its mount
-    point, the options to mount it again, and this process' cgroup in it."""
-    mounts = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            pre, post = line.split(" - ", 1)
-            fields = pre.split()
-            fstype, _src, opts = post.split()[:3]
-            if fstype == "cgroup":
-                mounts.append((fields[4], fields[3], set(opts.split(","))))
-    own = {}
-    with open("/proc/self/cgroup") as f:
-        for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            if ctrls:
-                own[ctrls] = path
-    out = []
-    for mnt, root, opts in mounts:
-        for ctrls, path in own.items():
-            if set(ctrls.split(",")) <= opts:
-                rel = path[len(root):] if root != "/" and path.startswith(root) else path
-                mount_opts = ("none," + ctrls) if ctrls.startswith("name=") else ctrls
-                out.append({"mnt": mnt, "opts": mount_opts,
-                            "own": os.path.join(mnt, rel.lstrip("/"))})
-                break
-    return out
-
-
-class Cgroups:
-    """A cgroup of the harness's below its own in every v1 hierarchy; each
-    program runs in a fresh child of it."""
-
-    def __init__(self):
-        self.hierarchies = v1_hierarchies()
-        self.base = []
-        name = f"berth-conformance-{os.getpid()}"
-        for h in self.hierarchies:
-            d = os.path.join(h["own"], name)
-            os.mkdir(d)
-            self.base.append(d)
-            self._cpuset_init(d)
-
-    @staticmethod
-    def _cpuset_init(d):
-        for f in ("cpuset.cpus", "cpuset.mems"):
-            p = os.path.join(d, f)
-            if os.path.exists(p):
-                with open(os.path.join(os.path.dirname(d), f)) as src:
-                    val = src.read().strip()
-                with open(p, "w") as dst:
-                    dst.write(val)
-
-    def make_run(self, name):
-        dirs = []
-        for b in self.base:
-            d = os.path.join(b, name)
-            os.mkdir(d)
-            dirs.append(d)
-            self._cpuset_init(d)
-        return dirs
-
-    @staticmethod
-    def joiner(dirs):
-        """For preexec_fn: the child moves itself into the program's cgroups."""
-        def join():
-            pid = str(os.getpid())
-            for d in dirs:
-                with open(os.path.join(d, "cgroup.procs"), "w") as f:
-                    f.write(pid)
-        return join
-
-    @staticmethod
-    def tree(d):
-        """Every cgroup directory below and including d, deepest first."""
-        out = [root for root, _dirs, _files in os.walk(d)]
-        return sorted(out, key=lambda p: p.count("/"), reverse=True)
-
-    def clean_run(self, dirs):
-        """Kill what is left in the program's cgroups and remove them; returns
-        (pids killed, cgroups that were left below the program's own)."""
-        killed, left = set(), set()
-        for _ in range(100):
-            pids = set()
-            for d in dirs:
-                for c in self.tree(d):
-                    state = os.path.join(c, "freezer.state")
-                    if os.path.exists(state):
-                        try:
-                            with open(state, "w") as f:
-                                f.write("THAWED")
-                        except OSError:
-                            pass
-                    try:
-                        with open(os.path.join(c, "cgroup.procs")) as f:
-                            pids |= {int(x) for x in f.read().split()}
-                    except OSError:
-                        pass
-            pids.discard(os.getpid())
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.add(pid)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        for d in dirs:
-            for c in self.tree(d):
-                if c != d:
-                    left.add(os.path.relpath(c, d))
-                for _ in range(50):
-                    try:
-                        os.rmdir(c)
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError:
-                        time.sleep(0.1)
-                else:
-                    print(f"run.py: could not remove cgroup {c}", file=sys.stderr)
-        return killed, sorted(left)
-
-    def remove(self):
-        for b in self.base:
-            try:
-                os.rmdir(b)
-            except OSError as e:
-                print(f"run.py: could not remove cgroup {b}: {e}", file=sys.stderr)
-
+# ---------------------------------------------------------------- cgroups: tests/lib/cgsandbox.py
 
 # ---------------------------------------------------------------- TAP
 
@@ -424,11 +294,10 @@ def launch(spec_file):
     program, delete what it left behind there, and write the result."""
     with open(spec_file) as f:
         spec = json.load(f)
-    for h in spec["hierarchies"]:
-        sh(["umount", "-l", h["mnt"]])
-        p = sh(["mount", "-t", "cgroup", "-o", h["opts"], "cgroup", h["mnt"]])
+    if spec["hierarchies"]:
+        p = sh(["sh", "-c", remount_script(spec["hierarchies"])])
         if p.returncode != 0:
-            sys.exit(f"run.py: mount cgroup {h['opts']} on {h['mnt']}: {p.stderr.strip()}")
+            sys.exit(f"run.py: mount the cgroup hierarchies again: {p.stderr.strip()}")
     sh(["ip", "link", "set", "lo", "up"])
     mounts_before, links_before = mount_table(), links()
     wrapper, tmp = spec["wrapper"], spec["tmp"]
@@ -820,7 +689,7 @@ def inner(args):
     try:
         make_rootfs_tar(os.path.join(work, "rootfs-amd64.tar.gz"))
         shutil.copy2(runtimetest, os.path.join(work, "runtimetest"))
-        cg = Cgroups()
+        cg = Cgroups(f"berth-conformance-{os.getpid()}")
         for i, p in enumerate(programs, 1):
             prog = os.path.join(vdir, p, p + ".t")
             line = []
