@@ -395,7 +395,20 @@ apply_devices (struct res_ctx *c, const struct oci_resources *r)
     return -1;
   if (dir)
     {
-      for (size_t i = 0; i < n; i++)
+      /* v1's devices.list keeps each rule where it was first written.  The
+         user's rules (after the reset) go in once before the defaults, so
+         that the list shows them first and in their order, as the config
+         lists them, and again after, where they take effect: the kernel
+         applies each write to the exact device it names, so the result is
+         that of defaults-then-user alone. */
+      size_t reset = n > 0 && dev_rule_is_reset (&rules[0]), user = reset + N_DEFAULT;
+      for (size_t i = 0; i < reset; i++)
+        if (write_v1_rule (c, dir, &rules[i]) < 0)
+          return -1;
+      for (size_t i = user; i + N_MKNOD < n; i++)
+        if (write_v1_rule (c, dir, &rules[i]) < 0)
+          return -1;
+      for (size_t i = reset; i < n; i++)
         if (write_v1_rule (c, dir, &rules[i]) < 0)
           return -1;
       return 0;

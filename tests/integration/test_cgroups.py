@@ -386,6 +386,30 @@ def test_unified_written_on_v2_else_clear_error(berth, bundle, cid):
 
 # ---- devices -------------------------------------------------------------------------
 
+@pytest.mark.skipif(V2, reason="devices.list is cgroup v1's")
+def test_devices_list_shows_the_rules_in_the_config_s_order(berth, bundle, cid):
+    """runtime-spec: entries apply in the listed order.  v1's devices.list
+    keeps each rule where it was first written: the config's allow rules
+    come first, in order (runtime-tools linux_cgroups_relative_devices),
+    while a later rule still takes a default away (/dev/zero here)."""
+    resources(bundle)["devices"] = [
+        {"allow": False, "access": "rwm"},
+        {"allow": True, "type": "b", "major": 8, "minor": 20, "access": "rw"},
+        {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+        {"allow": False, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+    ]
+    pid = start(berth, bundle, cid, "sh", "-c",
+                "head -c1 /dev/zero >/dev/null 2>&1; echo zero=$? > /tmp/r; sleep 100")
+    listed = read(ctl_dir(pid, "devices")[0], "devices.list").splitlines()
+    assert listed[:2] == ["b 8:20 rw", "c 10:229 rwm"], listed
+    assert not any(l.startswith("c 1:5 ") for l in listed), listed
+    assert "c 1:3 rwm" in listed  # a default the config does not touch
+    wait_for(lambda: os.path.exists(os.path.join(bundle.rootfs, "tmp", "r")), what="the check")
+    with open(os.path.join(bundle.rootfs, "tmp", "r")) as f:
+        assert f.read().strip() == "zero=1"
+    berth.cmd("delete", "-f", cid, check=True)
+
+
 def test_device_rule_denies_access_and_mknod(berth, bundle, cid):
     resources(bundle)["devices"] = [
         {"allow": False, "access": "rwm"},
