@@ -3,6 +3,7 @@ rlimits, mounts, devices, masked and read-only paths, sysctls, terminals."""
 import array
 import json
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -463,6 +464,8 @@ def test_bad_memory_policy(berth, bundle, cid, policy, path, words):
 
 @pytest.fixture
 def veth(cid):
+    if shutil.which("ip") is None:
+        pytest.skip("no ip(8) here (iproute2)")
     """A veth pair on the host, (moved end, peer), addresses on the first:
     a permanent global IPv4 and IPv6 one, and removed at teardown if the
     test left it."""

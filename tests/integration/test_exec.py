@@ -44,7 +44,7 @@ def wait_gone(pid, timeout=10):
             with open(f"/proc/{pid}/stat") as f:
                 if f.read().rsplit(")", 1)[1].split()[0] == "Z":
                     return
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone before, or between open and read
             return
         time.sleep(0.02)
     raise AssertionError(f"process {pid} is still there")

@@ -255,7 +255,7 @@ def _stopped_descendant(pid, timeout=10):
                 for t in os.listdir(f"/proc/{p}/task"):
                     with open(f"/proc/{p}/task/{t}/children") as f:
                         kids += [int(k) for k in f.read().split()]
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):
                 continue
             if p != pid and st == "T":
                 return p
