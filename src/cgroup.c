@@ -536,11 +536,19 @@ cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err)
 {
   cleanup_free pid_t *pids = NULL;
   size_t n = 0;
+  bool all_new = cg->n_dirs > 0;
 
+  /* A new cgroup under a frozen parent is frozen too: always read. */
   if (cgroup_is_frozen (cg))
     return berth_err (err, BERTH_E_STATE,
                       "container's cgroup unexpectedly frozen (thaw it, or choose another "
                       "cgroupsPath)");
+  /* Directories this create made hold nothing yet: no walk on the usual
+     path, only for a cgroup that was there before. */
+  for (size_t i = 0; i < cg->n_dirs; i++)
+    all_new &= cg->dirs[i].created;
+  if (all_new)
+    return 0;
   if (cgroup_pids (cg, &pids, &n, err) < 0)
     return -1;
   if (n > 0)
