@@ -303,6 +303,48 @@ def test_init_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
     berth.cmd("delete", "--force", cid, check=True)
 
 
+def test_init_holds_no_bind_source_past_the_mounts(berth, open_bundle, cid):
+    """With a user namespace the runtime hands the init detached copies of
+    the bind-mount sources (host trees); the init closes them once the
+    mounts are made.  Seen from the host while a createContainer hook (the
+    next step) holds the init: no directory among its fds."""
+    bundle = open_bundle
+    probe = os.path.join(bundle.path, "probe")
+    src = os.path.join(bundle.path, "src")
+    os.mkdir(probe)
+    os.chmod(probe, 0o777)  # the hook runs as the mapped root
+    os.mkdir(src)
+    hook = os.path.join(bundle.path, "hook.sh")
+    with open(hook, "w") as f:
+        f.write(f"#!/bin/busybox sh\ncat > {probe}/state\ntouch {probe}/ready\n"
+                f"while [ ! -e {probe}/go ]; do sleep 0.05; done\n")
+    os.chmod(hook, 0o755)
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.config["mounts"] += [
+        {"destination": "/root", "type": "bind", "source": src, "options": ["rbind"]},
+        {"destination": "/home/user", "type": "bind", "source": src, "options": ["bind"]}]
+    bundle.config["hooks"] = {"createContainer": [{"path": hook, "timeout": 30}]}
+    bundle.args("true").write()
+    p = subprocess.Popen([berth.binary, "--root", berth.root, "create", "-b", bundle.path, cid],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while not os.path.exists(os.path.join(probe, "ready")):
+            assert time.time() < deadline and p.poll() is None, "the hook never ran"
+            time.sleep(0.02)
+        with open(os.path.join(probe, "state")) as f:
+            init = json.load(f)["pid"]
+        fds = _fds_of(init)
+        _assert_no_runtime_directory(fds, berth, bundle, "the init")
+        assert not any(t.startswith(src) for t, _ in fds.values()), fds
+    finally:
+        open(os.path.join(probe, "go"), "w").close()
+        assert p.wait(timeout=30) == 0
+    berth.cmd("delete", "--force", cid, check=True)
+
+
 @pytest.mark.skipif(not hooks_compiled_in(), reason="berth built without -Dtest_hooks=true")
 def test_exec_child_holds_no_directory_when_it_enters_the_cwd(berth, bundle, cid):
     bundle.args("sleep", "100").write()
