@@ -196,9 +196,9 @@ apply_overrides (struct oci_process *p, const struct exec_options *o, struct ber
 
 /* -p FILE as runc reads it: any file, a pipe such as /dev/stdin included
    (config.json must be a regular file; this need not).  A named FIFO
-   blocks until it has a writer, as with runc. */
-/* runc takes a process.json without `user` as root (Go's zero value), and
-   engines send such files: the process type, with `user` optional. */
+   blocks until it has a writer, as with runc.  A process without `user`
+   runs as root (Go's zero value to runc, and engines send such files):
+   the process type, with `user` optional. */
 static int
 parse_process_file (const char *path, void **out, struct berth_error *err)
 {

@@ -297,7 +297,6 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
   char fdpath[SAFEPATH_FD_PATH_LEN];
   cleanup_close int fd = -1;
   struct stat st;
-
   int tree = x->o->bind_sources ? x->o->bind_sources[i] : -1;
 
   if (source == NULL || source[0] == '\0')
