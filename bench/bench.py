@@ -29,7 +29,7 @@ on the host is changed.
 
 With --variants, every runtime runs the plain bundle and the same with the
 --seccomp profile, and berth also one with CAP_SYS_PTRACE (which makes it
-re-execute from a sealed copy of itself, src/sealed_exe.h), all in the same
+re-execute from a sealed copy of itself, src/security/sealed_exe.h), all in the same
 shuffled rounds; the ratio to the same runtime's plain bundle in the same
 round is the cost of each.
 

@@ -11,9 +11,9 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "container.h"
+#include "lifecycle/container.h"
 #include "error.h"
-#include "log.h"
+#include "base/log.h"
 
 #define BERTH_DEFAULT_ROOT "/run/berth"
 

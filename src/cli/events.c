@@ -1,5 +1,5 @@
 #include "cli.h"
-#include "stats.h"
+#include "cgroup/stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>

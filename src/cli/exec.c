@@ -1,6 +1,6 @@
 #include "cli.h"
 #include "cleanup.h"
-#include "exec.h"
+#include "lifecycle/exec.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 #include "cli.h"
 #include "cleanup.h"
-#include "feature_set.h"
+#include "lifecycle/feature_set.h"
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
 #include "cli.h"
-#include "container.h"
-#include "utils.h"
+#include "lifecycle/container.h"
+#include "base/utils.h"
 
 #include <signal.h>
 #include <stdio.h>

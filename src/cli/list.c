@@ -1,6 +1,6 @@
 #include "cli.h"
 #include "cleanup.h"
-#include "container.h"
+#include "lifecycle/container.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-#include "cgroup_ops.h"
+#include "lifecycle/cgroup_ops.h"
 #include "cleanup.h"
 #include "cli.h"
-#include "utils.h"
+#include "base/utils.h"
 
 #include <errno.h>
 #include <fcntl.h>

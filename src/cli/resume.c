@@ -1,4 +1,4 @@
-#include "cgroup_ops.h"
+#include "lifecycle/cgroup_ops.h"
 #include "cli.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 #include "cli.h"
-#include "container.h"
+#include "lifecycle/container.h"
 
 #include <stdio.h>
 #include <sys/prctl.h>

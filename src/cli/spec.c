@@ -1,6 +1,6 @@
 #include "cli.h"
 #include "cleanup.h"
-#include "defaults.h"
+#include "lifecycle/defaults.h"
 
 #include <errno.h>
 #include <fcntl.h>

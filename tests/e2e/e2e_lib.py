@@ -549,7 +549,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
 
 # Prints mem=, pids=, quota=, period= for the container's own cgroup, read
 # from inside. berth (unlike runc) shows a v1 container the host's hierarchies
-# from their roots (src/rootfs.c, mount_cgroup), so the container's cgroup is
+# from their roots (src/fs/rootfs.c, mount_cgroup), so the container's cgroup is
 # found through /proc/self/cgroup; where that path does not exist (runc's
 # view: the container's cgroup mounted at /sys/fs/cgroup/<ctrl>), the mount
 # itself is the container's cgroup.

@@ -8,9 +8,9 @@
  * parent of the topmost new directory, that parent's cgroup.subtree_control
  * is put back as it was found.
  */
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "cleanup.h"
-#include "systemd_cgroup.h"
+#include "cgroup/systemd_cgroup.h"
 #include "tap.h"
 
 #include <errno.h>

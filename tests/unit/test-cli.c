@@ -1,7 +1,7 @@
 /* Unit tests for the command-line helpers: signal names, container ids,
    runc's operand-count messages, flag parsing. */
-#include "state.h"
-#include "utils.h"
+#include "lifecycle/state.h"
+#include "base/utils.h"
 #include "../../src/cli/cli.h"
 #include "tap.h"
 

@@ -3,9 +3,9 @@
    over-mount scenario needs root and runs in a child with its own mount
    namespace, so nothing reaches the host. */
 #include "cleanup.h"
-#include "lsm.h"
-#include "process.h"
-#include "scheduling.h"
+#include "security/lsm.h"
+#include "init/process.h"
+#include "init/scheduling.h"
 #include "spec.h"
 #include "tap.h"
 

@@ -4,9 +4,9 @@
    reach the host), forks the namespace's init, and reports "ok"/"not ok"
    lines through a pipe; the parent prints them as TAP. */
 #include "cleanup.h"
-#include "mountopts.h"
-#include "rootfs.h"
-#include "safepath.h"
+#include "fs/mountopts.h"
+#include "fs/rootfs.h"
+#include "base/safepath.h"
 #include "spec.h"
 #include "tap.h"
 

@@ -7,9 +7,9 @@
  * filter, observed the same way.
  */
 #include "cleanup.h"
-#include "seccomp.h"
-#include "seccomp_enosys.h"
-#include "sha256.h"
+#include "security/seccomp.h"
+#include "security/seccomp_enosys.h"
+#include "base/sha256.h"
 #include "tap.h"
 
 #include <dirent.h>

@@ -1,0 +1,777 @@
+#include "cgroup/cgroup.h"
+#include "cleanup.h"
+#include "base/utils.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_UNIFIED CG_ROOT "/unified"
+#define JPATH ".linux.cgroupsPath"
+
+static int
+oom (struct berth_error *err)
+{
+  return berth_err_sys (err, ENOMEM, "cgroup: out of memory");
+}
+
+static char *
+join (const char *dir, const char *file)
+{
+  char *r = NULL;
+  return asprintf (&r, "%s/%s", dir, file) < 0 ? NULL : r;
+}
+
+/* cgroupfs files report st_size 0, so read until EOF instead of trusting stat. */
+static int
+read_all (const char *path, char **out, struct berth_error *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  cleanup_free char *buf = NULL;
+  size_t len = 0, cap = 0;
+  ssize_t r = 1;
+
+  if (fd < 0)
+    return berth_err_sys (err, errno, "open %s", path);
+  for (; r != 0; len += r > 0 ? (size_t) r : 0)
+    {
+      char *nb = cap - len < 4096 ? realloc (buf, cap += 8192) : buf;
+      if (nb == NULL)
+        return oom (err);
+      if ((r = read (fd, (buf = nb) + len, cap - len - 1)) < 0 && errno != EINTR)
+        return berth_err_sys (err, errno, "read %s", path);
+    }
+  buf[len] = '\0';
+  *out = steal_pointer (&buf);
+  return 0;
+}
+
+static int
+write_str (const char *path, const char *s, struct berth_error *err)
+{
+  cleanup_close int fd = open (path, O_WRONLY | O_CLOEXEC);
+  ssize_t r = fd < 0 ? -1 : write (fd, s, strlen (s));
+
+  /* Kernel control files take one write; a short one is a failure. */
+  if (r != (ssize_t) strlen (s))
+    return berth_err_sys (err, r < 0 ? errno : EIO, "write %s", path);
+  return 0;
+}
+
+/* Whether the first `sep`-separated word of `tok` is one of those of `list`. */
+static bool
+has_word (const char *list, const char *tok, const char *sep)
+{
+  size_t tl = strcspn (tok, sep), wl;
+
+  for (; tl && *list; list += wl + (list[wl] != '\0'))
+    if ((wl = strcspn (list, sep)) == tl && memcmp (list, tok, tl) == 0)
+      return true;
+  return false;
+}
+
+/* Whether `anc` is `path` or one of its ancestors; "/" is everyone's. */
+static bool
+is_within (const char *anc, const char *path)
+{
+  size_t l = strlen (anc);
+
+  l -= l && anc[l - 1] == '/';
+  return strncmp (anc, path, l) == 0 && (path[l] == '/' || path[l] == '\0');
+}
+
+int
+cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err)
+{
+  struct statfs sf;
+
+  if (statfs (CG_ROOT, &sf) < 0)
+    return berth_err_sys (err, errno, "statfs %s", CG_ROOT);
+  /* Anything else holds v1 hierarchies (tmpfs, or one cgroupfs): which ones
+     is for resolve to learn from mountinfo. */
+  if (sf.f_type == CGROUP2_SUPER_MAGIC)
+    *mode = BERTH_CGROUP_V2;
+  else if (statfs (CG_UNIFIED, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+    *mode = BERTH_CGROUP_HYBRID;
+  else
+    *mode = BERTH_CGROUP_V1;
+  return 0;
+}
+
+/* Mountinfo escapes space, tab, newline and backslash (only those) as \ooo. */
+static void
+unescape (char *s)
+{
+  char *w = s;
+  unsigned o;
+
+  for (; *s; s++)
+    *w++ = *s == '\\' && sscanf (s + 1, "%3o", &o) == 1 ? (s += 3, (char) o) : *s;
+  *w = '\0';
+}
+
+/* Find the mount of the v1 hierarchy holding the controllers `ctrls`, or
+   (ctrls NULL) the cgroup2 mount at `want`: its mount point and root.  As
+   runc, only v1 mounts under /sys/fs/cgroup count (not a bind mount in some
+   rootfs); the last one wins, as it hides any before it at that point. */
+static bool
+find_mount (const char *mountinfo, const char *ctrls, const char *want, char **point, char **root)
+{
+  cleanup_fclose FILE *f = fmemopen ((void *) mountinfo, strlen (mountinfo), "r");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  while (f && getline (&line, &cap, f) > 0)
+    {
+      cleanup_free char *r = NULL, *m = NULL, *fs = NULL, *opts = NULL;
+      const char *sep = strstr (line, " - "), *c = ctrls;
+      if (!sep || sscanf (line, "%*s %*s %*s %ms %ms", &r, &m) != 2
+          || sscanf (sep + 3, "%ms %*s %ms", &fs, &opts) != 2)
+        continue;
+      unescape (r);
+      unescape (m);
+      /* c ends NULL only once every controller was found in opts. */
+      while (ctrls && !strcmp (fs, "cgroup") && has_word (opts, c, ",") && (c = strchr (c, ',')))
+        c++;
+      if (ctrls ? c != NULL || !is_within (CG_ROOT, m) : strcmp (fs, "cgroup2") || strcmp (m, want))
+        continue;
+      free (*point);
+      free (*root);
+      *point = steal_pointer (&m);
+      *root = steal_pointer (&r);
+    }
+  return *point != NULL;
+}
+
+/* Collapse ".", ".." and repeated slashes; refuse a ".." that climbs above
+   the base the path is relative to, and a path naming the base itself. */
+static int
+normalise (const char *in, char **out, struct berth_error *err)
+{
+  cleanup_free char *res = calloc (1, strlen (in) + 1);
+  size_t len = 0, l;
+
+  if (res == NULL)
+    return oom (err);
+  for (in += strspn (in, "/"); *in; in += l + strspn (in + l, "/"))
+    {
+      char *up = strrchr (res, '/');
+      bool dotdot = (l = strcspn (in, "/")) == 2 && in[0] == '.' && in[1] == '.';
+      if (dotdot && len == 0)
+        return berth_err_at (err, BERTH_E_VALUE, JPATH, "climbs out of its base cgroup with \"..\"");
+      if (dotdot)
+        res[len = up ? (size_t) (up - res) : 0] = '\0';
+      else if (l != 1 || in[0] != '.')
+        {
+          if (len)
+            res[len++] = '/';
+          memcpy (res + len, in, l);
+          res[len += l] = '\0';
+        }
+    }
+  if (len == 0)
+    return berth_err_at (err, BERTH_E_VALUE, JPATH, "names the base cgroup, not one below it");
+  *out = steal_pointer (&res);
+  return 0;
+}
+
+/* Takes `path` even on failure. */
+static int
+add_dir (struct berth_cgroup *cg, const char *ctrl, char *path, struct berth_error *err)
+{
+  struct berth_cgroup_dir *nd = realloc (cg->dirs, (cg->n_dirs + 1) * sizeof *nd);
+  cleanup_free char *p = path;
+
+  if (nd == NULL || path == NULL)
+    return oom (err);
+  cg->dirs = nd;
+  nd = memset (&cg->dirs[cg->n_dirs], 0, sizeof *nd);
+  if ((nd->controller = strdup (ctrl)) == NULL)
+    return oom (err);
+  nd->path = steal_pointer (&p);
+  cg->n_dirs++;
+  return 0;
+}
+
+/* One hierarchy's directory.  The caller's cgroup `own` is made relative to
+   the mount's root (a container sees only part of the tree); v2 nests beside
+   the caller, under its parent. */
+static int
+place (struct berth_cgroup *cg, const char *ctrl, const char *point, const char *root,
+       const char *own, bool absolute, const char *rel, struct berth_error *err)
+{
+  const char *slash;
+  char *path = NULL;
+  size_t len;
+
+  if (absolute || !is_within (root, own)) /* outside the mount: its root is the nearest */
+    own = "";
+  else if (strcmp (root, "/") != 0)
+    own += strlen (root);
+  /* own is now "" or "/a/b"; "/" (len 1) too is the hierarchy's root. */
+  len = *ctrl || !(slash = strrchr (own, '/')) ? strlen (own) : (size_t) (slash - own);
+  if (asprintf (&path, "%s%.*s/%s", point, len > 1 ? (int) len : 0, own, rel) < 0)
+    return oom (err);
+  return add_dir (cg, ctrl, path, err);
+}
+
+int
+cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
+                struct berth_error *err)
+{
+  __attribute__ ((cleanup (cgroup_free))) struct berth_cgroup tmp = { 0 };
+  cleanup_free char *rel = NULL, *self = NULL, *mi = NULL;
+  const char *p = cgroups_path && *cgroups_path ? cgroups_path : id, *want;
+  char *save = NULL, *line;
+
+  memset (cg, 0, sizeof *cg);
+  if (p == NULL || *p == '\0')
+    return berth_err_at (err, BERTH_E_VALUE, JPATH, "no cgroups path and no container id");
+  if (normalise (p, &rel, err) < 0)
+    return berth_err_prefix (err, "cgroups path \"%s\" ", p), -1;
+  if (cgroup_detect_mode (&tmp.mode, err) < 0 || read_all ("/proc/self/cgroup", &self, err) < 0
+      || read_all ("/proc/self/mountinfo", &mi, err) < 0)
+    return -1;
+  /* Lines are "N:ctrl1,ctrl2:/path" for v1 and "0::/path" for v2. */
+  for (line = strtok_r (self, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      cleanup_free char *point = NULL, *root = NULL;
+      char *ctrls = strchr (line, ':'), *own;
+      if (ctrls == NULL || (own = strchr (++ctrls, ':')) == NULL)
+        continue;
+      *own++ = '\0';
+      /* A v1 host may still list "0::/"; a v2 host lists nothing else. */
+      if (*ctrls ? tmp.mode == BERTH_CGROUP_V2 : tmp.mode == BERTH_CGROUP_V1)
+        continue;
+      want = tmp.mode == BERTH_CGROUP_V2 ? CG_ROOT : CG_UNIFIED;
+      if (!find_mount (mi, *ctrls ? ctrls : NULL, want, &point, &root))
+        continue; /* a hierarchy nobody mounted cannot hold the container */
+      if (place (&tmp, ctrls, point, root, own, *p == '/', rel, err) < 0)
+        return -1;
+    }
+  if (tmp.n_dirs == 0)
+    return berth_err (err, BERTH_E_UNSUPPORTED, "no mounted cgroup hierarchy holds this process");
+  *cg = tmp;
+  memset (&tmp, 0, sizeof tmp);
+  return 0;
+}
+
+/* Best effort, as runc: a controller the parent cannot delegate (not in its
+   cgroup.controllers, or refused) only means the child goes without it. */
+static void
+enable_controllers (const char *dir)
+{
+  static const char *const wanted[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset", "+hugetlb" };
+  cleanup_free char *avail = NULL, *ctl = join (dir, "cgroup.controllers");
+  cleanup_free char *sub = join (dir, "cgroup.subtree_control");
+  struct berth_error ignored;
+  size_t i;
+
+  if (!ctl || !sub || read_all (ctl, &avail, &ignored) < 0)
+    return;
+  for (i = 0; i < sizeof wanted / sizeof *wanted; i++)
+    if (has_word (avail, wanted[i] + 1, " \n"))
+      (void) write_str (sub, wanted[i], &ignored); /* one by one: a refusal fails a write */
+}
+
+/* mkdir -p; *top receives the first directory made, the topmost as the
+   recursion creates top-down.  On v2 each new level's parent delegates its
+   controllers first, so that they reach the leaf. */
+static int
+make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
+{
+  cleanup_free char *parent = strdup (path);
+  char *slash = parent ? strrchr (parent, '/') : NULL;
+  struct stat st;
+
+  if (stat (path, &st) == 0)
+    return 0;
+  if (slash == NULL || slash == parent)
+    return parent ? berth_err_sys (err, ENOENT, "mkdir %s", path) : oom (err);
+  *slash = '\0';
+  if (make_dirs (parent, v2, top, err) < 0)
+    return -1;
+  if (v2)
+    enable_controllers (parent);
+  if (mkdir (path, 0755) < 0) /* EEXIST: made by someone else meanwhile */
+    return errno == EEXIST ? 0 : berth_err_sys (err, errno, "mkdir %s", path);
+  return *top || (*top = strdup (path)) ? 0 : oom (err);
+}
+
+/* A new v1 cpuset cgroup has empty cpuset.cpus/mems and refuses tasks until
+   they are set: inherit them from the nearest ancestor that has them. */
+static int
+cpuset_inherit (const char *dir, const char *file, struct berth_error *err)
+{
+  cleanup_free char *path = join (dir, file), *parent = strdup (dir), *val = NULL, *pval = NULL;
+  cleanup_free char *ppath = NULL;
+  char *slash = parent ? strrchr (parent, '/') : NULL;
+
+  if (!path || !parent || read_all (path, &val, err) < 0)
+    return path && parent ? -1 : oom (err);
+  if (val[strspn (val, " \n")] != '\0')
+    return 0;
+  if (slash == NULL || slash == parent)
+    return berth_err (err, BERTH_E_SYSTEM, "no ancestor of %s has %s set", dir, file);
+  *slash = '\0';
+  if ((ppath = join (parent, file)) == NULL)
+    return oom (err);
+  if (cpuset_inherit (parent, file, err) < 0 || read_all (ppath, &pval, err) < 0)
+    return -1;
+  return write_str (path, pval, err);
+}
+
+int
+cgroup_create (struct berth_cgroup *cg, struct berth_error *err)
+{
+  size_t i;
+
+  for (i = 0; i < cg->n_dirs; i++)
+    {
+      struct berth_cgroup_dir *d = &cg->dirs[i];
+      bool cpuset = *d->controller && has_word (d->controller, "cpuset", ",");
+      int r = make_dirs (d->path, *d->controller == '\0', &d->created_top, err);
+
+      d->created = d->created_top != NULL;
+      if (r == 0 && cpuset)
+        r = cpuset_inherit (d->path, "cpuset.cpus", err);
+      if (r == 0 && cpuset)
+        r = cpuset_inherit (d->path, "cpuset.mems", err);
+      if (r < 0)
+        return (void) cgroup_destroy (cg, true, &(struct berth_error){ 0 }), -1;
+    }
+  return 0;
+}
+
+int
+cgroup_enter (const struct berth_cgroup *cg, pid_t pid, struct berth_error *err)
+{
+  char buf[32];
+  size_t i;
+
+  snprintf (buf, sizeof buf, "%d", (int) pid);
+  for (i = 0; i < cg->n_dirs; i++)
+    {
+      cleanup_free char *procs = join (cg->dirs[i].path, "cgroup.procs");
+      if (procs == NULL || write_str (procs, buf, err) < 0)
+        return procs ? -1 : oom (err);
+    }
+  return 0;
+}
+
+const char *
+cgroup_dir (const struct berth_cgroup *cg, const char *controller)
+{
+  size_t i;
+
+  /* "cpu" finds a "cpu,cpuacct" hierarchy too. */
+  for (i = 0; i < cg->n_dirs; i++)
+    if (*controller ? has_word (cg->dirs[i].controller, controller, ",") : !*cg->dirs[i].controller)
+      return cg->dirs[i].path;
+  return NULL;
+}
+
+/* The container may have made cgroups of its own: walk `dir` and those below
+   it, collecting pids or (pids NULL) removing them deepest first, as a
+   cgroup with sub-cgroups cannot go.  Only `dir` itself must exist. */
+/* EBUSY from rmdir: something still runs in the cgroup.  Say what, since
+   "Device or resource busy" alone sends people looking at mounts. */
+static int
+busy (const char *dir, struct berth_error *err)
+{
+  cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
+  struct berth_error ignored;
+  size_t n = 0;
+
+  if (procs && read_all (procs, &text, &ignored) == 0)
+    for (const char *p = text; *p; p++)
+      n += *p == '\n';
+  if (n)
+    return berth_err (err, BERTH_E_STATE,
+                      "cannot remove cgroup %s: %zu process%s still in it (first: %.*s)", dir, n,
+                      n == 1 ? " is" : "es are", (int) strcspn (text, "\n"), text);
+  return berth_err (err, BERTH_E_STATE,
+                    "cannot remove cgroup %s: the kernel still counts tasks in it (exiting)", dir);
+}
+
+static void
+sleep_ms (long ms)
+{
+  nanosleep (&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+}
+
+/* Removing (pids NULL), a directory still EBUSY is retried until
+   `deadline` (monotonic_ms), one budget for the whole destroy. */
+static int
+walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
+      struct berth_error *err)
+{
+  cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
+  cleanup_closedir DIR *d = NULL;
+  struct berth_error mine;
+  struct dirent *de;
+  char *p, *e;
+  long v, step = 10;
+
+  if (procs == NULL)
+    return oom (err);
+  if (pids && read_all (procs, &text, &mine) < 0)
+    return nested && mine.errnum == ENOENT ? 0 : (*err = mine, -1);
+  for (p = text; text && (v = strtol (p, &e, 10), e != p); p = e)
+    {
+      pid_t *nv = *n % 64 ? *pids : realloc (*pids, (*n + 64) * sizeof *nv);
+      if (nv == NULL)
+        return oom (err);
+      (*pids = nv)[(*n)++] = (pid_t) v;
+    }
+  if ((d = opendir (dir)) == NULL)
+    return errno == ENOENT ? 0 : berth_err_sys (err, errno, "opendir %s", dir);
+  while ((de = readdir (d)))
+    {
+      cleanup_free char *sub = NULL;
+      if (de->d_type != DT_DIR || strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if ((sub = join (dir, de->d_name)) == NULL || walk (sub, pids, n, true, deadline, err) < 0)
+        return sub ? -1 : oom (err);
+    }
+  /* The kernel reports EBUSY while the last tasks of a cgroup are still
+     exiting: back off 10, 20, 40 ... ms until the deadline. */
+  for (; !pids && rmdir (dir) < 0 && errno != ENOENT; step = step < 160 ? step * 2 : 160)
+    {
+      long left = deadline - monotonic_ms ();
+      if (errno != EBUSY || left <= 0)
+        return errno == EBUSY ? busy (dir, err) : berth_err_sys (err, errno, "rmdir %s", dir);
+      sleep_ms (step < left ? step : left);
+    }
+  return 0;
+}
+
+int
+cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err)
+{
+  const char *dir = cg->mode == BERTH_CGROUP_V2 ? cgroup_dir (cg, "") : NULL;
+
+  if (!dir && !(dir = cgroup_dir (cg, "pids")) && !(dir = cgroup_dir (cg, "memory")))
+    dir = cg->n_dirs ? cg->dirs[0].path : NULL;
+  if (dir == NULL)
+    return berth_err (err, BERTH_E_STATE, "container has no cgroup");
+  /* No duplicates to weed out: a process is in one cgroup per hierarchy,
+     and the kernel already sorts and uniqs v1 cgroup.procs. */
+  *pids = NULL;
+  *n = 0;
+  if (walk (dir, pids, n, false, 0, err) == 0)
+    return 0;
+  free (steal_pointer (pids));
+  return -1;
+}
+
+int
+cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err)
+{
+  const char *v2 = cg->mode != BERTH_CGROUP_V1 ? cgroup_dir (cg, "") : NULL;
+  cleanup_free char *kill_file = v2 ? join (v2, "cgroup.kill") : NULL;
+  long deadline = monotonic_ms () + timeout_ms, step = 5;
+  bool thawed = false;
+
+  for (;;)
+    {
+      cleanup_free pid_t *pids = NULL;
+      struct berth_error e = { 0 };
+      size_t n = 0;
+      long left;
+
+      if (cgroup_pids (cg, &pids, &n, &e) < 0)
+        return e.errnum == ENOENT ? 0 : (*err = e, -1);
+      if (n == 0)
+        return 0;
+      /* cgroup.kill (v2, Linux 5.14) kills the whole subtree in the kernel,
+         so no pid read above can have been recycled by the time it is
+         signalled; elsewhere pid by pid, as runc does.  Again on every
+         round: a process may have forked meanwhile. */
+      if (kill_file == NULL || write_str (kill_file, "1", &e) < 0)
+        for (size_t i = 0; i < n; i++)
+          kill (pids[i], SIGKILL);
+      /* A v1 freezer holds SIGKILL until thawed. */
+      if (!thawed && cgroup_is_frozen (cg))
+        (void) cgroup_freeze (cg, false, &e);
+      thawed = true;
+      left = deadline - monotonic_ms ();
+      if (left <= 0)
+        return berth_err (err, BERTH_E_STATE,
+                          "%zu process%s of the container's cgroup still alive %ld ms after "
+                          "SIGKILL (pid %d%s)",
+                          n, n == 1 ? "" : "es", timeout_ms, (int) pids[0], n > 1 ? ", ..." : "");
+      sleep_ms (step < left ? step : left);
+      step = step < 50 ? step * 2 : 100;
+    }
+}
+
+bool
+cgroup_is_frozen (const struct berth_cgroup *cg)
+{
+  const char *v1 = cg->mode == BERTH_CGROUP_V2 ? NULL : cgroup_dir (cg, "freezer");
+  const char *dir = v1 ? v1 : cgroup_dir (cg, "");
+  cleanup_free char *path = dir ? join (dir, v1 ? "freezer.state" : "cgroup.events") : NULL;
+  cleanup_free char *text = NULL;
+
+  if (path == NULL || read_all (path, &text, &(struct berth_error){ 0 }) < 0)
+    return false;
+  if (v1)
+    return strcmp (text, "FROZEN\n") == 0 || strcmp (text, "FROZEN") == 0;
+  return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
+}
+
+int
+cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n = 0;
+  bool all_new = cg->n_dirs > 0;
+
+  /* A new cgroup under a frozen parent is frozen too: always read. */
+  if (cgroup_is_frozen (cg))
+    return berth_err (err, BERTH_E_STATE,
+                      "container's cgroup unexpectedly frozen (thaw it, or choose another "
+                      "cgroupsPath)");
+  /* Directories this create made hold nothing yet: no walk on the usual
+     path, only for a cgroup that was there before. */
+  for (size_t i = 0; i < cg->n_dirs; i++)
+    all_new &= cg->dirs[i].created;
+  if (all_new)
+    return 0;
+  if (cgroup_pids (cg, &pids, &n, err) < 0)
+    return -1;
+  if (n > 0)
+    return berth_err (err, BERTH_E_STATE,
+                      "container's cgroup is not empty: %zu process(es) found (pid %d%s)", n,
+                      (int) pids[0], n > 1 ? ", ..." : "");
+  return 0;
+}
+
+/* The kernel's word on the freeze: v1 "FROZEN"/"THAWED" (or "FREEZING"),
+   v2 the "frozen" key of cgroup.events. */
+static bool
+freeze_done (const char *dir, bool v1, bool freeze)
+{
+  cleanup_free char *path = join (dir, v1 ? "freezer.state" : "cgroup.events");
+  cleanup_free char *text = NULL;
+  const char *want = v1 ? (freeze ? "FROZEN\n" : "THAWED\n")
+                        : (freeze ? "frozen 1\n" : "frozen 0\n");
+
+  if (path == NULL || read_all (path, &text, &(struct berth_error){ 0 }) < 0)
+    return false;
+  if (v1)
+    return strcmp (text, want) == 0;
+  for (const char *p = text; p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL)
+    if (strncmp (p, want, strlen (want)) == 0)
+      return true;
+  return false;
+}
+
+int
+cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err)
+{
+  const char *v1 = cg->mode == BERTH_CGROUP_V2 ? NULL : cgroup_dir (cg, "freezer");
+  const char *dir = v1 ? v1 : cg->mode == BERTH_CGROUP_V1 ? NULL : cgroup_dir (cg, "");
+  cleanup_free char *path = dir ? join (dir, v1 ? "freezer.state" : "cgroup.freeze") : NULL;
+  const char *val = v1 ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
+  long waited = 0, step = 1;
+
+  if (dir == NULL)
+    return berth_err (err, BERTH_E_UNSUPPORTED,
+                      "the freezer controller is not mounted on this host");
+  if (path == NULL)
+    return oom (err);
+  /* v1 may stay FREEZING while tasks are busy in the kernel: write again
+     (as runc does) until it settles; v2 just takes its time.  5 s in all. */
+  for (;; waited += step, step = step < 50 ? step * 2 : 50)
+    {
+      if ((v1 || waited == 0) && write_str (path, val, err) < 0)
+        return -1;
+      if (freeze_done (dir, v1 != NULL, freeze))
+        return 0;
+      if (waited >= 5000)
+        break;
+      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
+    }
+  if (freeze)
+    (void) write_str (path, v1 ? "THAWED" : "0", &(struct berth_error){ 0 });
+  return berth_err (err, BERTH_E_SYSTEM, "the container's cgroup did not %s in 5s (%s)",
+                    freeze ? "freeze" : "thaw", path);
+}
+
+/* Remove a directory with its sub-cgroups; never the parents mkdir -p
+   made for it (/k8s.io, a slice): as runc, they stay, so that another
+   runtime creating a sibling there never races with their removal. */
+static int
+remove_dir (struct berth_cgroup_dir *d, long deadline, struct berth_error *err)
+{
+  if (walk (d->path, NULL, NULL, false, deadline, err) < 0)
+    return -1;
+  d->created = false;
+  free (steal_pointer (&d->created_top));
+  return 0;
+}
+
+int
+cgroup_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err)
+{
+  struct berth_error later;
+  long deadline = monotonic_ms () + 1000;
+  int ret = 0;
+  size_t i;
+
+  /* Go on after a failure, but report the first one.  One second for all
+     hierarchies together: a container runtime's delete must stay well
+     inside the 10 s that containerd's shim gives it. */
+  for (i = 0; i < cg->n_dirs; i++)
+    if ((!only_created || cg->dirs[i].created)
+        && remove_dir (&cg->dirs[i], deadline, ret ? &later : err) < 0)
+      ret = -1;
+  return ret;
+}
+
+void
+cgroup_free (struct berth_cgroup *cg)
+{
+  size_t i;
+
+  for (i = 0; i < cg->n_dirs; i++)
+    free (cg->dirs[i].controller), free (cg->dirs[i].path), free (cg->dirs[i].created_top);
+  free (cg->dirs);
+  memset (cg, 0, sizeof *cg);
+}
+
+static const char *const mode_names[] = { "v1", "hybrid", "v2" };
+
+int
+cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct berth_error *err)
+{
+  cleanup_strv char **v = calloc (2 * cg->n_dirs + 3, sizeof (char *));
+  size_t k = 0, i;
+  bool ok;
+
+  if (v == NULL)
+    return oom (err);
+  ok = asprintf (&v[k++], "mode=%s", mode_names[cg->mode]) >= 0
+       && (!cg->systemd_unit || (v[k++] = strdup ("driver=systemd")) != NULL);
+  for (i = 0; ok && i < cg->n_dirs; i++)
+    {
+      const struct berth_cgroup_dir *d = &cg->dirs[i];
+      ok = asprintf (&v[k++], "%s=%s", d->controller, d->path) >= 0
+           && (!d->created_top || asprintf (&v[k++], "created=%s", d->created_top) >= 0);
+    }
+  if (!ok) /* asprintf leaves its pointer undefined: clear it for cleanup_strv */
+    return v[k - 1] = NULL, oom (err);
+  *n = k;
+  *out = steal_pointer (&v);
+  return 0;
+}
+
+/* The state file is trusted only as far as naming clean absolute paths:
+   destroy must never be led out of a cgroup tree by "..". */
+static bool
+clean_abs (const char *p)
+{
+  cleanup_free char *norm = NULL;
+
+  return *p == '/' && normalise (p, &norm, &(struct berth_error){ 0 }) == 0
+         && strcmp (norm, p + 1) == 0;
+}
+
+int
+cgroup_from_strv (char *const *v, size_t n, struct berth_cgroup *cg, struct berth_error *err)
+{
+  __attribute__ ((cleanup (cgroup_free))) struct berth_cgroup tmp = { 0 };
+  size_t i, m = 3;
+
+  memset (cg, 0, sizeof *cg);
+  for (i = 0; i < n; i++)
+    {
+      /* "name=systemd=/..." has its path at the first "=/". */
+      const char *eq = strstr (v[i], "=/");
+      cleanup_free char *ctrl = eq ? strndup (v[i], (size_t) (eq - v[i])) : NULL;
+      struct berth_cgroup_dir *d = tmp.n_dirs ? &tmp.dirs[tmp.n_dirs - 1] : NULL;
+
+      if (i == 0 && strncmp (v[i], "mode=", 5) == 0)
+        for (m = 0; m < 3 && strcmp (v[i] + 5, mode_names[m]) != 0; m++)
+          ;
+      else if (i == 1 && strcmp (v[i], "driver=systemd") == 0)
+        tmp.systemd_unit = true;
+      else if (eq && ctrl == NULL)
+        return oom (err);
+      else if (ctrl == NULL || !clean_abs (eq + 1))
+        break;
+      else if (strcmp (ctrl, "created") != 0)
+        {
+          if (add_dir (&tmp, ctrl, strdup (eq + 1), err) < 0)
+            return -1;
+        }
+      /* created_top follows its directory, which it must contain. */
+      else if (!d || d->created_top || !is_within (eq + 1, d->path)
+               || !(d->created_top = strdup (eq + 1)))
+        break;
+      else
+        d->created = true;
+    }
+  if (i < n)
+    return berth_err (err, BERTH_E_VALUE, "cgroup state: bad entry \"%s\"", v[i]);
+  if (m == 3)
+    return berth_err (err, BERTH_E_VALUE, "cgroup state: no valid \"mode=\" entry first");
+  tmp.mode = (enum berth_cgroup_mode) m;
+  *cg = tmp;
+  memset (&tmp, 0, sizeof tmp);
+  return 0;
+}
+
+int
+cgroup_path_of (pid_t pid, char **out, struct berth_error *err)
+{
+  static const char named[] = ":name=systemd:";
+  cleanup_free char *buf = NULL;
+  const char *sd = NULL, *v2 = NULL;
+  char path[64], *line, *next, *c;
+
+  /* /proc/self, not getpid(): in a new pid namespace that is 1, and the
+     /proc still mounted there is the host's. */
+  if (pid == 0)
+    snprintf (path, sizeof path, "/proc/self/cgroup");
+  else
+    snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
+  if (read_all (path, &buf, err) < 0)
+    return -1;
+  for (line = buf; line && *line; line = next)
+    {
+      if ((next = strchr (line, '\n')) != NULL)
+        *next++ = '\0';
+      if (strncmp (line, "0::", 3) == 0)
+        v2 = line + 3;
+      else if ((c = strstr (line, named)) != NULL)
+        sd = c + strlen (named);
+    }
+  if (sd == NULL && v2 == NULL)
+    return berth_err (err, BERTH_E_SYSTEM, "%s names no cgroup of systemd's", path);
+  *out = strdup (sd ? sd : v2);
+  return *out ? 0 : oom (err);
+}
+
+int
+cgroup_current (struct berth_cgroup *cg, struct berth_error *err)
+{
+  cleanup_free char *path = NULL;
+
+  memset (cg, 0, sizeof *cg);
+  if (cgroup_path_of (0, &path, err) < 0)
+    return -1;
+  return cgroup_resolve (path, "self", cg, err);
+}

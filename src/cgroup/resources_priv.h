@@ -1,0 +1,49 @@
+/* berth — internals shared by the resources_*.c files (not an API).
+ *
+ * Every writer takes the JSON path of the property it applies, so that a
+ * failure names it (".linux.resources.memory.limit") together with the
+ * cgroup file that refused the value or does not exist.
+ */
+#ifndef BERTH_RESOURCES_PRIV_H
+#define BERTH_RESOURCES_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cgroup/cgroup.h"
+#include "error.h"
+#include "spec.h"
+
+#define JP(p) ".linux.resources." p
+
+struct res_ctx {
+  const struct berth_cgroup *cg;
+  bool update;
+  struct berth_error *err;
+};
+
+/* Where a controller's files are: a v1 hierarchy, or the v2 directory
+   (on a hybrid host, the unified one when it, not v1, has the controller). */
+struct res_ctl {
+  const char *dir;
+  bool v2;
+};
+
+/* Find the controller named `v1` on v1 hierarchies or `v2` (NULL: none) in
+   cgroup2; error naming `jpath` when the host has neither. */
+int res_locate (struct res_ctx *c, const char *v1, const char *v2, const char *jpath,
+                struct res_ctl *out);
+bool res_has_file (const char *dir, const char *file);
+/* One write of the formatted value to dir/file.  A missing file is
+   BERTH_E_UNSUPPORTED naming it; a refusal keeps errno in err->errnum. */
+int res_write (struct res_ctx *c, const char *jpath, const char *dir, const char *file,
+               const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+/* The first number in dir/file; "max" reads as UINT64_MAX. */
+int res_read_u64 (const char *dir, const char *file, uint64_t *v, struct berth_error *err);
+
+int res_memory (struct res_ctx *c, const struct oci_memory *m);
+int res_cpu (struct res_ctx *c, const struct oci_cpu *cpu);
+int res_cpuset (struct res_ctx *c, const struct oci_cpu *cpu);
+int res_block_io (struct res_ctx *c, const struct oci_block_io *b);
+
+#endif

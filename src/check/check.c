@@ -1,0 +1,746 @@
+/* berth check: the driver, the report, and the host checks that are not
+   about cgroups (check_cgroup.c) or the spec's own rules (check_spec.c).
+   See check.h. */
+#include "check/check_priv.h"
+#include "cleanup.h"
+#include "security/lsm.h"
+#include "fs/mountopts.h"
+#include "init/mempolicy.h"
+#include "init/namespaces.h"
+#include "init/netdev.h"
+#include "init/process.h"
+#include "base/safepath.h"
+#include "init/scheduling.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- the report ------------------------------------------------------------ */
+
+static struct check_problem *
+new_problem (struct check_ctx *x, enum check_severity sev)
+{
+  struct check_report *r = x->r;
+
+  if (r->n == r->cap)
+    {
+      size_t cap = r->cap ? r->cap * 2 : 16;
+      struct check_problem *v = realloc (r->v, cap * sizeof *v);
+      if (v == NULL)
+        {
+          x->oom = true;
+          return NULL;
+        }
+      r->v = v;
+      r->cap = cap;
+    }
+  if (sev == CHECK_ERROR)
+    r->n_errors++;
+  else
+    r->n_warnings++;
+  r->v[r->n] = (struct check_problem){ .severity = sev };
+  return &r->v[r->n++];
+}
+
+void
+check_add (struct check_ctx *x, enum check_severity sev, enum berth_error_kind kind,
+           const char *path, const char *fmt, ...)
+{
+  struct check_problem *p = new_problem (x, sev);
+  va_list ap;
+
+  if (p == NULL)
+    return;
+  p->e.kind = kind;
+  if (path && *path)
+    {
+      snprintf (p->e.path, sizeof p->e.path, "%s", path);
+      berth_err_set_source (&p->e, "config.json");
+    }
+  va_start (ap, fmt);
+  vsnprintf (p->e.msg, sizeof p->e.msg, fmt, ap);
+  va_end (ap);
+}
+
+void
+check_add_error (struct check_ctx *x, enum check_severity sev, const struct berth_error *e,
+                 const char *path)
+{
+  struct check_problem *p = new_problem (x, sev);
+
+  if (p == NULL)
+    return;
+  p->e = *e;
+  if (!p->e.path[0] && path)
+    snprintf (p->e.path, sizeof p->e.path, "%s", path);
+  if (p->e.path[0])
+    berth_err_set_source (&p->e, "config.json");
+}
+
+void
+check_report_free (struct check_report *r)
+{
+  free (r->v);
+  memset (r, 0, sizeof *r);
+}
+
+static yajl_gen_status
+gen_str (yajl_gen g, const char *s)
+{
+  return yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+}
+
+static yajl_gen_status
+gen_list (yajl_gen g, const struct check_report *r, enum check_severity sev)
+{
+  yajl_gen_status s = yajl_gen_array_open (g);
+
+  for (size_t i = 0; i < r->n && s == yajl_gen_status_ok; i++)
+    {
+      struct berth_error e = r->v[i].e;
+      char message[1024];
+      if (r->v[i].severity != sev)
+        continue;
+      /* The path has a member of its own: the message is the rest. */
+      e.path[0] = e.source[0] = '\0';
+      berth_err_format (&e, message, sizeof message);
+      if ((s = yajl_gen_map_open (g)) != yajl_gen_status_ok
+          || (s = gen_str (g, "path")) != yajl_gen_status_ok
+          || (s = gen_str (g, r->v[i].e.path)) != yajl_gen_status_ok
+          || (s = gen_str (g, "message")) != yajl_gen_status_ok
+          || (s = gen_str (g, message)) != yajl_gen_status_ok
+          || (s = gen_str (g, "kind")) != yajl_gen_status_ok
+          || (s = gen_str (g, berth_err_kind_name (e.kind))) != yajl_gen_status_ok)
+        break;
+      s = yajl_gen_map_close (g);
+    }
+  return s == yajl_gen_status_ok ? yajl_gen_array_close (g) : s;
+}
+
+int
+check_report_json (const struct check_report *r, char **out, struct berth_error *err)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  const unsigned char *buf;
+  size_t len;
+  yajl_gen_status s;
+
+  *out = NULL;
+  if (g == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  s = yajl_gen_map_open (g);
+  if (s == yajl_gen_status_ok && (s = gen_str (g, "errors")) == yajl_gen_status_ok)
+    s = gen_list (g, r, CHECK_ERROR);
+  if (s == yajl_gen_status_ok && (s = gen_str (g, "warnings")) == yajl_gen_status_ok)
+    s = gen_list (g, r, CHECK_WARNING);
+  if (s == yajl_gen_status_ok)
+    s = yajl_gen_map_close (g);
+  if (s == yajl_gen_status_ok && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
+    *out = strndup ((const char *) buf, len);
+  yajl_gen_free (g);
+  if (s != yajl_gen_status_ok)
+    return berth_err (err, BERTH_E_VALUE, "cannot encode the report as JSON (status %d)", (int) s);
+  return *out ? 0 : berth_err_sys (err, ENOMEM, "out of memory");
+}
+
+/* ---- shared rules ---------------------------------------------------------- */
+
+const char *
+check_sysctl_namespace (const char *key)
+{
+  static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+                                     "kernel.sem", "kernel.shmall", "kernel.shmmax",
+                                     "kernel.shmmni", "kernel.shm_rmid_forced" };
+  for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
+    if (strcmp (key, ipc[i]) == 0)
+      return "ipc";
+  if (strncmp (key, "fs.mqueue.", 10) == 0)
+    return "ipc";
+  if (strcmp (key, "kernel.hostname") == 0 || strcmp (key, "kernel.domainname") == 0)
+    return "uts";
+  if (strncmp (key, "net.", 4) == 0)
+    return "network";
+  return NULL;
+}
+
+int
+check_rlimit_resource (const char *name)
+{
+  static const struct {
+    const char *name;
+    int resource;
+  } rl[] = {
+    { "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_CORE", RLIMIT_CORE }, { "RLIMIT_CPU", RLIMIT_CPU },
+    { "RLIMIT_DATA", RLIMIT_DATA }, { "RLIMIT_FSIZE", RLIMIT_FSIZE },
+    { "RLIMIT_LOCKS", RLIMIT_LOCKS }, { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
+    { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE },
+    { "RLIMIT_NOFILE", RLIMIT_NOFILE }, { "RLIMIT_NPROC", RLIMIT_NPROC },
+    { "RLIMIT_RSS", RLIMIT_RSS }, { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
+    { "RLIMIT_RTTIME", RLIMIT_RTTIME }, { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
+    { "RLIMIT_STACK", RLIMIT_STACK },
+  };
+  for (size_t i = 0; i < sizeof rl / sizeof rl[0]; i++)
+    if (strcmp (name, rl[i].name) == 0)
+      return rl[i].resource;
+  return -1;
+}
+
+static bool
+has_ns (const struct oci_config *c, const char *type)
+{
+  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
+    if (strcmp (c->linux->namespaces[i].type, type) == 0)
+      return true;
+  return false;
+}
+
+static bool
+file_starts_with (const char *path, char c)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  char b = 0;
+  return fd >= 0 && read (fd, &b, 1) == 1 && b == c;
+}
+
+/* ---- what create refuses outright ------------------------------------------ */
+
+static void
+unsupported (struct check_ctx *x, const char *path)
+{
+  check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path, "not supported by berth yet");
+}
+
+/* process_check's rules (create and exec refuse by them), each property on
+   its own so that one problem does not hide the next. */
+static void
+check_process_extras (struct check_ctx *x, const struct oci_process *p,
+                      const struct oci_linux *l)
+{
+  const struct oci_cpu_affinity *a = p->exec_cpu_affinity;
+  struct oci_process one = { 0 };
+  struct oci_linux lone = { 0 };
+  struct sched_plan sp;
+  unsigned long persona;
+  struct berth_error e = { 0 };
+
+  one.scheduler = p->scheduler;
+  if (sched_plan_make (&one, ".process", &sp, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  one = (struct oci_process){ .io_priority = p->io_priority };
+  if (sched_plan_make (&one, ".process", &sp, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  for (int i = 0; a && i < 2; i++)
+    {
+      struct cpu_list cl;
+      const char *path = i ? ".process.execCPUAffinity.final" : ".process.execCPUAffinity.initial";
+      if (cpu_list_parse (i ? a->final : a->initial, path, &cl, &e) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
+      cpu_list_free (&cl);
+    }
+  if (process_personality (l, &persona, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  one = (struct oci_process){ .apparmor_profile = p->apparmor_profile };
+  if (lsm_check_host (&one, ".process", NULL, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  one = (struct oci_process){ .selinux_label = p->selinux_label };
+  if (lsm_check_host (&one, ".process", NULL, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+  lone.mount_label = l ? l->mount_label : NULL;
+  if (lsm_check_host (NULL, ".process", &lone, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
+}
+
+/* container.c's check_config_for_create, every refusal reported. */
+static void
+check_create_rules (struct check_ctx *x)
+{
+  const struct oci_config *c = x->c;
+  const struct oci_linux *l = c->linux;
+  const struct oci_process *p = c->process;
+
+  if (p == NULL)
+    check_add (x, CHECK_WARNING, BERTH_E_MISSING, ".process",
+               "no process: the container can be created, but start will refuse it");
+  {
+    struct berth_error e = { 0 };
+    bool inherits;
+    if (ns_check_mount_inherited (c, &inherits, &e) < 0)
+      check_add_error (x, CHECK_ERROR, &e, NULL);
+    else if (inherits)
+      check_add (x, CHECK_WARNING, BERTH_E_VALUE, ".linux.namespaces",
+                 "no mount namespace: the mounts go into the runtime's, and delete removes "
+                 "them");
+  }
+  if (l && l->memory_policy)
+    {
+      struct mempolicy_plan plan;
+      struct berth_error e = { 0 };
+      if (mempolicy_plan (l->memory_policy, &plan, &e) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
+    }
+  {
+    struct berth_error e = { 0 };
+    if (netdev_check (c, &e) < 0)
+      check_add_error (x, CHECK_ERROR, &e, NULL);
+  }
+  if (l && l->intel_rdt)
+    unsupported (x, ".linux.intelRdt");
+  if (p)
+    check_process_extras (x, p, l);
+}
+
+/* ---- the filesystem: rootfs, mounts, hooks, the program --------------------- */
+
+static bool
+check_rootfs (struct check_ctx *x, char *rootfs)
+{
+  const char *rp = x->c->root ? x->c->root->path : NULL;
+  char joined[PATH_MAX];
+  struct stat st;
+
+  if (rp == NULL || rp[0] == '\0')
+    return false; /* check_spec said so */
+  if (snprintf (joined, sizeof joined, "%s%s%s", rp[0] == '/' ? "" : x->bundle,
+                rp[0] == '/' ? "" : "/", rp) >= (int) sizeof joined)
+    {
+      check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".root.path", "path too long");
+      return false;
+    }
+  if (realpath (joined, rootfs) == NULL || stat (rootfs, &st) < 0)
+    {
+      check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, ".root.path", "rootfs %s: %s", joined,
+                 strerror (errno));
+      return false;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".root.path", "rootfs %s is not a directory",
+                 rootfs);
+      return false;
+    }
+  return true;
+}
+
+static void
+check_mounts (struct check_ctx *x)
+{
+  char path[96], src[PATH_MAX];
+
+  for (size_t i = 0; i < x->c->mounts_len; i++)
+    {
+      const struct oci_mount *m = &x->c->mounts[i];
+      cleanup_mount_opts struct mount_opts opts = { 0 };
+      struct berth_error e = { 0 };
+      struct stat st;
+
+      CHECK_PATHF (path, ".mounts[%zu].options", i);
+      if (mount_opts_parse (m->options, m->options_len, path, &opts, &e) < 0)
+        check_add_error (x, CHECK_ERROR, &e, path);
+      if (m->uid_mappings_len || m->gid_mappings_len)
+        {
+          CHECK_PATHF (path, ".mounts[%zu].%s", i,
+                       m->uid_mappings_len ? "uidMappings" : "gidMappings");
+          check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
+                     "ID-mapped mounts are not implemented");
+        }
+      if (!mount_is_bind (m))
+        continue;
+      CHECK_PATHF (path, ".mounts[%zu].source", i);
+      if (m->source == NULL || m->source[0] == '\0')
+        {
+          check_add (x, CHECK_ERROR, BERTH_E_MISSING, path, "a bind mount needs a source");
+          continue;
+        }
+      /* A relative source is relative to the bundle, create's cwd. */
+      if (snprintf (src, sizeof src, "%s%s%s", m->source[0] == '/' ? "" : x->bundle,
+                    m->source[0] == '/' ? "" : "/", m->source)
+          >= (int) sizeof src)
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "path too long");
+      else if (stat (src, &st) < 0 && errno == ENOENT)
+        check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, path, "%s does not exist", m->source);
+      else if (access (src, F_OK) < 0)
+        check_add (x, CHECK_ERROR, BERTH_E_SYSTEM, path, "%s: %s", m->source, strerror (errno));
+    }
+}
+
+static void
+check_hooks (struct check_ctx *x)
+{
+  const struct oci_hooks *h = x->c->hooks;
+  const struct {
+    const char *name;
+    const struct oci_hook *v;
+    size_t n;
+  } lists[] = {
+    { "prestart", h ? h->prestart : NULL, h ? h->prestart_len : 0 },
+    { "createRuntime", h ? h->create_runtime : NULL, h ? h->create_runtime_len : 0 },
+    { "createContainer", h ? h->create_container : NULL, h ? h->create_container_len : 0 },
+    { "startContainer", h ? h->start_container : NULL, h ? h->start_container_len : 0 },
+    { "poststart", h ? h->poststart : NULL, h ? h->poststart_len : 0 },
+    { "poststop", h ? h->poststop : NULL, h ? h->poststop_len : 0 },
+  };
+  char path[96];
+  struct stat st;
+
+  /* Only the runtime-namespace hooks name host paths that exist now;
+     createContainer and startContainer run in the container's root. */
+  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+    for (size_t i = 0; i < lists[l].n; i++)
+      {
+        const char *hp = lists[l].v[i].path;
+        if (hp[0] != '/' || strstr (lists[l].name, "Container"))
+          continue;
+        CHECK_PATHF (path, ".hooks.%s[%zu].path", lists[l].name, i);
+        if (stat (hp, &st) < 0)
+          check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, path, "%s: %s", hp, strerror (errno));
+        else if (!S_ISREG (st.st_mode) || !(st.st_mode & 0111))
+          check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "%s is not an executable file", hp);
+      }
+}
+
+/* Whether a mount may put something at `abs` (a clean absolute path): then
+   the rootfs alone cannot tell whether the program is there. */
+static bool
+under_a_mount (const struct oci_config *c, const char *abs)
+{
+  for (size_t i = 0; i < c->mounts_len; i++)
+    {
+      cleanup_free char *d = safepath_clean (c->mounts[i].destination);
+      size_t l = d ? strlen (d) : 0;
+      if (d && strncmp (d, abs, l) == 0 && (abs[l] == '/' || abs[l] == '\0' || l == 1))
+        return true;
+    }
+  return false;
+}
+
+/* 1 executable file, 0 absent (or not executable), -1 cannot tell. */
+static int
+program_at (const struct oci_config *c, int root_fd, const char *cwd, const char *name)
+{
+  char joined[PATH_MAX * 2];
+  cleanup_free char *abs = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  snprintf (joined, sizeof joined, "%s%s%s", name[0] == '/' ? "" : cwd,
+            name[0] == '/' ? "" : "/", name);
+  if ((abs = safepath_clean (joined)) == NULL || under_a_mount (c, abs))
+    return -1;
+  fd = safepath_open (root_fd, abs, O_PATH | O_CLOEXEC, 0, &(struct berth_error){ 0 });
+  return fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0111);
+}
+
+/* process.args[0] as process_find_program() will look for it, in the root. */
+static void
+check_program (struct check_ctx *x, const char *rootfs)
+{
+  const struct oci_process *p = x->c->process;
+  const char *prog, *search = NULL;
+  cleanup_close int root_fd = -1;
+  cleanup_free char *copy = NULL;
+  char *save = NULL;
+
+  if (p == NULL || p->args_len == 0 || p->cwd[0] != '/')
+    return;
+  prog = p->args[0];
+  if (prog[0] == '\0')
+    {
+      check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".process.args[0]", "the program name is empty");
+      return;
+    }
+  if ((root_fd = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return;
+  if (strchr (prog, '/'))
+    {
+      if (program_at (x->c, root_fd, p->cwd, prog) == 0)
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".process.args[0]",
+                   "exec: \"%s\": no executable file in the rootfs", prog);
+      return;
+    }
+  for (size_t i = 0; i < p->env_len; i++)
+    if (strncmp (p->env[i], "PATH=", 5) == 0)
+      search = p->env[i] + 5;
+  if ((copy = strdup (search ? search : DEFAULT_PATH)) == NULL)
+    {
+      x->oom = true;
+      return;
+    }
+  for (char *dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
+    {
+      char candidate[PATH_MAX];
+      snprintf (candidate, sizeof candidate, "%s/%s", *dir ? dir : ".", prog);
+      if (program_at (x->c, root_fd, p->cwd, candidate) != 0)
+        return; /* found, or a mount may provide it */
+    }
+  check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".process.args[0]",
+             "exec: \"%s\": executable file not found in $PATH (%s)", prog,
+             search ? search : DEFAULT_PATH);
+}
+
+/* ---- the kernel: namespaces, capabilities, rlimits, sysctls ---------------- */
+
+static void
+check_namespaces (struct check_ctx *x)
+{
+  static const struct {
+    const char *type, *proc;
+    int flag;
+  } kinds[] = {
+    { "pid", "pid", CLONE_NEWPID }, { "network", "net", CLONE_NEWNET },
+    { "mount", "mnt", CLONE_NEWNS }, { "ipc", "ipc", CLONE_NEWIPC },
+    { "uts", "uts", CLONE_NEWUTS }, { "user", "user", CLONE_NEWUSER },
+    { "cgroup", "cgroup", CLONE_NEWCGROUP }, { "time", "time", CLONE_NEWTIME },
+  };
+  const struct oci_linux *l = x->c->linux;
+  char path[96], proc[64];
+
+  for (size_t i = 0; l && i < l->namespaces_len; i++)
+    {
+      const struct oci_namespace *n = &l->namespaces[i];
+      cleanup_close int fd = -1;
+      size_t k;
+      int type;
+
+      for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        if (strcmp (n->type, kinds[k].type) == 0)
+          break;
+      if (k == sizeof kinds / sizeof kinds[0])
+        continue; /* check_spec said so */
+      if (n->path == NULL || n->path[0] == '\0')
+        {
+          CHECK_PATHF (proc, "/proc/self/ns/%s", kinds[k].proc);
+          CHECK_PATHF (path, ".linux.namespaces[%zu].type", i);
+          if (access (proc, F_OK) < 0)
+            check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
+                       "this kernel has no %s namespaces (%s does not exist)", n->type, proc);
+          else if (kinds[k].flag == CLONE_NEWUSER
+                   && file_starts_with ("/proc/sys/user/max_user_namespaces", '0'))
+            check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
+                       "user namespaces are disabled on this host "
+                       "(/proc/sys/user/max_user_namespaces is 0)");
+          continue;
+        }
+      CHECK_PATHF (path, ".linux.namespaces[%zu].path", i);
+      if (n->path[0] != '/')
+        continue; /* check_spec said so */
+      if ((fd = open (n->path, O_RDONLY | O_CLOEXEC)) < 0)
+        {
+          if (errno == ENOENT)
+            check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, path, "%s does not exist", n->path);
+          else
+            check_add (x, CHECK_ERROR, BERTH_E_SYSTEM, path, "%s: %s", n->path, strerror (errno));
+          continue;
+        }
+      type = ioctl (fd, NS_GET_NSTYPE);
+      if (type < 0)
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "%s is not a namespace", n->path);
+      else if (type != kinds[k].flag)
+        {
+          const char *actual = "another";
+          for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
+            if (kinds[j].flag == type)
+              actual = kinds[j].type;
+          check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
+                     "%s is not a namespace of type \"%s\" (it is \"%s\")", n->path,
+                     n->type, actual);
+        }
+    }
+}
+
+static void
+check_cap_set (struct check_ctx *x, const char *set, char *const *names, size_t n)
+{
+  int last = (int) cap_max_bits () - 1;
+  char path[96];
+
+  for (size_t i = 0; i < n; i++)
+    {
+      cap_value_t c;
+      CHECK_PATHF (path, ".process.capabilities.%s[%zu]", set, i);
+      /* process.c's rule: a CAP_ name libcap knows, within this kernel's
+         range; create skips the others with a warning (config.md). */
+      if (cap_from_name (names[i], &c) < 0 || strncmp (names[i], "CAP_", 4) != 0)
+        check_add (x, CHECK_WARNING, BERTH_E_VALUE, path,
+                   "unknown capability \"%s\" (skipped)", names[i]);
+      else if (c > last)
+        check_add (x, CHECK_WARNING, BERTH_E_UNSUPPORTED, path,
+                   "%s is not supported by this kernel (skipped)", names[i]);
+    }
+}
+
+static void
+check_capabilities (struct check_ctx *x)
+{
+  const struct oci_capabilities *c = x->c->process ? x->c->process->capabilities : NULL;
+
+  if (c == NULL)
+    return;
+  check_cap_set (x, "bounding", c->bounding, c->bounding_len);
+  check_cap_set (x, "effective", c->effective, c->effective_len);
+  check_cap_set (x, "inheritable", c->inheritable, c->inheritable_len);
+  check_cap_set (x, "permitted", c->permitted, c->permitted_len);
+  check_cap_set (x, "ambient", c->ambient, c->ambient_len);
+}
+
+static bool
+have_cap (cap_value_t cap)
+{
+  cap_t caps = cap_get_proc ();
+  cap_flag_value_t v = CAP_CLEAR;
+
+  if (caps)
+    {
+      cap_get_flag (caps, cap, CAP_EFFECTIVE, &v);
+      cap_free (caps);
+    }
+  return v == CAP_SET;
+}
+
+static void
+check_rlimits (struct check_ctx *x)
+{
+  const struct oci_process *p = x->c->process;
+  bool privileged = have_cap (CAP_SYS_RESOURCE);
+  char path[96];
+
+  for (size_t i = 0; p && !privileged && i < p->rlimits_len; i++)
+    {
+      int res = check_rlimit_resource (p->rlimits[i].type);
+      struct rlimit cur;
+      if (res < 0 || getrlimit (res, &cur) < 0 || cur.rlim_max == RLIM_INFINITY
+          || p->rlimits[i].hard <= cur.rlim_max)
+        continue;
+      /* Raising a hard limit takes CAP_SYS_RESOURCE in the initial user
+         namespace: whoever runs create may or may not have it. */
+      CHECK_PATHF (path, ".process.rlimits[%zu].hard", i);
+      check_add (x, CHECK_WARNING, BERTH_E_RANGE, path,
+                 "%llu is above the current hard limit %llu, which only a process with "
+                 "CAP_SYS_RESOURCE may raise", (unsigned long long) p->rlimits[i].hard,
+                 (unsigned long long) cur.rlim_max);
+    }
+}
+
+static void
+check_sysctls (struct check_ctx *x)
+{
+  const struct oci_linux *l = x->c->linux;
+  char path[300], file[300];
+
+  for (size_t i = 0; l && i < l->sysctl_len; i++)
+    {
+      const char *key = l->sysctl_keys[i], *ns = check_sysctl_namespace (key);
+      oci_path_key (path, sizeof path, ".linux.sysctl", key);
+      if (strstr (key, "..") || strchr (key, '/') || key[0] == '\0')
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "invalid sysctl name \"%s\"", key);
+      else if (ns == NULL)
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
+                   "sysctl \"%s\" is not namespaced: setting it would change the host", key);
+      else if (!has_ns (x->c, ns))
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
+                   "sysctl \"%s\" needs the container to have its own %s namespace", key, ns);
+      else
+        {
+          CHECK_PATHF (file, "/proc/sys/%s", key);
+          for (char *c = file + 10; *c; c++)
+            *c = *c == '.' ? '/' : *c;
+          /* A warning: a new namespace may have what the host's has not
+             (a device's net.ipv4.conf.IFACE.*). */
+          if (access (file, F_OK) < 0)
+            check_add (x, CHECK_WARNING, BERTH_E_NOT_FOUND, path,
+                       "this kernel has no sysctl \"%s\" (%s does not exist)", key, file);
+        }
+    }
+}
+
+/* ---- the driver --------------------------------------------------------------- */
+
+/* Read and parse config.json; a problem (not a failure) when that cannot be
+   done, and then there is nothing more to check. */
+static struct oci_config *
+load (struct check_ctx *x)
+{
+  const char *bundle = x->o->bundle ? x->o->bundle : ".";
+  cleanup_close int fd = -1;
+  struct berth_error e = { 0 };
+  void *obj = NULL;
+
+  if (realpath (bundle, x->bundle) == NULL)
+    {
+      check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, NULL, "bundle %s: %s", bundle,
+                 strerror (errno));
+      return NULL;
+    }
+  fd = open (x->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      int dirfd = steal_fd (&fd);
+      fd = openat (dirfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      close (dirfd);
+    }
+  if (fd < 0)
+    {
+      if (errno == ELOOP)
+        check_add (x, CHECK_ERROR, BERTH_E_VALUE, NULL,
+                   "config.json in %s is a symbolic link; berth reads only a regular file",
+                   x->bundle);
+      else
+        check_add (x, CHECK_ERROR, errno == ENOENT ? BERTH_E_NOT_FOUND : BERTH_E_SYSTEM, NULL,
+                   "config.json in bundle %s: %s", x->bundle,
+                   errno == ENOENT ? "not found" : strerror (errno));
+      return NULL;
+    }
+  if (oci_parse_fd (&oci_type_config, fd, "config.json", &obj, &e) < 0)
+    {
+      berth_err_set_source (&e, "config.json");
+      check_add_error (x, CHECK_ERROR, &e, NULL);
+      return NULL;
+    }
+  return obj;
+}
+
+int
+check_bundle (const struct check_options *o, struct check_report *r, struct berth_error *err)
+{
+  struct check_ctx x = { .o = o, .r = r };
+  cleanup_config struct oci_config *c = NULL;
+  char rootfs[PATH_MAX];
+
+  memset (r, 0, sizeof *r);
+  x.c = c = load (&x);
+  if (c)
+    {
+      check_spec (&x);
+      check_create_rules (&x);
+      if (check_rootfs (&x, rootfs))
+        check_program (&x, rootfs);
+      check_mounts (&x);
+      check_hooks (&x);
+      check_namespaces (&x);
+      check_capabilities (&x);
+      check_rlimits (&x);
+      check_sysctls (&x);
+      check_seccomp (&x);
+      check_cgroups (&x);
+    }
+  if (x.oom)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  return 0;
+}

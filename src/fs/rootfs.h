@@ -1,0 +1,73 @@
+/* berth — the container's filesystem view, set up inside its new mount
+ * namespace by the container's init before pivot_root.
+ *
+ * Contract:
+ *  - Called in the child, after it has entered (or unshared) its mount
+ *    namespace, still running as host root with the host's / visible.
+ *  - rootfs_prepare() does, in order: set / to rootfsPropagation (default
+ *    rslave, as runc) recursively so nothing leaks to the host; bind the
+ *    rootfs onto itself (so it is a mount point); every entry of
+ *    config.mounts in order (bind/rbind, tmpfs, proc, sysfs, devpts, mqueue,
+ *    cgroup, any other fs type) with all standard options, propagation flags
+ *    and recursive attributes (rro, rnosuid, ... via mount_setattr);
+ *    the default /dev entries when /dev is a tmpfs from the config (null,
+ *    zero, full, random, urandom, tty as bind mounts from the host — or mknod
+ *    when not in a user namespace — plus /dev/ptmx -> pts/ptmx, /dev/fd,
+ *    stdin/stdout/stderr links, /dev/shm and /dev/pts dirs, /dev/console for
+ *    terminals); linux.devices (mknod with mode/uid/gid, or bind mount of the
+ *    host node inside a user namespace).
+ *  - Every destination is resolved inside the rootfs without following any
+ *    symlink out of it (openat2 RESOLVE_IN_ROOT, creating missing
+ *    components), and the mount is made onto /proc/self/fd/N of the verified
+ *    fd, never onto a path string the container could swap.
+ *  - rootfs_pivot() enters the rootfs: pivot_root (or, with no_pivot, move
+ *    the rootfs onto / and chroot, as runc --no-pivot), then detaches the old
+ *    root.
+ *  - rootfs_finalize() runs after pivot: maskedPaths (/dev/null over files,
+ *    read-only empty tmpfs over directories), readonlyPaths (bind + remount
+ *    ro), root.readonly (remount / ro), and the rootfs propagation.
+ *  - Errors name the mount with its JSON path (.mounts[3].destination) and the
+ *    failing operation.
+ */
+#ifndef BERTH_ROOTFS_H
+#define BERTH_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "cgroup/cgroup.h"
+#include "error.h"
+#include "spec.h"
+
+struct rootfs_options {
+  const char *rootfs;    /* absolute host path of the rootfs */
+  bool no_pivot;
+  bool in_user_ns;       /* devices are bind-mounted instead of mknod */
+  /* No mount namespace of its own: the mounts are made in the runtime's
+     (the runtime records and removes them, hostmounts.h), nothing of the
+     host's propagation is touched, and the root is entered with chroot. */
+  bool host_mount_ns;
+  bool terminal;         /* create /dev/console mount target */
+  /* The container's cgroup directories (host paths): a "cgroup" mount on a
+     v1 or hybrid host shows each hierarchy from the container's own cgroup,
+     as runc does.  NULL: bind the host's tree. */
+  const struct berth_cgroup *cgroup;
+  /* One per mount: a detached copy of a bind mount's source made by the
+     runtime (rootfs_open_bind_sources), or -1; NULL: none. */
+  const int *bind_sources;
+};
+
+/* In the runtime, before the init is cloned, when the container has a user
+   namespace of its own and the runtime is root: each bind mount's source as
+   a detached copy (open_tree), made with the host's credentials, so that a
+   source only the host's root can reach still mounts (runc does the same
+   since 1.1).  *fds has c->mounts_len entries, -1 for other mounts; free
+   with rootfs_close_bind_sources.  Errors name .mounts[i].source. */
+int rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_error *err);
+void rootfs_close_bind_sources (int *fds, size_t n);
+
+int rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
+                    struct berth_error *err);
+int rootfs_pivot (const struct rootfs_options *o, struct berth_error *err);
+int rootfs_finalize (const struct oci_config *c, struct berth_error *err);
+
+#endif

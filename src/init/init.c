@@ -1,0 +1,461 @@
+#include "init/init.h"
+#include "check/check.h"
+#include "cleanup.h"
+#include "init/hooks.h"
+#include "base/log.h"
+#include "security/lsm.h"
+#include "init/process.h"
+#include "fs/rootfs.h"
+#include "init/scheduling.h"
+#include "security/seccomp.h"
+#include "base/sync.h"
+#include "init/terminal.h"
+#include "base/utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/mount.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int
+init_direct_clone_flags (const struct ns_plan *ns)
+{
+  /* The cgroup namespace is unshared later, once the init sits in its own
+     cgroup, so that the namespace is rooted there. */
+  return ns->new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_NEWUSER);
+}
+
+__attribute__ ((noreturn)) static void
+fail (struct init_ctx *ctx, struct berth_error *err)
+{
+  sync_send (ctx->sync_fd, SYNC_ERROR, err, -1);
+  _exit (1);
+}
+
+static bool
+has_ns (const struct oci_config *c, const char *type)
+{
+  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
+    if (strcmp (c->linux->namespaces[i].type, type) == 0)
+      return true;
+  return false;
+}
+
+static int
+apply_sysctl (const struct oci_config *c, struct berth_error *err)
+{
+  const struct oci_linux *l = c->linux;
+  for (size_t i = 0; l && i < l->sysctl_len; i++)
+    {
+      const char *key = l->sysctl_keys[i];
+      /* Namespaced sysctls only: the rest would change the host (the rule is
+         shared with berth check). */
+      const char *ns = check_sysctl_namespace (key);
+      char jpath[256], file[512];
+
+      oci_path_key (jpath, sizeof jpath, ".linux.sysctl", key);
+      if (ns == NULL)
+        return berth_err_at (err, BERTH_E_VALUE, jpath,
+                             "sysctl \"%s\" is not namespaced: setting it would change the host",
+                             key);
+      if (!has_ns (c, ns))
+        return berth_err_at (err, BERTH_E_VALUE, jpath,
+                             "sysctl \"%s\" needs the container to have its own %s namespace", key,
+                             ns);
+      if (strstr (key, "..") || strchr (key, '/'))
+        return berth_err_at (err, BERTH_E_VALUE, jpath, "invalid sysctl name \"%s\"", key);
+      snprintf (file, sizeof file, "/proc/sys/%s", key);
+      for (char *p = file + 10; *p; p++)
+        if (*p == '.')
+          *p = '/';
+      if (write_file_at (AT_FDCWD, file, l->sysctl[i], strlen (l->sysctl[i]), err) < 0)
+        {
+          snprintf (err->path, sizeof err->path, "%s", jpath);
+          return -1;
+        }
+    }
+  return 0;
+}
+
+static int
+join_session_keyring (const char *id, struct berth_error *err)
+{
+  char name[300];
+  long k;
+  snprintf (name, sizeof name, "_ses.%s", id);
+  k = syscall (SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+  if (k < 0 && errno != ENOSYS && errno != EDQUOT)
+    return berth_err_sys (err, errno, "create a session keyring for the container");
+  if (k >= 0)
+    /* possessor: all; user: view and read, so the container can't tamper
+       with another's keys via the user keyring. */
+    syscall (SYS_keyctl, KEYCTL_SETPERM, k, 0x3f1f0000, 0, 0);
+  return 0;
+}
+
+/* Staged start: user and time namespaces must exist before the namespaces
+   they own or govern, and pid/time namespaces apply only to children. */
+static void
+stage_one (struct init_ctx *ctx)
+{
+  struct berth_error err = { 0 };
+  const struct oci_linux *l = ctx->config->linux;
+  int rest = ctx->ns->new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+  pid_t child;
+  int status;
+
+  if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+    _exit (1);
+  if (ns_join (ctx->ns, false, &err) < 0)
+    fail (ctx, &err);
+  if (ctx->ns->new_flags & CLONE_NEWUSER)
+    {
+      if (unshare (CLONE_NEWUSER) < 0)
+        {
+          berth_err_sys (&err, errno, "create the user namespace");
+          fail (ctx, &err);
+        }
+      if (sync_send (ctx->sync_fd, SYNC_NEED_MAPS, NULL, -1) < 0
+          || sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (1);
+    }
+  if (ctx->ns->in_user_ns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    {
+      berth_err_sys (&err, errno, "become root in the user namespace (is 0 mapped?)");
+      fail (ctx, &err);
+    }
+  if (rest && unshare (rest) < 0)
+    {
+      berth_err_sys (&err, errno, "create namespaces (flags 0x%x)", rest);
+      fail (ctx, &err);
+    }
+  if ((rest & CLONE_NEWTIME) && l && ns_write_time_offsets (l, &err) < 0)
+    fail (ctx, &err);
+
+  child = fork ();
+  if (child < 0)
+    {
+      berth_err_sys (&err, errno, "fork the container's init");
+      fail (ctx, &err);
+    }
+  if (child > 0)
+    {
+      /* The init reports to the runtime itself; this process only has to
+         outlive the fork so the init gets reparented cleanly. */
+      _exit (0);
+    }
+  (void) status;
+}
+
+static int
+loopback_up (struct berth_error *err)
+{
+  struct ifreq ifr = { 0 };
+  cleanup_close int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  if (s < 0)
+    return berth_err_sys (err, errno, "socket for bringing lo up");
+  snprintf (ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    return berth_err_sys (err, errno, "read the flags of lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    return berth_err_sys (err, errno, "bring lo up");
+  return 0;
+}
+
+/* prestart and createRuntime run in the runtime's namespaces (the runtime
+   runs them while we wait); createContainer runs here, in the container's
+   namespaces, before pivot_root, as config.md orders, with the container's
+   root as its working directory, as runc runs it (hooks written for runc
+   copy files into the rootfs by relative paths). */
+static void
+run_create_hooks (struct init_ctx *ctx, struct berth_error *err)
+{
+  const struct oci_hooks *h = ctx->config->hooks;
+  struct sync_msg m;
+  cleanup_free char *state = NULL;
+
+  if (sync_send (ctx->sync_fd, SYNC_HOOKS, NULL, -1) < 0)
+    _exit (1);
+  if (sync_recv (ctx->sync_fd, &m, NULL, NULL, err) < 0)
+    _exit (1);
+  if (m.kind != SYNC_GO)
+    _exit (1);
+  ctx->host_pid = m.value;
+  if (h == NULL || h->create_container_len == 0)
+    return;
+  /* Step 5, after step 2: "created" (see run_runtime_hooks). */
+  if (hooks_state_json (ctx->config, ctx->id, ctx->host_pid, ctx->bundle, "created", &state,
+                        err) < 0
+      || hooks_run (h->create_container, h->create_container_len, "createContainer", state,
+                    ctx->rootfs, err)
+             < 0)
+    fail (ctx, err);
+}
+
+/* The init holds exec.fifo as an O_PATH descriptor of the fifo itself,
+   never a directory of the runtime's, and opens it for writing (which
+   blocks until `start` opens it for reading) through a procfs: the
+   container's /proc, checked to be the root of a procfs.  A container
+   without one gets a private, detached procfs instance, made before
+   pivot_root: in a user namespace the kernel refuses a new procfs once no
+   full one is visible in the mount namespace. */
+static int
+private_procfs (const char *rootfs, int *out, struct berth_error *err)
+{
+  char path[PATH_MAX];
+  cleanup_close int proc = -1, fs = -1;
+
+  *out = -1;
+  snprintf (path, sizeof path, "%s/proc", rootfs);
+  proc = open (path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (proc >= 0 && is_procfs_root (proc))
+    return 0;
+  fs = (int) syscall (SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+  if (fs < 0 || syscall (SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0
+      || (*out = (int) syscall (SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0)) < 0)
+    return berth_err_sys (err, errno,
+                          "the container has no procfs at /proc, and a private one for "
+                          "reaching exec.fifo could not be made");
+  return 0;
+}
+
+/* While the open blocks the init holds that procfs root (the container's
+   own), and resolves no config path. */
+static int
+open_exec_fifo (int path_fd, int private_proc)
+{
+  char rel[48];
+  cleanup_close int proc = -1;
+
+  snprintf (rel, sizeof rel, "thread-self/fd/%d", path_fd);
+  if (private_proc >= 0)
+    return openat (private_proc, rel, O_WRONLY | O_CLOEXEC);
+  proc = open ("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (proc < 0 || !is_procfs_root (proc))
+    return -1;
+  return openat (proc, rel, O_WRONLY | O_CLOEXEC);
+}
+
+/* After start: a failure here is written to exec.fifo, where `start` waits
+   for it (or for the end of file that a successful execve produces). */
+__attribute__ ((noreturn)) static void
+fail_started (int fifo, struct berth_error *err)
+{
+  char line[1200];
+  berth_err_format (err, line, sizeof line);
+  (void) write_all (fifo, line, strlen (line));
+  _exit (127);
+}
+
+__attribute__ ((noreturn)) void
+init_run (struct init_ctx *ctx)
+{
+  const struct oci_config *c = ctx->config;
+  const struct oci_process *p = c->process;
+  struct berth_error err = { 0 };
+  struct rootfs_options ro = {
+    .rootfs = ctx->rootfs,
+    .no_pivot = ctx->no_pivot,
+    .in_user_ns = ctx->ns->in_user_ns,
+    .host_mount_ns = ns_host_mount (ctx->ns),
+    .terminal = p && p->terminal,
+    .cgroup = ctx->cgroup,
+    .bind_sources = ctx->bind_sources,
+  };
+  cleanup_free char *program = NULL;
+  struct berth_cgroup own_cgroup = { 0 };
+  struct sched_plan sched;
+  int fifo, private_proc = -1;
+
+  /* Die with the runtime while it still supervises us. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Until execve this process is berth: its /proc/PID/exe is berth's binary
+     on the host.  Non-dumpable, no process in the container (which lacks
+     CAP_SYS_PTRACE over the host's user namespace) can open it, so it cannot
+     overwrite the runtime (runc CVE-2019-5736).  execve resets this. */
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (ctx->staged)
+    stage_one (ctx);
+  else
+    {
+      if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (1);
+      if (ns_join (ctx->ns, false, &err) < 0)
+        fail (ctx, &err);
+    }
+  /* From here on the init holds nothing of the runtime's but what it
+     needs: no directory of the host (the state root, the state directory)
+     that a config path such as process.cwd = /proc/self/fd/N could
+     reach (CVE-2024-21626). */
+  {
+    int keep[3 + c->mounts_len];
+    size_t n = 0;
+    keep[n++] = ctx->sync_fd;
+    keep[n++] = ctx->exec_fifo_fd;
+    keep[n++] = berth_log_fd ();
+    for (size_t i = 0; ctx->bind_sources && i < c->mounts_len; i++)
+      if (ctx->bind_sources[i] >= 0)
+        keep[n++] = ctx->bind_sources[i];
+    process_close_fds (ctx->preserve_fds, keep, n);
+  }
+  /* The systemd driver's cgroup exists only once systemd has placed this
+     process, after the clone that copied ctx->cgroup: a v1 "cgroup" mount
+     needs its directories, which are where this process now is (read
+     before the cgroup namespace hides the path). */
+  if (ro.cgroup && ro.cgroup->n_dirs == 0
+      && cgroup_current (&own_cgroup, &(struct berth_error){ 0 }) == 0)
+    ro.cgroup = &own_cgroup;
+  /* A new network namespace starts with lo down; runc brings it up, and
+     programs expect 127.0.0.1 to work even with no other network. */
+  if ((ctx->ns->new_flags & CLONE_NEWNET) && loopback_up (&err) < 0)
+    fail (ctx, &err);
+  if ((ctx->ns->new_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+    {
+      berth_err_sys (&err, errno, "create the cgroup namespace");
+      fail (ctx, &err);
+    }
+  if (setsid () < 0)
+    {
+      berth_err_sys (&err, errno, "setsid");
+      fail (ctx, &err);
+    }
+  if (!ctx->no_new_keyring && join_session_keyring (ctx->id, &err) < 0)
+    fail (ctx, &err);
+
+  if (rootfs_prepare (c, &ro, &err) < 0)
+    fail (ctx, &err);
+  /* Detached copies of host trees: never past the mounts. */
+  for (size_t i = 0; ctx->bind_sources && i < c->mounts_len; i++)
+    if (ctx->bind_sources[i] >= 0)
+      close (ctx->bind_sources[i]);
+  /* The runtime moves linux.netDevices in at this stop too. */
+  if (c->hooks || (c->linux && c->linux->net_devices_len))
+    run_create_hooks (ctx, &err);
+  if (private_procfs (ctx->rootfs, &private_proc, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
+    fail (ctx, &err);
+  if (p && p->terminal)
+    {
+      int master = -1;
+      if (terminal_open_in_container (p, &master, &err) < 0)
+        {
+          snprintf (err.path, sizeof err.path, ".process.terminal");
+          fail (ctx, &err);
+        }
+      if (sync_send (ctx->sync_fd, SYNC_CONSOLE, NULL, master) < 0)
+        _exit (1);
+      close (master);
+    }
+  if (c->hostname && c->hostname[0] && sethostname (c->hostname, strlen (c->hostname)) < 0)
+    {
+      berth_err_sys (&err, errno, "sethostname");
+      snprintf (err.path, sizeof err.path, ".hostname");
+      fail (ctx, &err);
+    }
+  if (c->domainname && c->domainname[0]
+      && setdomainname (c->domainname, strlen (c->domainname)) < 0)
+    {
+      berth_err_sys (&err, errno, "setdomainname");
+      snprintf (err.path, sizeof err.path, ".domainname");
+      fail (ctx, &err);
+    }
+  if (apply_sysctl (c, &err) < 0 || rootfs_finalize (c, &err) < 0)
+    fail (ctx, &err);
+  /* Scheduling here, in the init's cgroup (whose real-time budget decides
+     whether SCHED_FIFO is allowed) and while the init still holds
+     CAP_SYS_NICE; personality before any seccomp filter, which may limit
+     personality(2).  execCPUAffinity is not for the init (config.md).
+     The labels, for the execve at start, before the create returns so that
+     a profile the kernel refuses fails the create, as in runc. */
+  TEST_STOP_AT ("init:cwd");
+  if (p
+      && (process_enter_cwd (p, ".process", true, &err) < 0
+          || process_find_program (p, ".process", &program, &err) < 0
+          || process_apply_rlimits (p, ".process", &err) < 0
+          || process_apply_oom_score_adj (p, ".process", &err) < 0
+          || sched_plan_make (p, ".process", &sched, &err) < 0
+          || sched_apply (0, &sched, &err) < 0
+          || process_apply_personality (c->linux, &err) < 0
+          || mempolicy_apply (ctx->mempolicy, &err) < 0
+          || lsm_apply_exec_labels (p, ".process", &err) < 0))
+    fail (ctx, &err);
+
+  /* A filter with a listener goes in now, while the sync socket can still
+     carry the fd to the runtime (which hands it to listenerPath); the init
+     is still root with CAP_SYS_ADMIN here, whatever noNewPrivileges says. */
+  if (p && ctx->seccomp && ctx->seccomp->listener)
+    {
+      int listener = -1;
+      if (seccomp_install (ctx->seccomp, &listener, &err) < 0)
+        fail (ctx, &err);
+      if (sync_send (ctx->sync_fd, SYNC_SECCOMP, NULL, listener) < 0
+          || sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (1);
+      close (listener);
+    }
+  /* Everything the runtime opened goes away at execve; the preserved fds
+     and stdio stay. */
+  process_fds_for_exec (ctx->preserve_fds);
+  /* From here the init outlives `create`. */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (sync_send (ctx->sync_fd, SYNC_READY, NULL, -1) < 0)
+    _exit (1);
+  close (ctx->sync_fd);
+  /* A config without a process is a container to create, never to start
+     (config.md: process is REQUIRED when start is called; `start` refuses).
+     The init holds the namespaces until delete kills it. */
+  if (p == NULL)
+    for (;;)
+      pause ();
+
+  /* Blocks until `start` opens the other end. */
+  fifo = open_exec_fifo (ctx->exec_fifo_fd, private_proc);
+  if (fifo < 0 || write (fifo, "0", 1) != 1)
+    _exit (1);
+  close (ctx->exec_fifo_fd);
+  if (private_proc >= 0)
+    close (private_proc);
+
+  {
+    /* Otherwise as late as possible: with no_new_privs after the identity
+       change; without it before, while CAP_SYS_ADMIN is still there. */
+    bool late = ctx->seccomp && !ctx->seccomp->listener;
+    int unused;
+    if (late && !p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
+      fail_started (fifo, &err);
+    if (process_apply_identity (p, ".process", &err) < 0)
+      fail_started (fifo, &err);
+    if (late && p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
+      fail_started (fifo, &err);
+  }
+  /* As runc: with the filter in, as the process' user, with its
+     capabilities, right before the execve (a hook the filter forbids
+     fails). */
+  if (c->hooks && c->hooks->start_container_len)
+    {
+      cleanup_free char *state = NULL;
+      if (hooks_state_json (c, ctx->id, ctx->host_pid, ctx->bundle, "created", &state, &err) < 0
+          || hooks_run (c->hooks->start_container, c->hooks->start_container_len,
+                        "startContainer", state, NULL, &err) < 0)
+        fail_started (fifo, &err);
+    }
+  process_exec (p, program, &err);
+  fail_started (fifo, &err);
+}

@@ -1,0 +1,209 @@
+#include "init/terminal.h"
+#include "cleanup.h"
+#include "base/log.h"
+#include "base/utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+int
+terminal_open_in_container (const struct oci_process *p, int *master, struct berth_error *err)
+{
+  cleanup_close int m = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  cleanup_close int s = -1;
+  char name[64];
+  struct stat st;
+
+  if (m < 0)
+    return berth_err_sys (err, errno, "open /dev/ptmx in the container (is devpts mounted?)");
+  if (unlockpt (m) < 0 || ptsname_r (m, name, sizeof name) != 0)
+    return berth_err_sys (err, errno, "set up the pty");
+  s = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (s < 0)
+    return berth_err_sys (err, errno, "open %s", name);
+  /* The process' user owns its terminal, as with runc (the group stays
+     devpts' own, tty); an unmapped uid leaves it to root. */
+  if (p->user && fchown (s, p->user->uid, (gid_t) -1) < 0)
+    berth_debug ("chown %s to %u: %s", name, p->user->uid, strerror (errno));
+  if (stat ("/dev/console", &st) == 0 && mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    return berth_err_sys (err, errno, "bind %s onto /dev/console", name);
+  if (p->console_size)
+    {
+      struct winsize ws = { .ws_row = (unsigned short) p->console_size->height,
+                            .ws_col = (unsigned short) p->console_size->width };
+      if (ioctl (s, TIOCSWINSZ, &ws) < 0)
+        return berth_err_sys (err, errno, "set the console size");
+    }
+  if (ioctl (s, TIOCSCTTY, 0) < 0)
+    return berth_err_sys (err, errno, "make the pty the controlling terminal");
+  for (int i = 0; i < 3; i++)
+    if (dup2 (s, i) < 0)
+      return berth_err_sys (err, errno, "dup the pty onto fd %d", i);
+  *master = steal_fd (&m);
+  return 0;
+}
+
+int
+fd_send (int sock, int fd, const void *data, size_t len)
+{
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { (void *) data, len };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+  memset (cbuf, 0, sizeof cbuf);
+  if (fd >= 0)
+    {
+      struct cmsghdr *c;
+      msg.msg_control = cbuf;
+      msg.msg_controllen = sizeof cbuf;
+      c = CMSG_FIRSTHDR (&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (c), &fd, sizeof (int));
+    }
+  for (;;)
+    {
+      ssize_t n = sendmsg (sock, &msg, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      return n < 0 ? -1 : 0;
+    }
+}
+
+int
+fd_recv (int sock, int *fd, void *data, size_t len)
+{
+  char cbuf[CMSG_SPACE (sizeof (int))];
+  struct iovec iov = { data, len };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof cbuf };
+  ssize_t n;
+
+  *fd = -1;
+  do
+    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c; c = CMSG_NXTHDR (&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+      memcpy (fd, CMSG_DATA (c), sizeof (int));
+  return (int) n;
+}
+
+int
+unix_send_fd (const char *socket_path, int fd, const char *payload, const char *what,
+              struct berth_error *err)
+{
+  cleanup_close int s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+  if (s < 0)
+    return berth_err_sys (err, errno, "socket");
+  if (strlen (socket_path) >= sizeof addr.sun_path)
+    return berth_err (err, BERTH_E_VALUE, "%s path is too long: %s", what, socket_path);
+  strcpy (addr.sun_path, socket_path);
+  if (connect (s, (struct sockaddr *) &addr, sizeof addr) < 0)
+    return berth_err_sys (err, errno, "connect to %s %s", what, socket_path);
+  if (fd_send (s, fd, payload, strlen (payload)) < 0)
+    return berth_err_sys (err, errno, "send a file descriptor over %s %s", what, socket_path);
+  return 0;
+}
+
+int
+terminal_send_fd (const char *socket_path, int fd, struct berth_error *err)
+{
+  /* The payload is the name runc sends; some consumers log it. */
+  return unix_send_fd (socket_path, fd, "/dev/ptmx", "console socket", err);
+}
+
+static void
+copy_winsize (int from, int to)
+{
+  struct winsize ws;
+  if (ioctl (from, TIOCGWINSZ, &ws) == 0)
+    ioctl (to, TIOCSWINSZ, &ws);
+}
+
+int
+terminal_relay (int master, int pidfd, struct berth_error *err)
+{
+  struct termios saved, raw;
+  bool restore = false;
+  sigset_t mask;
+  cleanup_close int sfd = -1;
+  bool in_open = true;
+  char buf[8192];
+
+  if (isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0)
+    {
+      raw = saved;
+      cfmakeraw (&raw);
+      if (tcsetattr (STDIN_FILENO, TCSANOW, &raw) == 0)
+        restore = true;
+      copy_winsize (STDIN_FILENO, master);
+    }
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGWINCH);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC);
+
+  for (;;)
+    {
+      struct pollfd fds[4] = {
+        { master, POLLIN, 0 },
+        { in_open ? STDIN_FILENO : -1, POLLIN, 0 },
+        { sfd, POLLIN, 0 },
+        { pidfd, POLLIN, 0 },
+      };
+      if (poll (fds, 4, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+        {
+          ssize_t n = read (master, buf, sizeof buf);
+          if (n <= 0)
+            break; /* EIO once every slave fd is closed */
+          if (write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
+            break;
+        }
+      if (fds[1].revents & (POLLIN | POLLHUP))
+        {
+          ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
+          if (n <= 0)
+            in_open = false;
+          else
+            (void) write_all (master, buf, (size_t) n);
+        }
+      if (fds[2].revents & POLLIN)
+        {
+          struct signalfd_siginfo si;
+          if (read (sfd, &si, sizeof si) > 0)
+            copy_winsize (STDIN_FILENO, master);
+        }
+      if ((fds[3].revents & POLLIN) && !(fds[0].revents & POLLIN))
+        break;
+    }
+  if (restore)
+    tcsetattr (STDIN_FILENO, TCSANOW, &saved);
+  sigprocmask (SIG_UNBLOCK, &mask, NULL);
+  (void) err;
+  return 0;
+}

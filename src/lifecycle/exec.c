@@ -1,0 +1,1024 @@
+/* berth — `exec`.  Sequence (see exec.h for the contract):
+ *
+ *   runtime: lock, status check, build the process, pidfd of the init,
+ *            /proc/<pid> and its root, which namespaces differ;
+ *            setns(pidfd, CLONE_NEWPID) for our children only, fork
+ *   child:   execCPUAffinity.initial -> setns user, then the rest -> root
+ *            of the init -> setsid -> pty -> cwd, program, rlimits,
+ *            oom_score_adj, labels, personality -> [seccomp with a
+ *            listener, passed on] -> descriptors -> [seccomp without
+ *            no_new_privs] -> user, capabilities, no_new_privs -> READY,
+ *            wait for GO -> [seccomp with no_new_privs] -> execve
+ *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final,
+ *            --pid-file, --pidfd-socket -> GO -> wait for execve
+ *            (the sync socket is close-on-exec: EOF means it happened)
+ *            -> unlock -> detach, or wait and return the exit status.
+ *
+ * Forking the process straight into the container's pid namespace (instead
+ * of setns in a child and fork again) keeps it our own child, so no
+ * subreaper is needed and its parent-death signal points at us.
+ * It is put in the cgroups just before execve rather than at fork: a process
+ * that joins a frozen cgroup stops at once, and with --ignore-paused that
+ * must not happen before it has told us it is set up.
+ */
+#include "lifecycle/exec.h"
+#include "cleanup.h"
+#include "lifecycle/container.h"
+#include "base/log.h"
+#include "security/lsm.h"
+#include "init/namespaces.h"
+#include "init/hooks.h"
+#include "init/process.h"
+#include "init/scheduling.h"
+#include "security/sealed_exe.h"
+#include "security/seccomp.h"
+#include "base/sync.h"
+#include "init/terminal.h"
+#include "base/utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO ('T', 0x41)
+#endif
+
+static int
+oom (struct berth_error *err)
+{
+  return berth_err_sys (err, ENOMEM, "out of memory");
+}
+
+/* ---- the process: process.json, or the config's process + flags ---------- */
+
+static int
+strv_push (char ***v, size_t *n, const char *s, struct berth_error *err)
+{
+  char **nv = realloc (*v, (*n + 2) * sizeof (char *));
+  if (nv == NULL)
+    return oom (err);
+  *v = nv;
+  if ((nv[*n] = strdup (s)) == NULL)
+    return oom (err);
+  nv[++*n] = NULL;
+  return 0;
+}
+
+/* runc's --env: K=V added, a later K replacing an earlier one. */
+static int
+env_set (struct oci_process *p, const char *kv, struct berth_error *err)
+{
+  const char *eq = strchr (kv, '=');
+  size_t klen = eq ? (size_t) (eq - kv) : 0;
+
+  if (eq == NULL || klen == 0)
+    return berth_err (err, BERTH_E_USAGE, "invalid --env value \"%s\" (want KEY=VALUE)", kv);
+  for (size_t i = 0; i < p->env_len; i++)
+    if (strncmp (p->env[i], kv, klen + 1) == 0)
+      {
+        char *s = strdup (kv);
+        if (s == NULL)
+          return oom (err);
+        free (p->env[i]);
+        p->env[i] = s;
+        return 0;
+      }
+  p->has_env = true;
+  return strv_push (&p->env, &p->env_len, kv, err);
+}
+
+/* "net_admin" and "NET_ADMIN" mean CAP_NET_ADMIN; the name is checked later
+   with the others (unknown ones are skipped with a warning). */
+static int
+add_cap (struct oci_capabilities *c, const char *name, struct berth_error *err)
+{
+  char full[64];
+  size_t off = strncasecmp (name, "CAP_", 4) == 0 ? 0 : 4;
+
+  if (strlen (name) + off >= sizeof full)
+    return berth_err (err, BERTH_E_USAGE, "invalid --cap value \"%s\"", name);
+  memcpy (full, "CAP_", 4);
+  for (size_t i = 0; name[i]; i++)
+    full[off + i] = (char) (name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+  full[off + strlen (name)] = '\0';
+  c->has_bounding = c->has_effective = c->has_permitted = true;
+  if (strv_push (&c->bounding, &c->bounding_len, full, err) < 0
+      || strv_push (&c->effective, &c->effective_len, full, err) < 0
+      || strv_push (&c->permitted, &c->permitted_len, full, err) < 0)
+    return -1;
+  /* As runc: ambient only when the config has an inheritable set, since the
+     kernel refuses ambient bits that are not inheritable. */
+  if (c->has_inheritable)
+    {
+      c->has_ambient = true;
+      return strv_push (&c->ambient, &c->ambient_len, full, err);
+    }
+  return 0;
+}
+
+/* runc's getProcess: the config's process, args replaced, flags on top. */
+static int
+apply_overrides (struct oci_process *p, const struct exec_options *o, struct berth_error *err)
+{
+  for (size_t i = 0; i < p->args_len; i++)
+    free (p->args[i]);
+  free (p->args);
+  p->args = NULL;
+  p->args_len = 0;
+  p->has_args = true;
+  for (size_t i = 0; i < o->n_args; i++)
+    if (strv_push (&p->args, &p->args_len, o->args[i], err) < 0)
+      return -1;
+  /* As runc: no tty unless asked for, whatever the config's process says. */
+  OCI_SET (p, terminal, o->tty);
+  if (o->cwd && o->cwd[0] != '/')
+    return berth_err (err, BERTH_E_USAGE, "--cwd must be an absolute path, got \"%s\"", o->cwd);
+  if (o->cwd)
+    {
+      free (p->cwd);
+      if ((p->cwd = strdup (o->cwd)) == NULL)
+        return oom (err);
+    }
+  for (size_t i = 0; i < o->n_env; i++)
+    if (env_set (p, o->env[i], err) < 0)
+      return -1;
+  if (o->user_set)
+    p->user->uid = o->uid;
+  if (o->gid_set)
+    p->user->gid = o->gid;
+  if (o->n_additional_gids)
+    {
+      size_t n = p->user->additional_gids_len;
+      uint32_t *g = realloc (p->user->additional_gids,
+                             (n + o->n_additional_gids) * sizeof (uint32_t));
+      if (g == NULL)
+        return oom (err);
+      memcpy (g + n, o->additional_gids, o->n_additional_gids * sizeof (uint32_t));
+      OCI_SET (p->user, additional_gids, g);
+      p->user->additional_gids_len = n + o->n_additional_gids;
+    }
+  if (o->n_caps && p->capabilities == NULL
+      && (p->capabilities = calloc (1, sizeof *p->capabilities)) == NULL)
+    return oom (err);
+  p->has_capabilities = p->capabilities != NULL;
+  for (size_t i = 0; i < o->n_caps; i++)
+    if (add_cap (p->capabilities, o->caps[i], err) < 0)
+      return -1;
+  if (o->no_new_privs)
+    OCI_SET (p, no_new_privileges, true);
+  if (o->apparmor && o->apparmor[0])
+    {
+      free (p->apparmor_profile);
+      OCI_SET (p, apparmor_profile, strdup (o->apparmor));
+    }
+  if (o->process_label && o->process_label[0])
+    {
+      free (p->selinux_label);
+      OCI_SET (p, selinux_label, strdup (o->process_label));
+    }
+  return 0;
+}
+
+/* -p FILE as runc reads it: any file, a pipe such as /dev/stdin included
+   (config.json must be a regular file; this need not).  A named FIFO
+   blocks until it has a writer, as with runc.  A process without `user`
+   runs as root (Go's zero value to runc, and engines send such files):
+   the process type, with `user` optional. */
+static int
+parse_process_file (const char *path, void **out, struct berth_error *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  struct oci_field fields[oci_type_process.n_fields];
+  struct oci_type type = oci_type_process;
+  struct oci_process *p;
+  struct oci_user *root;
+
+  if (fd < 0)
+    return berth_err_sys (err, errno, "open %s", path);
+  memcpy (fields, oci_type_process.fields, sizeof fields);
+  for (size_t i = 0; i < type.n_fields; i++)
+    if (strcmp (fields[i].key, "user") == 0)
+      fields[i].required = 0;
+  type.fields = fields;
+  if (oci_parse_stream (&type, fd, "process.json", out, err) < 0)
+    return -1;
+  p = *out;
+  if (p->has_user)
+    return 0;
+  if ((root = calloc (1, sizeof *root)) == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  OCI_SET (root, uid, 0);
+  OCI_SET (root, gid, 0);
+  OCI_SET (p, user, root);
+  return 0;
+}
+
+/* The process, and the container's config (*config) and seccomp filter
+   (*seccomp, NULL when it has none), which the process gets too. */
+static int
+load_process (const struct berth_runtime *rt, const struct container *c,
+              const struct exec_options *o, struct oci_config **config,
+              struct berth_seccomp **seccomp, struct oci_process **out, struct berth_error *err)
+{
+  void *obj = NULL;
+
+  if (container_config (c, config, err) < 0)
+    return -1;
+  if ((*config)->linux && (*config)->linux->seccomp)
+    {
+      /* As create compiled it; the cache under --root makes this cheap. */
+      struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };
+      if (seccomp_compile ((*config)->linux->seccomp, &cache, seccomp, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+    }
+  if (o->process_file)
+    {
+      if (parse_process_file (o->process_file, &obj, err) < 0)
+        return -1;
+      *out = obj;
+      if (oci_process_validate (obj, "", err) < 0
+          || process_check (obj, "", (*config)->linux, err) < 0)
+        {
+          berth_err_set_source (err, "process.json");
+          return -1;
+        }
+      return 0;
+    }
+  if ((*config)->process == NULL)
+    return berth_err (err, BERTH_E_STATE, "the container's config has no process");
+  *out = steal_pointer (&(*config)->process);
+  (*config)->has_process = false;
+  /* The config's own process was checked at create; --apparmor and
+     --process-label may have added labels. */
+  return apply_overrides (*out, o, err) < 0 ? -1 : process_check (*out, ".process", NULL, err);
+}
+
+/* ---- the container, seen from the host ------------------------------------ */
+
+struct target {
+  int pidfd;   /* the container's init */
+  int proc_fd; /* its /proc/<pid> */
+  int root_fd; /* its root directory (O_PATH) */
+  int join;    /* CLONE_NEW* (but user and pid) that differ from ours */
+  bool user;   /* its user namespace differs */
+  bool pid;    /* its pid namespace differs */
+};
+
+static void
+target_close (struct target *t)
+{
+  int *fds[] = { &t->pidfd, &t->proc_fd, &t->root_fd };
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+    if (*fds[i] >= 0)
+      {
+        close (*fds[i]);
+        *fds[i] = -1;
+      }
+}
+
+static int
+open_target (const struct container *c, struct target *t, struct berth_error *err)
+{
+  char path[64], self[64];
+
+  t->pidfd = pidfd_for (c->saved->pid, c->saved->pid_start);
+  if (t->pidfd < 0)
+    return berth_err (err, BERTH_E_STATE, "cannot exec in a stopped container");
+  snprintf (path, sizeof path, "/proc/%d", (int) c->saved->pid);
+  t->proc_fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* The pidfd was taken while the pid was the init's; if the init is still
+     there now, the pid cannot have been recycled in between, so the
+     directory is the init's. */
+  if (t->proc_fd < 0 || syscall (SYS_pidfd_send_signal, t->pidfd, 0, NULL, 0) < 0)
+    return berth_err (err, BERTH_E_STATE, "cannot exec in a stopped container");
+  t->root_fd = openat (t->proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (t->root_fd < 0)
+    return berth_err_sys (err, errno, "open the root of the container's init (%s/root)", path);
+
+  for (int k = 0; k < NS_COUNT; k++)
+    {
+      struct stat mine, theirs;
+      char ns[32];
+      snprintf (ns, sizeof ns, "ns/%s", ns_proc_name ((enum berth_ns) k));
+      if (fstatat (t->proc_fd, ns, &theirs, 0) < 0)
+        {
+          if (errno == ENOENT) /* a kernel without this namespace type */
+            continue;
+          return berth_err_sys (err, errno, "%s/%s of the container's init", path, ns);
+        }
+      snprintf (self, sizeof self, "/proc/self/%s", ns);
+      if (stat (self, &mine) < 0)
+        return berth_err_sys (err, errno, "%s", self);
+      if (mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino)
+        continue;
+      if (k == NS_USER)
+        t->user = true;
+      else if (k == NS_PID)
+        t->pid = true;
+      else
+        t->join |= ns_clone_flag ((enum berth_ns) k);
+    }
+  return 0;
+}
+
+/* --cgroup, runc's rules: "PATH" alone (then the only --cgroup) is below
+   the container's cgroup in every hierarchy, "ctrl[,ctrl]:PATH" in those
+   controllers' hierarchies only.  paths[d] gets a malloc'd path for
+   directory d of `cg`, or stays NULL where the container's cgroup is kept. */
+static int
+set_sub_path (const struct berth_cgroup_dir *dir, const char *arg, const char *sub,
+              char **path, struct berth_error *err)
+{
+  char *want;
+  bool same;
+
+  if (asprintf (&want, "%s/%s", dir->path, sub) < 0)
+    return oom (err);
+  if (*path == NULL)
+    {
+      *path = want;
+      if (access (want, F_OK) < 0)
+        return berth_err_sys (err, errno, "--cgroup %s: %s", arg, want);
+      return 0;
+    }
+  same = strcmp (*path, want) == 0; /* "cpu,cpuacct:x" may name one hierarchy twice */
+  free (want);
+  return same ? 0 : berth_err (err, BERTH_E_USAGE, "--cgroup %s: hierarchy %s already has a path",
+                               arg, dir->controller);
+}
+
+static int
+sub_cgroups (const struct berth_cgroup *cg, const struct exec_options *o, char **paths,
+             struct berth_error *err)
+{
+  for (size_t i = 0; i < o->n_cgroups; i++)
+    {
+      const char *arg = o->cgroups[i], *colon = strchr (arg, ':');
+      const char *sub = colon ? colon + 1 : arg;
+      cleanup_free char *ctrls = colon ? strndup (arg, (size_t) (colon - arg)) : NULL;
+      char *save = NULL;
+      size_t len;
+
+      if (colon && ctrls == NULL)
+        return oom (err);
+      if ((colon && strchr (sub, ':')) || (!colon && o->n_cgroups != 1))
+        return berth_err (err, BERTH_E_USAGE, "invalid --cgroup argument: %s%s", arg,
+                          colon ? "" : " (missing <controller>: prefix)");
+      if (colon && cg->mode == BERTH_CGROUP_V2)
+        return berth_err (err, BERTH_E_USAGE,
+                          "--cgroup %s: cgroup v2 has one hierarchy; give the path alone", arg);
+      /* "/" is the container's cgroup itself, as for runc. */
+      while (*sub == '/')
+        sub++;
+      len = strlen (sub);
+      if (strcmp (sub, "..") == 0 || strncmp (sub, "../", 3) == 0 || strstr (sub, "/../")
+          || (len >= 3 && strcmp (sub + len - 3, "/..") == 0))
+        return colon ? berth_err (err, BERTH_E_USAGE, "--cgroup %s: %s is not a sub cgroup path",
+                                  arg, sub)
+                     : berth_err (err, BERTH_E_USAGE, "--cgroup: %s is not a sub cgroup path", arg);
+      for (size_t d = 0; !colon && d < cg->n_dirs; d++)
+        if (set_sub_path (&cg->dirs[d], arg, sub, &paths[d], err) < 0)
+          return -1;
+      for (char *w = colon ? strtok_r (ctrls, ",", &save) : NULL; w;
+           w = strtok_r (NULL, ",", &save))
+        {
+          const char *dir = cgroup_dir (cg, w);
+          size_t d = 0;
+          if (dir == NULL)
+            return berth_err (err, BERTH_E_USAGE,
+                              "--cgroup %s: the container has no cgroup for controller %s",
+                              arg, w);
+          while (cg->dirs[d].path != dir)
+            d++;
+          if (set_sub_path (&cg->dirs[d], arg, sub, &paths[d], err) < 0)
+            return -1;
+        }
+    }
+  return 0;
+}
+
+/* ---- the child: from berth's copy to the container's program -------------- */
+
+struct child_ctx {
+  const struct oci_process *p;
+  const struct exec_options *o;
+  struct target *t;
+  int sock;
+  const sigset_t *sigmask; /* the caller's, for the program */
+  int lock_fds[2];         /* the container's state lock, held by berth */
+  const struct berth_seccomp *seccomp; /* the container's filter, or NULL */
+  const struct oci_linux *lx;          /* the container's, for linux.personality */
+  const struct affinity_plan *affinity;
+  const char *base;                    /* of the process' JSON paths */
+};
+
+__attribute__ ((noreturn)) static void
+child_fail (struct child_ctx *ctx, struct berth_error *err)
+{
+  sync_send (ctx->sock, SYNC_ERROR, err, -1);
+  _exit (127);
+}
+
+/* A failed system call (errno), at the JSON path `at` (may be NULL). */
+__attribute__ ((noreturn, format (printf, 3, 4))) static void
+child_fail_sys (struct child_ctx *ctx, const char *at, const char *fmt, ...)
+{
+  struct berth_error err = { .errnum = errno, .kind = BERTH_E_SYSTEM };
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (err.msg, sizeof err.msg, fmt, ap);
+  va_end (ap);
+  snprintf (err.path, sizeof err.path, "%s", at ? at : "");
+  child_fail (ctx, &err);
+}
+
+/* A pty from the container's own devpts.  Unlike the init's (terminal.c),
+   nothing is bound onto /dev/console: that is the init's console, shared by
+   the whole container. */
+static int
+open_pty (const struct oci_process *p, int *master, struct berth_error *err)
+{
+  cleanup_close int m = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  cleanup_close int s = -1;
+  struct stat st;
+
+  if (m < 0)
+    return berth_err_sys (err, errno, "open /dev/ptmx in the container (is devpts mounted?)");
+  if (fstat (m, &st) < 0 || !S_ISCHR (st.st_mode) || unlockpt (m) < 0)
+    return berth_err (err, BERTH_E_VALUE, "/dev/ptmx in the container is not a pty multiplexer");
+  fcntl (m, F_SETFL, fcntl (m, F_GETFL) & ~O_NONBLOCK);
+  /* The peer straight from the master: no path in the container to trust. */
+  s = ioctl (m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (s < 0)
+    {
+      char name[64];
+      if (ptsname_r (m, name, sizeof name) != 0)
+        return berth_err_sys (err, errno, "set up the pty");
+      if ((s = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+        return berth_err_sys (err, errno, "open %s", name);
+    }
+  if (p->console_size)
+    {
+      struct winsize ws = { .ws_row = (unsigned short) p->console_size->height,
+                            .ws_col = (unsigned short) p->console_size->width };
+      if (ioctl (s, TIOCSWINSZ, &ws) < 0)
+        return berth_err_sys (err, errno, "set the console size");
+    }
+  /* The process' own pty, just made in the container's devpts, so the user
+     can use it after the switch; never the caller's stdio, which may be a
+     host file (crun chowned the host's /dev/null that way). */
+  if (fchown (s, p->user->uid, (gid_t) -1) < 0)
+    berth_debug ("chown the exec pty to %u: %s", p->user->uid, strerror (errno));
+  if (ioctl (s, TIOCSCTTY, 0) < 0)
+    return berth_err_sys (err, errno, "make the pty the controlling terminal");
+  for (int i = 0; i < 3; i++)
+    if (dup2 (s, i) < 0)
+      return berth_err_sys (err, errno, "dup the pty onto fd %d", i);
+  *master = steal_fd (&m);
+  return 0;
+}
+
+__attribute__ ((noreturn)) static void
+child_run (struct child_ctx *ctx)
+{
+  const struct oci_process *p = ctx->p;
+  struct target *t = ctx->t;
+  struct berth_error err = { 0 };
+  const struct berth_seccomp *sc = ctx->seccomp;
+  bool late = sc && !sc->listener;
+  cleanup_free char *program = NULL;
+  bool cwd_later = false;
+  int unused;
+
+  /* Die with berth until execve (should berth die before this, the GO
+     below never comes); keep the container's processes from ptracing us,
+     and so from reaching our host fds, meanwhile. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  sigprocmask (SIG_SETMASK, ctx->sigmask, NULL);
+  /* Our copy of the lock's descriptor would keep the container locked after
+     berth lets go: with --ignore-paused, until the process runs, which
+     needs `resume`, which needs the lock. */
+  for (int i = 0; i < 2; i++)
+    if (ctx->lock_fds[i] >= 0)
+      close (ctx->lock_fds[i]);
+
+  /* execCPUAffinity.initial: the affinity of everything that happens
+     before the process joins the container's cgroup. */
+  if (affinity_apply (0, ctx->affinity, "initial", &err) < 0)
+    child_fail (ctx, &err);
+  /* The user namespace first: it grants the rights to join the others. */
+  if (t->user && setns (t->pidfd, CLONE_NEWUSER) < 0)
+    child_fail_sys (ctx, NULL, "join the container's user namespace");
+  if (t->user && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
+    child_fail_sys (ctx, NULL, "become root in the container's user namespace (is 0 mapped?)");
+  if (t->join && setns (t->pidfd, t->join) < 0)
+    child_fail_sys (ctx, NULL, "join the container's namespaces (0x%x)", (unsigned) t->join);
+  /* The init's root, whether it got there by pivot_root or chroot. */
+  if (fchdir (t->root_fd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
+    child_fail_sys (ctx, NULL, "enter the container's root");
+  target_close (t);
+  /* Nothing of berth's beyond the sync socket and the log from here: no
+     directory of the host for a /proc/self/fd path in --cwd or
+     process.json to reach (CVE-2024-21626). */
+  {
+    int keep[] = { ctx->sock, berth_log_fd () };
+    process_close_fds (ctx->o->preserve_fds, keep, sizeof keep / sizeof keep[0]);
+  }
+  if (setsid () < 0)
+    child_fail_sys (ctx, NULL, "setsid");
+  if (p->terminal)
+    {
+      int master = -1;
+      if (open_pty (p, &master, &err) < 0)
+        {
+          snprintf (err.path, sizeof err.path, ".terminal");
+          child_fail (ctx, &err);
+        }
+      if (sync_send (ctx->sock, SYNC_CONSOLE, NULL, master) < 0)
+        _exit (127);
+      close (master);
+    }
+  /* As runc: the working directory as root when root may enter it, else
+     after the switch to the user (a root-squashing mount, say).  Unlike the
+     init's, it is not created. */
+  TEST_STOP_AT ("exec:cwd");
+  if (process_enter_cwd (p, "", false, &err) < 0)
+    {
+      if (err.errnum != EACCES && err.errnum != EPERM)
+        child_fail (ctx, &err);
+      err = (struct berth_error){ 0 };
+      cwd_later = true;
+    }
+  if (process_find_program (p, "", &program, &err) < 0
+      || process_apply_rlimits (p, "", &err) < 0
+      || process_apply_oom_score_adj (p, "", &err) < 0
+      || lsm_apply_exec_labels (p, ctx->base, &err) < 0)
+    child_fail (ctx, &err);
+  /* As runc, the container's personality for exec'd processes too; before
+     any seccomp filter, which may limit personality(2). */
+  if (process_apply_personality (ctx->lx, &err) < 0)
+    {
+      berth_err_set_source (&err, "config.json");
+      child_fail (ctx, &err);
+    }
+
+  /* The container's seccomp filter, placed as in the init: with a listener
+     now, while the sync socket can carry it to berth and berth to
+     listenerPath; otherwise as late as the kernel allows, before the
+     identity change without no_new_privs (CAP_SYS_ADMIN is needed then),
+     else last before execve, after GO, so that the sync is not filtered. */
+  if (sc && sc->listener)
+    {
+      int listener = -1;
+      if (seccomp_install (sc, &listener, &err) < 0)
+        child_fail (ctx, &err);
+      if (sync_send (ctx->sock, SYNC_SECCOMP, NULL, listener) < 0
+          || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
+        _exit (127);
+      close (listener);
+    }
+  process_fds_for_exec (ctx->o->preserve_fds);
+  if (late && !p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
+    child_fail (ctx, &err);
+  if (process_apply_identity (p, "", &err) < 0)
+    child_fail (ctx, &err);
+  if (cwd_later && process_enter_cwd (p, "", false, &err) < 0)
+    child_fail (ctx, &err);
+
+  /* From here berth's death shows as EOF on the socket.  The signal must
+     go now: a process that joins a frozen cgroup waits for GO until the
+     container is resumed, long after a detached berth has exited. */
+  prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (sync_send (ctx->sock, SYNC_READY, NULL, -1) < 0
+      || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
+    _exit (127);
+  if (late && p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
+    child_fail (ctx, &err);
+  process_exec (p, program, &err);
+  child_fail (ctx, &err);
+}
+
+/* ---- the runtime's side --------------------------------------------------- */
+
+/* runc's checkTerminal. */
+static int
+check_terminal (const struct oci_process *p, const struct exec_options *o,
+                struct berth_error *err)
+{
+  if (o->detach && p->terminal && o->console_socket == NULL)
+    return berth_err (err, BERTH_E_USAGE,
+                      "cannot allocate tty if berth will detach without setting console socket");
+  if ((!o->detach || !p->terminal) && o->console_socket)
+    return berth_err (err, BERTH_E_USAGE,
+                      "cannot use console socket if berth will not detach or allocate tty");
+  return 0;
+}
+
+/* The preserved fds must be the caller's: were one of them closed, a
+   descriptor berth opens could take its number and reach the container. */
+static int
+check_preserved (int n, struct berth_error *err)
+{
+  for (int fd = 3; fd < 3 + n; fd++)
+    if (fcntl (fd, F_GETFD) < 0 || fd == berth_log_fd ())
+      return berth_err (err, BERTH_E_USAGE, "--preserve-fds %d: fd %d is not open%s", n, fd,
+                        fd == berth_log_fd () ? " (it is berth's log)" : "");
+  return 0;
+}
+
+struct job {
+  struct container c;
+  struct oci_config *config;      /* the container's, as created */
+  struct berth_seccomp *seccomp;  /* its compiled linux.seccomp, or NULL */
+  struct oci_process *p;
+  struct target t;
+  char **cg_paths;                /* --cgroup: per directory of c.cgroup, or NULL */
+  struct berth_cgroup_dir *cg_dirs; /* c.cgroup's, with those paths */
+  int sock;
+  pid_t child;
+  int child_pidfd;
+  int console;
+  struct sched_plan sched;        /* scheduler and ioPriority */
+  struct affinity_plan affinity;  /* execCPUAffinity */
+};
+
+/* runtime-spec: the listener gets the containerProcessState (this process'
+   pid, the container's state) and the fd. */
+static int
+send_seccomp_listener (struct job *j, int fd, struct berth_error *err)
+{
+  const struct oci_seccomp *s = j->config->linux->seccomp;
+  cleanup_free char *state = NULL, *msg = NULL;
+
+  if (hooks_state_json (j->config, j->c.saved->id, j->c.saved->pid, j->c.saved->bundle,
+                        j->c.status, &state, err) < 0
+      || seccomp_listener_message (s, j->child, state, &msg, err) < 0
+      || seccomp_send_listener (s->listener_path, fd, msg, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+/* Until READY: relay the pty, pass a seccomp listener on, take the child's
+   errors. */
+static int
+await_ready (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  for (;;)
+    {
+      struct sync_msg m;
+      int fd = -1;
+
+      if (sync_recv (j->sock, &m, &fd, NULL, err) < 0)
+        {
+          if (err->kind == BERTH_E_CHILD)
+            berth_err (err, BERTH_E_CHILD,
+                       "the process died while it was set up in the container");
+          return -1;
+        }
+      if (m.kind == SYNC_ERROR)
+        {
+          *err = m.err;
+          if (o->process_file && err->path[0] && !err->source[0])
+            berth_err_set_source (err, "process.json");
+          return -1;
+        }
+      if (m.kind == SYNC_CONSOLE && fd >= 0)
+        {
+          int r = 0;
+          if (o->console_socket)
+            r = terminal_send_fd (o->console_socket, fd, err);
+          if (j->console < 0 && !o->detach)
+            j->console = fd;
+          else
+            close (fd);
+          if (r < 0)
+            return -1;
+          continue;
+        }
+      if (m.kind == SYNC_SECCOMP && fd >= 0)
+        {
+          int r = send_seccomp_listener (j, fd, err);
+          close (fd);
+          if (r < 0)
+            return -1;
+          if (sync_send (j->sock, SYNC_GO, NULL, -1) < 0)
+            return berth_err_sys (err, errno, "resume the exec'd process");
+          continue;
+        }
+      if (fd >= 0)
+        close (fd);
+      if (m.kind == SYNC_READY)
+        return 0;
+      return berth_err (err, BERTH_E_CHILD, "unexpected message %d from the exec'd process",
+                        (int) m.kind);
+    }
+}
+
+/* Scheduling once the process is in the container's cgroup, whose
+   real-time budget and cpuset are what the kernel checks it against, and
+   from here, where CAP_SYS_NICE is certain.  Without execCPUAffinity the
+   affinity is reset, as runc does, so that berth's own is not inherited. */
+static int
+apply_scheduling (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  int r;
+
+  if (j->affinity.initial.set == NULL && j->affinity.final.set == NULL)
+    affinity_reset (j->child);
+  r = sched_apply (j->child, &j->sched, err) < 0
+              || affinity_apply (j->child, &j->affinity, "final", err) < 0
+          ? -1
+          : 0;
+  if (r < 0)
+    berth_err_set_source (err, o->process_file ? "process.json" : "config.json");
+  return r;
+}
+
+static int
+spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t *sigmask,
+       struct berth_error *err)
+{
+  int sv[2];
+  struct child_ctx ctx = { j->p,
+                           o,
+                           &j->t,
+                           -1,
+                           sigmask,
+                           { j->c.state.dir_fd, j->c.state.root_fd },
+                           j->seccomp,
+                           j->config->linux,
+                           &j->affinity,
+                           j->sched.base };
+
+  if (sync_pair (sv, err) < 0)
+    return -1;
+  j->sock = sv[0];
+  ctx.sock = sv[1];
+  /* pid namespaces apply to children: ours go straight into the
+     container's, and our own pid namespace does not change.  Our own is
+     restored for later children right after the fork (a sanitizer's
+     helper thread at exit must not land in the container). */
+  cleanup_close int own_pidns = j->t.pid ? open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC) : -1;
+  if (j->t.pid && (own_pidns < 0 || setns (j->t.pidfd, CLONE_NEWPID) < 0))
+    {
+      close (sv[1]);
+      return berth_err_sys (err, errno, "join the container's pid namespace");
+    }
+  j->child = fork ();
+  if (j->child != 0 && own_pidns >= 0)
+    setns (own_pidns, CLONE_NEWPID);
+  if (j->child < 0)
+    {
+      close (sv[1]);
+      return berth_err_sys (err, errno, "fork the exec'd process");
+    }
+  if (j->child == 0)
+    {
+      close (sv[0]);
+      child_run (&ctx);
+    }
+  close (sv[1]);
+  j->child_pidfd = (int) syscall (SYS_pidfd_open, j->child, 0);
+  if (j->child_pidfd < 0)
+    return berth_err_sys (err, errno, "pidfd_open the exec'd process");
+
+  if (await_ready (j, o, err) < 0
+      || cgroup_enter (&(struct berth_cgroup){ j->c.cgroup.mode, j->cg_dirs, j->c.cgroup.n_dirs },
+                       j->child, err) < 0
+      || apply_scheduling (j, o, err) < 0
+      || (o->pid_file && write_pid_file (o->pid_file, j->child, err) < 0)
+      || (o->pidfd_socket
+          && unix_send_fd (o->pidfd_socket, j->child_pidfd, "pidfd", "pidfd socket", err) < 0))
+    return -1;
+  if (sync_send (j->sock, SYNC_GO, NULL, -1) < 0)
+    return berth_err_sys (err, errno, "start the exec'd process");
+  /* A frozen process will exec when the container is resumed; nothing to
+     wait for now. */
+  if (paused)
+    return 0;
+  /* execve closes the child's end: EOF.  A failing execve sends an error. */
+  {
+    struct sync_msg m;
+    struct berth_error eof = { 0 };
+    if (sync_recv (j->sock, &m, NULL, NULL, &eof) < 0)
+      return eof.kind == BERTH_E_CHILD ? 0 : (*err = eof, -1);
+    if (m.kind == SYNC_ERROR)
+      {
+        *err = m.err;
+        return -1;
+      }
+  }
+  return 0;
+}
+
+static void
+job_cleanup (struct job *j, bool kill_child)
+{
+  if (kill_child && j->child > 0)
+    {
+      if (j->child_pidfd >= 0)
+        syscall (SYS_pidfd_send_signal, j->child_pidfd, SIGKILL, NULL, 0);
+      else
+        kill (j->child, SIGKILL);
+      waitpid (j->child, NULL, 0);
+    }
+  if (j->child_pidfd >= 0)
+    close (j->child_pidfd);
+  if (j->sock >= 0)
+    close (j->sock);
+  if (j->console >= 0 && kill_child)
+    close (j->console);
+  j->child_pidfd = j->sock = -1;
+  target_close (&j->t);
+  if (j->p)
+    oci_free (&oci_type_process, j->p);
+  if (j->config)
+    oci_config_free (j->config);
+  if (j->seccomp)
+    seccomp_free (j->seccomp);
+  affinity_plan_free (&j->affinity);
+  j->p = NULL;
+  j->config = NULL;
+  j->seccomp = NULL;
+  for (size_t d = 0; j->cg_paths && d < j->c.cgroup.n_dirs; d++)
+    free (j->cg_paths[d]);
+  free (j->cg_paths);
+  free (j->cg_dirs);
+  j->cg_paths = NULL;
+  j->cg_dirs = NULL;
+  if (j->c.saved)
+    container_close (&j->c);
+}
+
+/* What sched_apply and affinity_apply need, checked by load_process. */
+static int
+exec_plans (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  const char *base = o->process_file ? "" : ".process";
+
+  if (sched_plan_make (j->p, base, &j->sched, err) < 0
+      || affinity_plan_make (j->p, base, &j->affinity, err) < 0)
+    {
+      berth_err_set_source (err, o->process_file ? "process.json" : "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+static int
+exec_cgroup (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  const struct berth_cgroup *cg = &j->c.cgroup;
+
+  j->cg_paths = calloc (cg->n_dirs + 1, sizeof (char *));
+  j->cg_dirs = calloc (cg->n_dirs + 1, sizeof (struct berth_cgroup_dir));
+  if (j->cg_paths == NULL || j->cg_dirs == NULL)
+    return oom (err);
+  if (sub_cgroups (cg, o, j->cg_paths, err) < 0)
+    return -1;
+  for (size_t d = 0; d < cg->n_dirs; d++)
+    {
+      j->cg_dirs[d] = cg->dirs[d];
+      if (j->cg_paths[d])
+        j->cg_dirs[d].path = j->cg_paths[d];
+    }
+  return 0;
+}
+
+/* `exec -p FILE` has read FILE by the time it knows the process needs the
+   sealed copy (its capabilities decide), and the copy must not read it
+   again: a pipe is empty by then, and a file may have changed.  The copy
+   gets the process as parsed, in a memfd named in place of FILE on its
+   command line, above the preserved fds (process_fds_for_exec() closes it). */
+static int
+reexec_sealed (char *const *argv, const struct exec_options *o, const struct oci_process *p,
+               const sigset_t *mask, struct berth_error *err)
+{
+  cleanup_free char *json = NULL, *arg = NULL;
+  cleanup_free char **copy = NULL;
+  cleanup_close int mem = -1;
+  size_t len = 0, n = 0;
+  int fd;
+
+  if (o->process_file == NULL || sealed_exe_running ())
+    return sealed_exe_reexec (argv, mask, err);
+  if (oci_emit (&oci_type_process, p, NULL, &json, &len, err) < 0)
+    return -1;
+  mem = memfd_create ("berth-process", MFD_CLOEXEC);
+  if (mem < 0 || write_all (mem, json, len) < 0)
+    return berth_err_sys (err, errno, "keep the process for the sealed copy of berth");
+  /* Not close-on-exec: the copy opens it. */
+  fd = fcntl (mem, F_DUPFD, 3 + o->preserve_fds);
+  if (fd < 0)
+    return berth_err_sys (err, errno, "keep the process for the sealed copy of berth");
+  while (argv[n])
+    n++;
+  copy = calloc (n + 1, sizeof *copy);
+  if (copy == NULL)
+    {
+      close (fd);
+      return berth_err_sys (err, ENOMEM, "out of memory");
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      /* process_file points into the argument that held it: "-p FILE",
+         "-pFILE", "--process FILE" or "--process=FILE". */
+      uintptr_t a = (uintptr_t) argv[i], f = (uintptr_t) o->process_file;
+      copy[i] = argv[i];
+      if (arg == NULL && f >= a && f <= a + strlen (argv[i]))
+        {
+          if (asprintf (&arg, "%.*s/proc/self/fd/%d", (int) (f - a), argv[i], fd) < 0)
+            {
+              arg = NULL;
+              close (fd);
+              return berth_err_sys (err, ENOMEM, "out of memory");
+            }
+          copy[i] = arg;
+        }
+    }
+  sealed_exe_reexec (copy, mask, err);
+  close (fd);
+  return -1;
+}
+
+int
+exec_run (const struct berth_runtime *rt, const char *id, const struct exec_options *o,
+          struct berth_error *err)
+{
+  /* container_wait's forwarded signals: held from the start, so that one
+     sent while the process is being set up reaches it rather than killing
+     berth alone. */
+  static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
+  struct job j = { .sock = -1, .child_pidfd = -1, .console = -1,
+                   .t = { -1, -1, -1, 0, false, false } };
+  sigset_t hold, saved;
+  bool paused;
+  int console, status;
+
+  if (check_preserved (o->preserve_fds, err) < 0)
+    return -1;
+  sigemptyset (&hold);
+  if (!o->detach)
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+      sigaddset (&hold, forwarded[i]);
+  if (container_open (rt, id, &j.c, err) < 0)
+    return -1;
+  sigprocmask (SIG_BLOCK, &hold, &saved);
+  paused = strcmp (j.c.status, "paused") == 0;
+  if (strcmp (j.c.status, "stopped") == 0)
+    berth_err (err, BERTH_E_STATE, "cannot exec in a stopped container");
+  else if (paused && !o->ignore_paused)
+    berth_err (err, BERTH_E_STATE,
+               "cannot exec in a paused container (use --ignore-paused to override)");
+  else if (load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
+           && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
+               || reexec_sealed (rt->argv, o, j.p, &saved, err) == 0)
+           && exec_plans (&j, o, err) == 0 && check_terminal (j.p, o, err) == 0
+           && exec_cgroup (&j, o, err) == 0 && open_target (&j.c, &j.t, err) == 0
+           && spawn (&j, o, paused, &saved, err) == 0)
+    {
+      console = j.console;
+      j.console = -1;
+      /* Unlock before waiting: `state`, `kill` and `delete` must not block
+         behind a long-running exec. */
+      job_cleanup (&j, false);
+      if (o->detach)
+        {
+          if (console >= 0)
+            close (console);
+          sigprocmask (SIG_SETMASK, &saved, NULL);
+          return 0;
+        }
+      status = container_wait (j.child, console, err);
+      if (console >= 0)
+        close (console);
+      return status;
+    }
+  job_cleanup (&j, true);
+  sigprocmask (SIG_SETMASK, &saved, NULL);
+  return -1;
+}

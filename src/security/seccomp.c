@@ -1,0 +1,850 @@
+/* linux.seccomp: libseccomp builds the filter in the runtime; the container
+   only loads the exported BPF with seccomp(2).  See seccomp.h (which also
+   brings in libseccomp's header). */
+#include "security/seccomp.h"
+#include "cleanup.h"
+#include "security/seccomp_enosys.h"
+#include "base/log.h"
+#include "base/sha256.h"
+#include "base/utils.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <elf.h>
+#include <limits.h>
+#include <link.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#define BASE ".linux.seccomp"
+/* The kernel's limit for one filter (BPF_MAXINSNS). */
+#define MAX_INSNS 4096
+
+static void
+ctx_releasep (scmp_filter_ctx *ctx)
+{
+  if (*ctx)
+    seccomp_release (*ctx);
+}
+#define cleanup_scmp __attribute__ ((cleanup (ctx_releasep)))
+
+/* ---- the config, checked ------------------------------------------------ */
+
+/* An action name and its errno value as libseccomp's action word.  Absent
+   errnoRet means EPERM, for ERRNO and (as runc does) TRACE. */
+const char *
+seccomp_notify_refusal (const char *syscall)
+{
+  if (strcmp (syscall, "write") == 0)
+    return "SCMP_ACT_NOTIFY cannot be used for the write syscall: berth's init writes to its "
+           "exec fifo after the filter is in";
+  if (strcmp (syscall, "sendmsg") == 0)
+    return "SCMP_ACT_NOTIFY cannot be used for the sendmsg syscall: berth passes the listener "
+           "fd to the runtime with it";
+  return NULL;
+}
+
+static int
+resolve_action (const char *name, bool has_ret, uint32_t ret, const char *path,
+                const char *ret_path, uint32_t *out, struct berth_error *err)
+{
+  uint32_t data = has_ret ? ret : EPERM;
+
+  if ((strcmp (name, "SCMP_ACT_ERRNO") == 0 || strcmp (name, "SCMP_ACT_TRACE") == 0)
+      && data > 0xffff)
+    /* SECCOMP_RET_DATA has 16 bits; a wider value would silently change. */
+    return berth_err_at (err, BERTH_E_RANGE, ret_path, "%u does not fit in 16 bits", data);
+  if (strcmp (name, "SCMP_ACT_ALLOW") == 0)
+    *out = SCMP_ACT_ALLOW;
+  else if (strcmp (name, "SCMP_ACT_ERRNO") == 0)
+    *out = SCMP_ACT_ERRNO (data);
+  else if (strcmp (name, "SCMP_ACT_TRACE") == 0)
+    *out = SCMP_ACT_TRACE (data);
+  else if (strcmp (name, "SCMP_ACT_KILL") == 0 || strcmp (name, "SCMP_ACT_KILL_THREAD") == 0)
+    *out = SCMP_ACT_KILL_THREAD;
+  else if (strcmp (name, "SCMP_ACT_KILL_PROCESS") == 0)
+    *out = SCMP_ACT_KILL_PROCESS;
+  else if (strcmp (name, "SCMP_ACT_TRAP") == 0)
+    *out = SCMP_ACT_TRAP;
+  else if (strcmp (name, "SCMP_ACT_LOG") == 0)
+    *out = SCMP_ACT_LOG;
+  else if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
+    *out = SCMP_ACT_NOTIFY;
+  else
+    return berth_err_at (err, BERTH_E_VALUE, path, "unknown seccomp action \"%s\"", name);
+  return 0;
+}
+
+static int
+resolve_op (const char *name, enum scmp_compare *out)
+{
+  static const struct { const char *name; enum scmp_compare op; } ops[] = {
+    { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
+    { "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+    { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+    { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (strcmp (name, ops[i].name) == 0)
+      return *out = ops[i].op, 0;
+  return -1;
+}
+
+/* "SCMP_ARCH_X86_64" -> libseccomp's token, 0 when unknown. */
+static uint32_t
+resolve_arch (const char *name)
+{
+  char lower[32];
+  size_t i;
+
+  if (strncmp (name, "SCMP_ARCH_", 10) != 0 || strlen (name + 10) >= sizeof lower)
+    return 0;
+  for (i = 0; name[10 + i]; i++)
+    lower[i] = (char) tolower ((unsigned char) name[10 + i]);
+  lower[i] = '\0';
+  return seccomp_arch_resolve_name (lower);
+}
+
+static bool
+libseccomp_at_least (unsigned major, unsigned minor)
+{
+  const struct scmp_version *v = seccomp_version ();
+  return v->major > major || (v->major == major && v->minor >= minor);
+}
+
+/* Everything that can be wrong with the config, found without building the
+   filter, so that a cache hit reports the same errors as a compilation. */
+static int
+check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
+       struct berth_error *err)
+{
+  char path[160], ret_path[160];
+
+  if (resolve_action (s->default_action, s->has_default_errno_ret, s->default_errno_ret,
+                      BASE ".defaultAction", BASE ".defaultErrnoRet", def, err) < 0)
+    return -1;
+  if (*def == SCMP_ACT_NOTIFY)
+    return berth_err_at (err, BERTH_E_VALUE, BASE ".defaultAction",
+                         "SCMP_ACT_NOTIFY cannot be the default action");
+  for (size_t i = 0; i < s->flags_len; i++)
+    {
+      const char *fl = s->flags[i];
+      snprintf (path, sizeof path, BASE ".flags[%zu]", i);
+      if (strcmp (fl, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+        continue; /* the installing process is single-threaded (as runc) */
+      else if (strcmp (fl, "SECCOMP_FILTER_FLAG_LOG") == 0)
+        f->flags |= SECCOMP_FILTER_FLAG_LOG;
+      else if (strcmp (fl, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+        f->flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+      else if (strcmp (fl, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+        {
+          const struct scmp_version *v = seccomp_version ();
+          if (!libseccomp_at_least (2, 6))
+            return berth_err_at (err, BERTH_E_UNSUPPORTED, path,
+                                 "%s is not supported by libseccomp %u.%u.%u (needs 2.6)", fl,
+                                 v->major, v->minor, v->micro);
+          f->flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+        }
+      else
+        return berth_err_at (err, BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
+    }
+  for (size_t i = 0; i < s->architectures_len; i++)
+    if (resolve_arch (s->architectures[i]) == 0)
+      {
+        snprintf (path, sizeof path, BASE ".architectures[%zu]", i);
+        return berth_err_at (err, BERTH_E_VALUE, path, "unknown architecture \"%s\"",
+                             s->architectures[i]);
+      }
+  for (size_t i = 0; i < s->syscalls_len; i++)
+    {
+      const struct oci_syscall *sc = &s->syscalls[i];
+      uint32_t act;
+      snprintf (path, sizeof path, BASE ".syscalls[%zu].action", i);
+      snprintf (ret_path, sizeof ret_path, BASE ".syscalls[%zu].errnoRet", i);
+      if (resolve_action (sc->action, sc->has_errno_ret, sc->errno_ret, path, ret_path, &act, err)
+          < 0)
+        return -1;
+      if (act == SCMP_ACT_NOTIFY)
+        {
+          if (s->listener_path == NULL || s->listener_path[0] == '\0')
+            /* config-linux.md: the runtime MUST error. */
+            return berth_err_at (err, BERTH_E_MISSING, path,
+                                 "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
+          f->listener = true;
+          for (size_t j = 0; j < sc->names_len; j++)
+            {
+              const char *why = seccomp_notify_refusal (sc->names[j]);
+              if (why == NULL)
+                continue;
+              snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
+              return berth_err_at (err, BERTH_E_UNSUPPORTED, path, "%s", why);
+            }
+        }
+      for (size_t j = 0; j < sc->args_len; j++)
+        {
+          enum scmp_compare op;
+          snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].op", i, j);
+          if (resolve_op (sc->args[j].op, &op) < 0)
+            return berth_err_at (err, BERTH_E_VALUE, path, "unknown operator \"%s\"",
+                                 sc->args[j].op);
+          /* add_rule() counts conditions per index in an array of 6. */
+          snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].index", i, j);
+          if (sc->args[j].index > 5)
+            return berth_err_at (err, BERTH_E_RANGE, path,
+                                 "argument index %u is not 0..5", sc->args[j].index);
+        }
+    }
+  if (f->listener)
+    f->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  else if (f->flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+    /* The kernel refuses the flag without a listener; it has no meaning then. */
+    f->flags &= ~(unsigned) SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  return 0;
+}
+
+/* ---- building the filter with libseccomp -------------------------------- */
+
+static int
+add_rule (scmp_filter_ctx ctx, size_t i, size_t j, const char *name, uint32_t act, int nr,
+          const struct oci_syscall *sc, struct berth_error *err)
+{
+  cleanup_free struct scmp_arg_cmp *cmp = calloc (sc->args_len + 1, sizeof *cmp);
+  unsigned per_index[6] = { 0 };
+  bool split = false;
+  int r = 0;
+
+  if (cmp == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  for (size_t k = 0; k < sc->args_len; k++)
+    {
+      const struct oci_seccomp_arg *a = &sc->args[k];
+      enum scmp_compare op = SCMP_CMP_EQ;
+      (void) resolve_op (a->op, &op); /* checked by check() */
+      cmp[k] = (struct scmp_arg_cmp) { .arg = a->index, .op = op, .datum_a = a->value };
+      if (op == SCMP_CMP_MASKED_EQ)
+        cmp[k].datum_b = a->value_two; /* `value` is the mask, as in runc */
+      if (++per_index[a->index] > 1)
+        split = true;
+    }
+  if (!split)
+    r = seccomp_rule_add_array (ctx, act, nr, (unsigned) sc->args_len, cmp);
+  else
+    /* runc's behaviour: each condition becomes a rule of its own (the
+       conditions are OR-ed instead of AND-ed), since libseccomp refuses two
+       comparisons of one argument in one rule. */
+    for (size_t k = 0; k < sc->args_len && r == 0; k++)
+      r = seccomp_rule_add_array (ctx, act, nr, 1, &cmp[k]);
+  if (r < 0)
+    {
+      berth_err_sys (err, -r, "libseccomp refused the rule for \"%s\"", name);
+      snprintf (err->path, sizeof err->path, BASE ".syscalls[%zu].names[%zu]", i, j);
+      return -1;
+    }
+  return 0;
+}
+
+/* Export through a memfd: libseccomp 2.5 has no seccomp_export_bpf_mem. */
+static int
+export_bpf (scmp_filter_ctx ctx, struct berth_seccomp *f, struct berth_error *err)
+{
+  cleanup_close int fd = memfd_create ("berth-seccomp", MFD_CLOEXEC);
+  struct stat st;
+  int r;
+
+  if (fd < 0)
+    return berth_err_sys (err, errno, "memfd_create");
+  if ((r = seccomp_export_bpf (ctx, fd)) < 0)
+    return berth_err_sys (err, -r, "export the seccomp filter");
+  if (fstat (fd, &st) < 0)
+    return berth_err_sys (err, errno, "fstat the exported seccomp filter");
+  if (st.st_size <= 0 || st.st_size % sizeof (struct sock_filter) != 0)
+    return berth_err (err, BERTH_E_SYSTEM, "libseccomp exported %lld bytes of BPF",
+                      (long long) st.st_size);
+  if (st.st_size / sizeof (struct sock_filter) > MAX_INSNS)
+    return berth_err_at (err, BERTH_E_LIMIT, BASE,
+                         "the filter has %lld instructions; the kernel takes %d at most",
+                         (long long) (st.st_size / sizeof (struct sock_filter)), MAX_INSNS);
+  f->insns = malloc ((size_t) st.st_size);
+  if (f->insns == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  if (pread (fd, f->insns, (size_t) st.st_size, 0) != st.st_size)
+    return berth_err_sys (err, errno ? errno : EIO, "read the exported seccomp filter");
+  f->len = (unsigned short) (st.st_size / sizeof (struct sock_filter));
+  return 0;
+}
+
+/* runc's rule: a syscall newer than the profile gets ENOSYS (so that libc
+   falls back) unless the default already lets it through or says ENOSYS. */
+static bool
+needs_enosys (uint32_t def)
+{
+  return def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG
+         && (def & 0xffff0000u) != SCMP_ACT_TRACE (0)
+         && def != SCMP_ACT_ERRNO (ENOSYS);
+}
+
+/* The stub for the native architecture and each listed one, each with the
+   highest number the profile names there. */
+static int
+prepend_enosys (const struct oci_seccomp *s, struct berth_seccomp *f, struct berth_error *err)
+{
+  struct enosys_arch arches[1 + 32];
+  size_t n = 0;
+
+  for (size_t i = 0; i <= s->architectures_len && n < sizeof arches / sizeof arches[0]; i++)
+    {
+      uint32_t a = i == 0 ? seccomp_arch_native () : resolve_arch (s->architectures[i - 1]);
+      bool seen = false, named = false;
+      uint32_t max = 0;
+      for (size_t k = 0; k < n; k++)
+        seen |= arches[k].audit_arch == a;
+      /* x32's calls come as x86-64's, with a bit in the number (the stub
+         leaves them to the filter); libseccomp's token for it is no
+         audit arch. */
+      if (seen || a == 0 || a == SCMP_ARCH_X32)
+        continue;
+      for (size_t r = 0; r < s->syscalls_len; r++)
+        for (size_t j = 0; j < s->syscalls[r].names_len; j++)
+          {
+            int nr = seccomp_syscall_resolve_name_arch (a, s->syscalls[r].names[j]);
+            if (nr >= 0 && (!named || (uint32_t) nr > max))
+              max = (uint32_t) nr, named = true;
+          }
+      if (named)
+        arches[n++] = (struct enosys_arch){ a, max };
+    }
+  return seccomp_enosys_prepend (arches, n, &f->insns, &f->len, MAX_INSNS, err);
+}
+
+static int
+build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
+       struct berth_error *err)
+{
+  cleanup_scmp scmp_filter_ctx ctx = seccomp_init (def);
+  int r;
+
+  /* A binary tree of syscall numbers rather than libseccomp's default
+     linear list: the kernel evaluates it for every syscall the filter does
+     not cache, and emulates it for every syscall number when the filter is
+     attached; with Podman's ~350 names that attach took measurably less
+     (bench/bench.py --variants). */
+  if (ctx && (r = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0)
+    return berth_err_sys (err, -r, "libseccomp: select the binary tree optimisation");
+  if (ctx == NULL)
+    return berth_err_at (err, BERTH_E_VALUE, BASE ".defaultAction",
+                         "libseccomp cannot make a filter with default action %s",
+                         s->default_action);
+  for (size_t i = 0; i < s->architectures_len; i++)
+    if ((r = seccomp_arch_add (ctx, resolve_arch (s->architectures[i]))) < 0 && r != -EEXIST)
+      {
+        berth_err_sys (err, -r, "add architecture %s", s->architectures[i]);
+        snprintf (err->path, sizeof err->path, BASE ".architectures[%zu]", i);
+        return -1;
+      }
+  for (size_t i = 0; i < s->syscalls_len; i++)
+    {
+      const struct oci_syscall *sc = &s->syscalls[i];
+      uint32_t act = 0;
+      resolve_action (sc->action, sc->has_errno_ret, sc->errno_ret, "", "", &act, err);
+      if (act == def)
+        /* A no-op, and libseccomp refuses it. */
+        continue;
+      for (size_t j = 0; j < sc->names_len; j++)
+        {
+          int nr = seccomp_syscall_resolve_name (sc->names[j]);
+          if (nr == __NR_SCMP_ERROR)
+            {
+              berth_debug (BASE ".syscalls[%zu].names[%zu]: unknown system call \"%s\" skipped",
+                           i, j, sc->names[j]);
+              continue;
+            }
+          if (add_rule (ctx, i, j, sc->names[j], act, nr, sc, err) < 0)
+            return -1;
+        }
+    }
+  if (export_bpf (ctx, f, err) < 0)
+    return -1;
+  return needs_enosys (def) ? prepend_enosys (s, f, err) : 0;
+}
+
+/* ---- the cache ---------------------------------------------------------- */
+
+/* File format: this header, then `count` struct sock_filter. */
+struct cache_header {
+  char magic[8];                   /* CACHE_MAGIC */
+  uint32_t version;                /* CACHE_VERSION */
+  uint32_t count;                  /* instructions */
+  uint8_t key[SHA256_DIGEST_SIZE]; /* the file's name: an entry moved onto another key is refused */
+  uint8_t sum[SHA256_DIGEST_SIZE]; /* of the instructions: a torn or altered file is refused */
+};
+#define CACHE_MAGIC "BERTHBPF"
+#define CACHE_VERSION 3u /* 2: the rules hashed with oci_digest, not as JSON; 3: the ENOSYS stub */
+/* '@' is outside the container id alphabet (state_validate_id): no container
+   can be named like the cache, and `list` skips it. */
+#define CACHE_DIR "@seccomp-cache"
+
+static void
+hash_field (struct sha256_ctx *c, const char *s)
+{
+  /* Length-prefixed, so that field boundaries cannot be shifted. */
+  uint64_t n = strlen (s);
+  sha256_update (c, &n, sizeof n);
+  sha256_update (c, s, n);
+}
+
+/* dl_iterate_phdr callback: the GNU build id of one loaded object. */
+static int
+hash_build_id (struct dl_phdr_info *info, size_t size, void *data)
+{
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    {
+      const ElfW (Phdr) *ph = &info->dlpi_phdr[i];
+      size_t align = ph->p_align == 8 ? 8 : 4;
+      const char *p = (const char *) (info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+      if (ph->p_type != PT_NOTE)
+        continue;
+      while ((size_t) (end - p) >= sizeof (ElfW (Nhdr)))
+        {
+          const ElfW (Nhdr) *n = (const void *) p;
+          const char *name = p + sizeof *n;
+          const char *desc = name + ((n->n_namesz + align - 1) & ~(align - 1));
+          if (desc > end || (size_t) (end - desc) < n->n_descsz)
+            break;
+          if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp (name, "GNU", 4) == 0)
+            sha256_update (data, desc, n->n_descsz);
+          p = desc + ((n->n_descsz + align - 1) & ~(align - 1));
+        }
+    }
+  return 0;
+}
+
+static void
+sha256_sink (void *ctx, const void *data, size_t len)
+{
+  sha256_update (ctx, data, len);
+}
+
+/* Everything the BPF depends on: the rules (flags and the listener are
+   applied at install time, and leaving them out lets containers that differ
+   only in listenerMetadata share an entry), the machine and kernel (libseccomp
+   checks actions against the running kernel), libseccomp and berth: their
+   versions, and the build ids of the executable and every loaded library, so
+   that a rebuilt berth (a developer's, same version string) or a patched
+   libseccomp never reads another build's entries. */
+static int
+cache_key (const struct oci_seccomp *s, const char *berth_version,
+           uint8_t key[SHA256_DIGEST_SIZE], struct berth_error *err)
+{
+  struct oci_seccomp rules = *s;
+  const struct scmp_version *v = seccomp_version ();
+  struct utsname u;
+  struct sha256_ctx c;
+  char buf[96];
+
+  rules.flags = NULL, rules.flags_len = 0, rules.has_flags = false;
+  rules.listener_path = NULL, rules.has_listener_path = false;
+  rules.listener_metadata = NULL, rules.has_listener_metadata = false;
+  if (uname (&u) < 0)
+    return berth_err_sys (err, errno, "uname");
+  sha256_init (&c);
+  snprintf (buf, sizeof buf, "berth seccomp cache %s v%u", CACHE_MAGIC, CACHE_VERSION);
+  hash_field (&c, buf);
+  hash_field (&c, berth_version ? berth_version : "");
+  snprintf (buf, sizeof buf, "libseccomp %u.%u.%u native 0x%x", v->major, v->minor, v->micro,
+            seccomp_arch_native ());
+  hash_field (&c, buf);
+  hash_field (&c, u.machine);
+  hash_field (&c, u.release);
+  dl_iterate_phdr (hash_build_id, &c);
+  /* The model's own encoding rather than JSON: no allocation, half the bytes. */
+  oci_digest (&oci_type_seccomp, &rules, sha256_sink, &c);
+  sha256_final (&c, key);
+  return 0;
+}
+
+/* <root>/@seccomp-cache, made 0700 if absent; refused unless it is a real
+   directory of ours that nobody else can write to. */
+static int
+cache_dir (const char *root)
+{
+  struct berth_error ignored = { 0 };
+  cleanup_close int fd = -1;
+  char path[PATH_MAX];
+  struct stat st;
+
+  if ((size_t) snprintf (path, sizeof path, "%s/" CACHE_DIR, root) >= sizeof path)
+    return -1;
+  /* One open when it exists, as it does after the first profile. */
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    {
+      /* As state_root_open() would: the first create may come before it. */
+      (void) mkdir_p (root, 0700, &ignored);
+      if (mkdir (path, 0700) < 0 && errno != EEXIST)
+        return -1;
+      fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return -1;
+  if (st.st_uid != geteuid () || (st.st_mode & 022))
+    {
+      berth_debug ("seccomp cache %s/" CACHE_DIR " is not private to uid %u: not used", root,
+                   (unsigned) geteuid ());
+      return -1;
+    }
+  return steal_fd (&fd);
+}
+
+/* 0 and f->insns filled when `name` is a valid entry for `key`; -1 else. */
+static int
+cache_read (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
+            struct berth_seccomp *f)
+{
+  cleanup_close int fd = openat (dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  cleanup_free struct sock_filter *insns = NULL;
+  struct cache_header h;
+  uint8_t sum[SHA256_DIGEST_SIZE];
+  struct stat st;
+  size_t body;
+  const char *why;
+
+  if (fd < 0)
+    return -1; /* absent (the common miss), or a symlink: ELOOP */
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    why = "not a regular file";
+  else if (st.st_uid != geteuid () || (st.st_mode & 022))
+    why = "wrong owner or writable by others";
+  else if ((size_t) st.st_size < sizeof h
+           || (st.st_size - sizeof h) % sizeof (struct sock_filter) != 0
+           || (body = (size_t) st.st_size - sizeof h) / sizeof (struct sock_filter) > MAX_INSNS
+           || body == 0)
+    why = "bad size";
+  else if (pread (fd, &h, sizeof h, 0) != (ssize_t) sizeof h
+           || memcmp (h.magic, CACHE_MAGIC, 8) != 0 || h.version != CACHE_VERSION
+           || h.count != body / sizeof (struct sock_filter))
+    why = "bad header";
+  else if (memcmp (h.key, key, SHA256_DIGEST_SIZE) != 0)
+    why = "key mismatch";
+  else if ((insns = malloc (body)) == NULL
+           || pread (fd, insns, body, sizeof h) != (ssize_t) body)
+    why = "short read";
+  else if (sha256 (insns, body, sum), memcmp (sum, h.sum, sizeof sum) != 0)
+    why = "checksum mismatch";
+  else
+    {
+      f->insns = steal_pointer (&insns);
+      f->len = (unsigned short) h.count;
+      f->from_cache = true;
+      return 0;
+    }
+  berth_debug ("seccomp cache entry %s: %s: recompiling", name, why);
+  return -1;
+}
+
+/* One entry per profile and per build of berth and libseccomp: after
+   upgrades the cache holds entries no key will name again.  After each
+   write, keep the CACHE_KEEP most recently written entries and remove
+   temporary files older than a minute (a write that died half-way).  A
+   profile still in use that falls out is compiled and written again. */
+#define CACHE_KEEP 64
+
+struct cache_entry {
+  char name[2 * SHA256_DIGEST_SIZE + 8];
+  struct timespec written;
+};
+
+static int
+older_first (const void *a, const void *b)
+{
+  const struct timespec *x = &((const struct cache_entry *) a)->written;
+  const struct timespec *y = &((const struct cache_entry *) b)->written;
+  if (x->tv_sec != y->tv_sec)
+    return x->tv_sec < y->tv_sec ? -1 : 1;
+  return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+static void
+cache_prune (int dir)
+{
+  int fd = openat (dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_closedir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  cleanup_free struct cache_entry *e = NULL;
+  size_t n = 0, cap = 0;
+  struct timespec now;
+  struct dirent *de;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  clock_gettime (CLOCK_REALTIME, &now);
+  while ((de = readdir (d)) != NULL)
+    {
+      size_t len = strlen (de->d_name);
+      struct stat st;
+      if (fstatat (dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      if (de->d_name[0] == '.' && len > 4 && strcmp (de->d_name + len - 4, ".tmp") == 0)
+        {
+          if (st.st_mtim.tv_sec < now.tv_sec - 60)
+            unlinkat (dir, de->d_name, 0);
+          continue;
+        }
+      if (len != 2 * SHA256_DIGEST_SIZE + 4 || strcmp (de->d_name + len - 4, ".bpf") != 0)
+        continue;
+      if (n == cap)
+        {
+          struct cache_entry *g = reallocarray (e, cap = cap ? 2 * cap : 64, sizeof *e);
+          if (g == NULL)
+            return;
+          e = g;
+        }
+      memcpy (e[n].name, de->d_name, len + 1);
+      e[n++].written = st.st_mtim;
+    }
+  if (n <= CACHE_KEEP)
+    return;
+  qsort (e, n, sizeof *e, older_first);
+  for (size_t i = 0; i < n - CACHE_KEEP; i++)
+    {
+      berth_debug ("seccomp cache: removing %s, %zu entries are kept", e[i].name,
+                   (size_t) CACHE_KEEP);
+      unlinkat (dir, e[i].name, 0);
+    }
+}
+
+/* Temporary file and rename: readers see the old entry or the new one.  No
+   fsync: a file torn by a crash fails the checksum and is rewritten. */
+static void
+cache_write (int dir, const char *name, const uint8_t key[SHA256_DIGEST_SIZE],
+             const struct berth_seccomp *f)
+{
+  struct cache_header h = { .version = CACHE_VERSION, .count = f->len };
+  size_t body = f->len * sizeof (struct sock_filter);
+  char tmp[128];
+  cleanup_close int fd = -1;
+
+  memcpy (h.magic, CACHE_MAGIC, 8);
+  memcpy (h.key, key, SHA256_DIGEST_SIZE);
+  sha256 (f->insns, body, h.sum);
+  snprintf (tmp, sizeof tmp, ".%.16s.%d.tmp", name, (int) getpid ());
+  unlinkat (dir, tmp, 0); /* a leftover of a crashed process with our pid */
+  fd = openat (dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0 || write (fd, &h, sizeof h) != (ssize_t) sizeof h
+      || write (fd, f->insns, body) != (ssize_t) body || renameat (dir, tmp, dir, name) < 0)
+    {
+      berth_debug ("seccomp cache: cannot store %s: %s", name, strerror (errno));
+      unlinkat (dir, tmp, 0);
+      return;
+    }
+  cache_prune (dir);
+}
+
+/* ---- compile, install ------------------------------------------------- */
+
+int
+seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
+                 struct berth_seccomp **out, struct berth_error *err)
+{
+  struct berth_seccomp *f = calloc (1, sizeof *f);
+  cleanup_seccomp struct berth_seccomp *owned = f;
+  cleanup_close int dir = -1;
+  uint8_t key[SHA256_DIGEST_SIZE];
+  char name[2 * SHA256_DIGEST_SIZE + 8];
+  uint32_t def;
+
+  if (f == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  if (check (s, f, &def, err) < 0)
+    return -1;
+  if (cache && cache->root)
+    {
+      if (cache_key (s, cache->berth_version, key, err) < 0)
+        return -1;
+      sha256_hex (key, name);
+      strcat (name, ".bpf");
+      dir = cache_dir (cache->root);
+      if (dir >= 0 && cache_read (dir, name, key, f) == 0)
+        {
+          berth_debug ("seccomp: filter of %u instructions read from the cache (%s)", f->len,
+                       name);
+          *out = steal_pointer (&owned);
+          return 0;
+        }
+    }
+  if (build (s, def, f, err) < 0)
+    return -1;
+  berth_debug ("seccomp: filter of %u instructions compiled by libseccomp", f->len);
+  if (dir >= 0)
+    cache_write (dir, name, key, f);
+  *out = steal_pointer (&owned);
+  return 0;
+}
+
+void
+seccomp_drop_rules (struct oci_seccomp *s)
+{
+  for (size_t i = 0; i < oci_type_seccomp.n_fields; i++)
+    if (oci_type_seccomp.fields[i].off == offsetof (struct oci_seccomp, syscalls))
+      oci_field_clear (&oci_type_seccomp.fields[i], s);
+}
+
+void
+seccomp_free (struct berth_seccomp *f)
+{
+  free (f->insns);
+  free (f);
+}
+
+int
+seccomp_install (const struct berth_seccomp *f, int *listener_fd, struct berth_error *err)
+{
+  struct sock_fprog prog = { .len = f->len, .filter = f->insns };
+  long r;
+
+  *listener_fd = -1;
+  /* Not libseccomp's seccomp_load(): it would set no_new_privs on its own. */
+  r = syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &prog);
+  if (r < 0)
+    {
+      int e = errno;
+      if (e == EACCES)
+        berth_err_sys (err, e, "load the seccomp filter (it needs noNewPrivileges or "
+                               "CAP_SYS_ADMIN at that point)");
+      else if (e == EINVAL && f->flags)
+        berth_err_sys (err, e, "load the seccomp filter (does the kernel support flags 0x%x?)",
+                       f->flags);
+      else
+        berth_err_sys (err, e, "load the seccomp filter");
+      snprintf (err->path, sizeof err->path, BASE);
+      return -1;
+    }
+  if (f->listener)
+    *listener_fd = (int) r;
+  return 0;
+}
+
+/* ---- the listener ------------------------------------------------------ */
+
+static void
+gen_str (yajl_gen g, const char *s)
+{
+  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+}
+
+int
+seccomp_listener_message (const struct oci_seccomp *s, pid_t pid, const char *state_json,
+                          char **out, struct berth_error *err)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  const unsigned char *buf;
+  size_t len;
+  int r = 0;
+
+  if (g == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  yajl_gen_map_open (g);
+  gen_str (g, "ociVersion");
+  gen_str (g, OCI_SPEC_VERSION);
+  gen_str (g, "fds");
+  yajl_gen_array_open (g);
+  gen_str (g, "seccompFd");
+  yajl_gen_array_close (g);
+  gen_str (g, "pid");
+  yajl_gen_integer (g, pid);
+  gen_str (g, "metadata"); /* "" when absent, as runc sends it */
+  gen_str (g, s->listener_metadata ? s->listener_metadata : "");
+  yajl_gen_map_close (g);
+  /* The state is already JSON: drop the closing brace and append it. */
+  if (yajl_gen_get_buf (g, &buf, &len) != yajl_gen_status_ok || len < 2
+      || asprintf (out, "%.*s,\"state\":%s}", (int) len - 1, (const char *) buf, state_json) < 0)
+    r = berth_err_sys (err, ENOMEM, "build the seccomp listener message");
+  yajl_gen_free (g);
+  return r;
+}
+
+int
+seccomp_send_listener (const char *listener_path, int fd, const char *message,
+                       struct berth_error *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  cleanup_close int sock = -1;
+  cleanup_close int dirfd = -1;
+  union { struct cmsghdr h; char buf[CMSG_SPACE (sizeof (int))]; } ctl;
+  size_t len = strlen (message), done = 0;
+
+  if (strlen (listener_path) < sizeof sa.sun_path)
+    strcpy (sa.sun_path, listener_path);
+  else
+    {
+      /* Too long for sun_path: name it through an fd of its directory. */
+      const char *slash = strrchr (listener_path, '/');
+      cleanup_free char *d = slash ? strndup (listener_path, (size_t) (slash - listener_path))
+                                   : NULL;
+      if (d == NULL || (dirfd = open (d[0] ? d : "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
+          || (size_t) snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd,
+                                slash + 1) >= sizeof sa.sun_path)
+        {
+          berth_err_sys (err, errno ? errno : ENAMETOOLONG, "seccomp listener %s", listener_path);
+          snprintf (err->path, sizeof err->path, BASE ".listenerPath");
+          return -1;
+        }
+    }
+  sock = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0 || connect (sock, (struct sockaddr *) &sa, sizeof sa) < 0)
+    {
+      berth_err_sys (err, errno,
+                     "failed to connect with seccomp agent specified in the seccomp profile: "
+                     "connect to %s",
+                     listener_path);
+      snprintf (err->path, sizeof err->path, BASE ".listenerPath");
+      return -1;
+    }
+  while (done < len)
+    {
+      struct iovec iov = { (char *) message + done, len - done };
+      struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+      ssize_t n;
+      if (done == 0)
+        {
+          /* The fd rides with the first byte of the message. */
+          memset (&ctl, 0, sizeof ctl);
+          m.msg_control = ctl.buf;
+          m.msg_controllen = sizeof ctl.buf;
+          CMSG_FIRSTHDR (&m)->cmsg_level = SOL_SOCKET;
+          CMSG_FIRSTHDR (&m)->cmsg_type = SCM_RIGHTS;
+          CMSG_FIRSTHDR (&m)->cmsg_len = CMSG_LEN (sizeof (int));
+          memcpy (CMSG_DATA (CMSG_FIRSTHDR (&m)), &fd, sizeof (int));
+        }
+      n = sendmsg (sock, &m, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          berth_err_sys (err, errno, "send to the seccomp listener %s", listener_path);
+          snprintf (err->path, sizeof err->path, BASE ".listenerPath");
+          return -1;
+        }
+      done += (size_t) n;
+    }
+  return 0;
+}
