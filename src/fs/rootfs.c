@@ -1,5 +1,6 @@
 /* berth — the container's filesystem view (see rootfs.h). */
 #include "fs/rootfs.h"
+#include "fs/rootfs_priv.h"
 #include "fs/copyup.h"
 #include "cleanup.h"
 #include "security/lsm.h"
@@ -37,8 +38,8 @@ struct ctx {
 };
 
 /* Name the failing part of config.json in an error already filled in. */
-__attribute__ ((format (printf, 2, 3))) static int
-at_path (struct berth_error *err, const char *fmt, ...)
+__attribute__ ((format (printf, 2, 3))) int
+rootfs_at_path (struct berth_error *err, const char *fmt, ...)
 {
   va_list ap;
   if (err == NULL)
@@ -60,7 +61,7 @@ mount_err (struct berth_error *err, int errnum, size_t i, const char *fmt, ...)
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
   berth_err_sys (err, errnum, "%s", msg);
-  return at_path (err, ".mounts[%zu]", i);
+  return rootfs_at_path (err, ".mounts[%zu]", i);
 }
 
 static bool
@@ -80,7 +81,7 @@ dest_dir (struct ctx *x, size_t i, const char *dest, int *fd, struct berth_error
   if (safepath_mkdir_p (x->root_fd, dest, 0755, fd, err) < 0)
     {
       berth_err_prefix (err, "mount destination: ");
-      return at_path (err, ".mounts[%zu].destination", i);
+      return rootfs_at_path (err, ".mounts[%zu].destination", i);
     }
   return 0;
 }
@@ -91,7 +92,7 @@ dest_file (struct ctx *x, size_t i, const char *dest, int *fd, struct berth_erro
   if (safepath_mkfile (x->root_fd, dest, 0644, fd, err) < 0)
     {
       berth_err_prefix (err, "mount destination: ");
-      return at_path (err, ".mounts[%zu].destination", i);
+      return rootfs_at_path (err, ".mounts[%zu].destination", i);
     }
   return 0;
 }
@@ -106,7 +107,7 @@ reopen_dest (struct ctx *x, size_t i, const char *dest, int *fd, struct berth_er
   if (*fd < 0)
     {
       berth_err_prefix (err, "mount destination: ");
-      return at_path (err, ".mounts[%zu].destination", i);
+      return rootfs_at_path (err, ".mounts[%zu].destination", i);
     }
   return 0;
 }
@@ -126,7 +127,7 @@ check_ordinary_dir (struct ctx *x, size_t i, const char *type, const char *dest,
       if (e.errnum == ENOENT)
         return 0;
       *err = e;
-      return at_path (err, ".mounts[%zu].destination", i);
+      return rootfs_at_path (err, ".mounts[%zu].destination", i);
     }
   if (fstat (fd, &st) < 0)
     return mount_err (err, errno, i, "stat %s", dest);
@@ -135,7 +136,7 @@ check_ordinary_dir (struct ctx *x, size_t i, const char *type, const char *dest,
       berth_err (err, BERTH_E_VALUE,
                  "filesystem \"%s\" must be mounted on ordinary directory: %s is not one",
                  type, dest);
-      return at_path (err, ".mounts[%zu].destination", i);
+      return rootfs_at_path (err, ".mounts[%zu].destination", i);
     }
   return 0;
 }
@@ -192,7 +193,7 @@ check_proc_dest (struct ctx *x, size_t i, int fd, const char *type, const char *
         return 0;
       berth_err (err, BERTH_E_VALUE, "%s cannot be mounted on /proc: it is not a procfs",
                  bind_source ? bind_source : type);
-      return at_path (err, ".mounts[%zu]", i);
+      return rootfs_at_path (err, ".mounts[%zu]", i);
     }
   if (strncmp (where, "/proc/", 6) != 0)
     return 0;
@@ -203,7 +204,7 @@ check_proc_dest (struct ctx *x, size_t i, int fd, const char *type, const char *
              "destination %s is %s, inside /proc, where only the files lxcfs emulates "
              "may be mounted",
              x->c->mounts[i].destination, where);
-  return at_path (err, ".mounts[%zu].destination", i);
+  return rootfs_at_path (err, ".mounts[%zu].destination", i);
 }
 
 /* ------------------------------------------------------------------------
@@ -243,8 +244,8 @@ mount_flags_of (int fd)
    whose flags (atime included) are locked: try once more keeping all of
    them, as runc does.  `target` is the mount to change, NULL for fd's
    magic link.  -1 with errno. */
-static int
-remount_bind (int fd, const char *target, unsigned long flags, unsigned long cleared)
+int
+rootfs_remount_bind (int fd, const char *target, unsigned long flags, unsigned long cleared)
 {
   char fdpath[SAFEPATH_FD_PATH_LEN];
   unsigned long have = mount_flags_of (fd);
@@ -302,13 +303,13 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
   if (source == NULL || source[0] == '\0')
     {
       berth_err (err, BERTH_E_MISSING, "a bind mount needs a source");
-      return at_path (err, ".mounts[%zu].source", i);
+      return rootfs_at_path (err, ".mounts[%zu].source", i);
     }
   /* A relative source is relative to the bundle, the caller's cwd. */
   if ((tree >= 0 ? fstat (tree, &st) : stat (source, &st)) < 0)
     {
       berth_err_sys (err, errno, "bind-mount source %s", source);
-      return at_path (err, ".mounts[%zu].source", i);
+      return rootfs_at_path (err, ".mounts[%zu].source", i);
     }
   if ((S_ISDIR (st.st_mode) ? dest_dir : dest_file) (x, i, dest, &fd, err) < 0)
     return -1;
@@ -331,7 +332,7 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
       cleanup_close int top = -1;
       if (reopen_dest (x, i, dest, &top, err) < 0)
         return -1;
-      if (remount_bind (top, NULL, extra, opts->cleared) < 0)
+      if (rootfs_remount_bind (top, NULL, extra, opts->cleared) < 0)
         return mount_err (err, errno, i, "remount %s with its options", dest);
     }
   return finish_mount (x, i, dest, opts, 0, err);
@@ -364,7 +365,7 @@ rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_er
         {
           berth_err_sys (err, errno, "bind-mount source %s", m->source);
           rootfs_close_bind_sources (v, c->mounts_len);
-          return at_path (err, ".mounts[%zu].source", i);
+          return rootfs_at_path (err, ".mounts[%zu].source", i);
         }
     }
   *fds = v;
@@ -438,7 +439,7 @@ mount_tmpfs_copyup (struct ctx *x, size_t i, const char *dest, int dest_fd, unsi
       {
         if (rw < 0)
           berth_err_sys (err, errno, "open the new tmpfs on %s", dest);
-        return at_path (err, ".mounts[%zu]", i);
+        return rootfs_at_path (err, ".mounts[%zu]", i);
       }
   }
   if ((flags & MS_RDONLY)
@@ -571,7 +572,7 @@ mount_one (struct ctx *x, size_t i, struct berth_error *err)
   if (m->uid_mappings_len || m->gid_mappings_len)
     {
       berth_err (err, BERTH_E_UNSUPPORTED, "ID-mapped mounts are not implemented");
-      return at_path (err, ".mounts[%zu].%s", i,
+      return rootfs_at_path (err, ".mounts[%zu].%s", i,
                       m->uid_mappings_len ? "uidMappings" : "gidMappings");
     }
   dest = safepath_clean (m->destination);
@@ -583,7 +584,7 @@ mount_one (struct ctx *x, size_t i, struct berth_error *err)
   if (type[0] == '\0')
     {
       berth_err (err, BERTH_E_MISSING, "a mount that is not a bind mount needs a type");
-      return at_path (err, ".mounts[%zu].type", i);
+      return rootfs_at_path (err, ".mounts[%zu].type", i);
     }
   if (strcmp (type, "cgroup") == 0)
     return mount_cgroup (x, i, dest, &opts, err);
@@ -630,7 +631,7 @@ dev_readonly (struct ctx *x, struct berth_error *err)
       if (mount_is_bind (m) || m->type == NULL || strcmp (m->type, "tmpfs") != 0)
         return 0;
       if (mount_opts_parse (m->options, m->options_len, "", &opts, err) < 0)
-        return at_path (err, ".mounts[%zu].options", i);
+        return rootfs_at_path (err, ".mounts[%zu].options", i);
       if (!(opts.flags & MS_RDONLY))
         return 0;
       if (reopen_dest (x, i, "/dev", &fd, err) < 0)
@@ -646,8 +647,8 @@ dev_readonly (struct ctx *x, struct berth_error *err)
    rootfs_prepare
    ------------------------------------------------------------------------ */
 
-static unsigned long
-configured_propagation (const struct oci_config *c)
+unsigned long
+rootfs_configured_propagation (const struct oci_config *c)
 {
   if (c->linux && c->linux->rootfs_propagation && c->linux->rootfs_propagation[0])
     return mount_propagation_flags (c->linux->rootfs_propagation);
@@ -687,7 +688,7 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
 
   if (c->linux && c->linux->rootfs_propagation && c->linux->rootfs_propagation[0])
     {
-      prop = configured_propagation (c);
+      prop = rootfs_configured_propagation (c);
       if (prop == 0)
         return berth_err_at (err, BERTH_E_VALUE, ".linux.rootfsPropagation",
                              "unknown propagation \"%s\"", c->linux->rootfs_propagation);
@@ -699,7 +700,7 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
   if (real == NULL)
     {
       berth_err_sys (err, errno, "rootfs %s", o->rootfs);
-      return at_path (err, ".root.path");
+      return rootfs_at_path (err, ".root.path");
     }
   if (!o->host_mount_ns && make_parent_private (real, err) < 0)
     return -1;
@@ -734,311 +735,10 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
       && !mount_is_bind (&c->mounts[dev]))
     {
       if (devices_setup_dev (root_fd, o->in_user_ns, o->terminal, err) < 0)
-        return at_path (err, ".mounts[%zd]", dev);
+        return rootfs_at_path (err, ".mounts[%zd]", dev);
       if (dev_readonly (&x, err) < 0)
         return -1;
     }
   return 0;
 }
 
-/* ------------------------------------------------------------------------
-   rootfs_pivot
-   ------------------------------------------------------------------------ */
-
-static bool
-path_within (const char *p, const char *dir)
-{
-  size_t n = strlen (dir);
-  return strncmp (p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
-}
-
-static void
-free_strv_n (char **v, size_t n)
-{
-  for (size_t k = 0; k < n; k++)
-    free (v[k]);
-  free (v);
-}
-
-/* The mount points of every full (root "/") procfs and sysfs mount that is
-   not inside `rootfs`, read in one go: the table is about to change. */
-static int
-host_pseudofs_mounts (const char *rootfs, char ***out, size_t *n_out, struct berth_error *err)
-{
-  cleanup_fclose FILE *f = fopen ("/proc/self/mountinfo", "re");
-  cleanup_free char *line = NULL;
-  char **v = NULL;
-  size_t cap = 0, n = 0;
-
-  if (f == NULL)
-    return berth_err_sys (err, errno, "open /proc/self/mountinfo");
-  while (getline (&line, &cap, f) > 0)
-    {
-      char *save = NULL, *root = NULL, *mp = NULL, *fstype = NULL, **nv;
-      bool after_sep = false;
-      int k = 0;
-
-      for (char *tok = strtok_r (line, " \n", &save); tok; tok = strtok_r (NULL, " \n", &save), k++)
-        if (k == 3)
-          root = tok;
-        else if (k == 4)
-          mp = tok;
-        else if (k > 5 && !after_sep && strcmp (tok, "-") == 0)
-          after_sep = true;
-        else if (after_sep && fstype == NULL)
-          fstype = tok;
-      if (root == NULL || mp == NULL || fstype == NULL || strcmp (root, "/") != 0
-          || (strcmp (fstype, "proc") != 0 && strcmp (fstype, "sysfs") != 0))
-        continue;
-      mountinfo_unescape (mp);
-      if (path_within (mp, rootfs))
-        continue;
-      nv = realloc (v, (n + 1) * sizeof *v);
-      if (nv == NULL || (nv[n] = strdup (mp)) == NULL)
-        {
-          free_strv_n (nv ? nv : v, n);
-          return berth_err_sys (err, ENOMEM, "read /proc/self/mountinfo");
-        }
-      v = nv;
-      n++;
-    }
-  *out = v;
-  *n_out = n;
-  return 0;
-}
-
-/* runc's msMoveRoot: under chroot the host's mounts stay in the namespace,
-   and a full procfs or sysfs mount anywhere in it is what allows the
-   container to mount another one.  Detach every full proc/sysfs mount
-   outside the rootfs (or, where that is not allowed, cover it with a
-   tmpfs). */
-static int
-hide_host_pseudofs (const char *rootfs, struct berth_error *err)
-{
-  char **mps = NULL;
-  size_t n = 0;
-  int r = 0;
-
-  if (host_pseudofs_mounts (rootfs, &mps, &n, err) < 0)
-    return -1;
-  for (size_t k = 0; k < n && r == 0; k++)
-    {
-      const char *mp = mps[k];
-      if (mount (NULL, mp, NULL, MS_SLAVE | MS_REC, NULL) < 0)
-        {
-          if (errno == ENOENT) /* gone with a parent detached before */
-            continue;
-          r = berth_err_sys (err, errno, "make %s a slave mount", mp);
-        }
-      else if (umount2 (mp, MNT_DETACH) < 0)
-        {
-          if (errno != EINVAL && errno != EPERM)
-            r = berth_err_sys (err, errno, "detach %s", mp);
-          else if (mount ("tmpfs", mp, "tmpfs", 0, NULL) < 0)
-            r = berth_err_sys (err, errno, "cover %s with a tmpfs", mp);
-        }
-    }
-  free_strv_n (mps, n);
-  return r;
-}
-
-static int
-move_root (const struct rootfs_options *o, struct berth_error *err)
-{
-  cleanup_free char *real = realpath (o->rootfs, NULL);
-
-  if (real == NULL)
-    return berth_err_sys (err, errno, "rootfs %s", o->rootfs);
-  if (chdir (real) < 0)
-    return berth_err_sys (err, errno, "chdir %s", real);
-  if (hide_host_pseudofs (real, err) < 0)
-    return -1;
-  if (mount (real, "/", NULL, MS_MOVE, NULL) < 0)
-    return berth_err_sys (err, errno, "move the rootfs %s onto /", real);
-  if (chroot (".") < 0)
-    return berth_err_sys (err, errno, "chroot into %s", real);
-  if (chdir ("/") < 0)
-    return berth_err_sys (err, errno, "chdir / in the rootfs");
-  return 0;
-}
-
-int
-rootfs_pivot (const struct rootfs_options *o, struct berth_error *err)
-{
-  cleanup_close int oldroot = -1, newroot = -1;
-
-  if (o->host_mount_ns)
-    {
-      /* pivot_root or a move onto / would change the host's root. */
-      if (chroot (o->rootfs) < 0)
-        return berth_err_sys (err, errno, "chroot into %s", o->rootfs);
-      if (chdir ("/") < 0)
-        return berth_err_sys (err, errno, "chdir / in the rootfs");
-      return 0;
-    }
-  if (o->no_pivot)
-    return move_root (o, err);
-  oldroot = open ("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (oldroot < 0)
-    return berth_err_sys (err, errno, "open /");
-  newroot = open (o->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-  if (newroot < 0)
-    return berth_err_sys (err, errno, "open the rootfs %s", o->rootfs);
-  /* pivot_root(".", ".") stacks the old root on top of the new one, so no
-     directory for it is needed inside the rootfs; it is then detached. */
-  if (fchdir (newroot) < 0)
-    return berth_err_sys (err, errno, "chdir into the rootfs %s", o->rootfs);
-  if (syscall (SYS_pivot_root, ".", ".") < 0)
-    return berth_err_sys (err, errno, "pivot_root into %s", o->rootfs);
-  /* The kernel does not promise what "." is after pivot_root. */
-  if (fchdir (oldroot) < 0)
-    return berth_err_sys (err, errno, "chdir to the old root");
-  /* rslave rather than rprivate, as runc: the unmount must not reach the
-     host, while the host's later unmounts still reach us. */
-  if (mount (NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-    return berth_err_sys (err, errno, "make the old root a slave mount");
-  if (umount2 (".", MNT_DETACH) < 0)
-    return berth_err_sys (err, errno, "detach the old root");
-  if (chdir ("/") < 0)
-    return berth_err_sys (err, errno, "chdir / in the rootfs");
-  return 0;
-}
-
-/* ------------------------------------------------------------------------
-   rootfs_finalize (running inside the new root)
-   ------------------------------------------------------------------------ */
-
-/* The container's /dev/null, refused unless it really is the null device:
-   whatever it is gets bind-mounted over the masked paths, and a /dev/null
-   replaced by, say, a link to a writable procfs file would unmask instead
-   of mask. */
-static int
-open_verified_null (int root, struct berth_error *err)
-{
-  struct stat st;
-  cleanup_close int fd = safepath_open (root, "/dev/null", O_PATH | O_NOFOLLOW, 0, err);
-
-  if (fd < 0)
-    return -1;
-  if (fstat (fd, &st) < 0)
-    return berth_err_sys (err, errno, "stat /dev/null");
-  if (!S_ISCHR (st.st_mode) || st.st_rdev != makedev (1, 3))
-    return berth_err (err, BERTH_E_VALUE,
-                      "/dev/null in the container is not the null device (char 1:3); "
-                      "refusing to mask paths with it");
-  return steal_fd (&fd);
-}
-
-/* Open `path` inside the root; 0 with *fd = -1 when it does not exist. */
-static int
-open_if_exists (int root, const char *path, int *fd, struct berth_error *err)
-{
-  struct berth_error e = { 0 };
-
-  *fd = safepath_open (root, path, O_PATH, 0, &e);
-  if (*fd >= 0)
-    return 0;
-  if (e.errnum == ENOENT || e.errnum == ENOTDIR)
-    return 0;
-  *err = e;
-  return -1;
-}
-
-static int
-mask_path (int root, const char *path, int *null_fd, size_t i, struct berth_error *err)
-{
-  char target[SAFEPATH_FD_PATH_LEN], source[SAFEPATH_FD_PATH_LEN];
-  cleanup_close int fd = -1;
-  struct stat st;
-
-  if (open_if_exists (root, path, &fd, err) < 0)
-    return at_path (err, ".linux.maskedPaths[%zu]", i);
-  if (fd < 0)
-    return 0;
-  if (fstat (fd, &st) < 0)
-    {
-      berth_err_sys (err, errno, "stat %s", path);
-      return at_path (err, ".linux.maskedPaths[%zu]", i);
-    }
-  safepath_fd_path (fd, target);
-  if (S_ISDIR (st.st_mode))
-    {
-      if (mount ("tmpfs", target, "tmpfs", MS_RDONLY, NULL) < 0)
-        {
-          berth_err_sys (err, errno, "mask %s with a read-only tmpfs", path);
-          return at_path (err, ".linux.maskedPaths[%zu]", i);
-        }
-      return 0;
-    }
-  if (*null_fd < 0)
-    {
-      *null_fd = open_verified_null (root, err);
-      if (*null_fd < 0)
-        return at_path (err, ".linux.maskedPaths[%zu]", i);
-    }
-  if (mount (safepath_fd_path (*null_fd, source), target, NULL, MS_BIND, NULL) < 0)
-    {
-      berth_err_sys (err, errno, "mask %s with /dev/null", path);
-      return at_path (err, ".linux.maskedPaths[%zu]", i);
-    }
-  return 0;
-}
-
-static int
-readonly_path (int root, const char *path, size_t i, struct berth_error *err)
-{
-  char target[SAFEPATH_FD_PATH_LEN];
-  cleanup_close int fd = -1, top = -1;
-
-  if (open_if_exists (root, path, &fd, err) < 0)
-    return at_path (err, ".linux.readonlyPaths[%zu]", i);
-  if (fd < 0)
-    return 0;
-  safepath_fd_path (fd, target);
-  if (mount (target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-    {
-      berth_err_sys (err, errno, "bind-mount %s onto itself", path);
-      return at_path (err, ".linux.readonlyPaths[%zu]", i);
-    }
-  top = safepath_open (root, path, O_PATH, 0, err);
-  if (top < 0)
-    return at_path (err, ".linux.readonlyPaths[%zu]", i);
-  if (remount_bind (top, NULL, MS_RDONLY, 0) < 0)
-    {
-      berth_err_sys (err, errno, "remount %s read-only", path);
-      return at_path (err, ".linux.readonlyPaths[%zu]", i);
-    }
-  return 0;
-}
-
-int
-rootfs_finalize (const struct oci_config *c, struct berth_error *err)
-{
-  const struct oci_linux *l = c->linux;
-  unsigned long prop = configured_propagation (c);
-  cleanup_close int root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int null_fd = -1;
-
-  if (root < 0)
-    return berth_err_sys (err, errno, "open /");
-  for (size_t i = 0; l && i < l->masked_paths_len; i++)
-    if (mask_path (root, l->masked_paths[i], &null_fd, i, err) < 0)
-      return -1;
-  for (size_t i = 0; l && i < l->readonly_paths_len; i++)
-    if (readonly_path (root, l->readonly_paths[i], i, err) < 0)
-      return -1;
-  /* "/" by name: it cannot be swapped, and this works without a /proc. */
-  if (c->root && c->root->readonly && remount_bind (root, "/", MS_RDONLY, 0) < 0)
-    {
-      berth_err_sys (err, errno, "remount / read-only");
-      return at_path (err, ".root.readonly");
-    }
-  /* Applied again now that the rootfs is "/" (rootfs_prepare set it on the
-     host's "/").  Private is already the case since make_parent_private. */
-  if (prop && !(prop & MS_PRIVATE) && mount (NULL, "/", NULL, prop, NULL) < 0)
-    {
-      berth_err_sys (err, errno, "set the propagation of the container's /");
-      return at_path (err, ".linux.rootfsPropagation");
-    }
-  return 0;
-}
