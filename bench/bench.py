@@ -214,6 +214,10 @@ def inner():
     try:
         make_bundle(tmp, ARGS.seccomp)
         cases = [("berth", (ARGS.berth,), None)]
+        # Another build of berth (an older commit, say) in the same rounds.
+        for spec in ARGS.also:
+            name, _, path = spec.partition("=")
+            cases.append((name, (os.path.abspath(path),), None))
         for name, path in (("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")):
             if os.path.exists(path):
                 cases.append((name, (path,), None))
@@ -260,6 +264,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--settle", type=float, default=0, help="ms to wait between containers")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
+                    help="another runtime binary (e.g. berth at an older commit) in the same rounds")
     ap.add_argument("--inner", action="store_true")
     ARGS = ap.parse_args()
     if os.geteuid() != 0:
