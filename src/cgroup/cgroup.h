@@ -55,7 +55,8 @@ struct berth_cgroup {
   size_t n_dirs;
   bool systemd_unit; /* made by the systemd driver: the v2 directory's name is
                         the unit's, and the unit is stopped through systemd
-                        whatever flags later commands are given */
+                        whatever flags later commands are given (the state's
+                        "driver=systemd"; cgroup_driver_of in driver.h) */
 };
 
 int cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err);

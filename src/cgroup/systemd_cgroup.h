@@ -38,8 +38,10 @@
  *    job; a unit already gone is fine), resets it if it failed
  *    (ResetFailedUnit) so the same id can be created again, and removes
  *    whatever directories remain (cgroup_destroy).  A cgroup that is not a
- *    unit of this driver (cg->systemd_unit unset) just gets cgroup_destroy,
- *    so callers need not know which driver made it.
+ *    unit of this driver (cg->systemd_unit unset: a create that failed
+ *    before the unit existed) just gets cgroup_destroy.
+ *  - Callers reach these through the driver table (cgroup/driver.h), never
+ *    directly.
  *  - Errors name the unit and carry systemd's own message.
  */
 #ifndef BERTH_SYSTEMD_CGROUP_H

@@ -16,7 +16,7 @@
  */
 #include "check/check_priv.h"
 #include "cgroup/cgroup.h"
-#include "cgroup/systemd_cgroup.h"
+#include "cgroup/driver.h"
 #include "cleanup.h"
 #include "base/utils.h"
 
@@ -459,18 +459,15 @@ void
 check_cgroups (struct check_ctx *x)
 {
   const struct oci_linux *l = x->c->linux;
-  const char *path = l && l->cgroups_path && !x->o->systemd_cgroup ? l->cgroups_path : NULL;
+  const struct cgroup_driver *d = cgroup_driver_select (x->o->systemd_cgroup);
+  const char *path = NULL;
   struct cgx g = { .x = x };
   struct berth_error e = { 0 };
 
-  if (x->o->systemd_cgroup)
-    {
-      cleanup_free char *unit = NULL, *slice = NULL;
-      if (systemd_cgroup_names (l ? l->cgroups_path : NULL, "berth-check", &unit, &slice, &e) < 0)
-        check_add_error (x, CHECK_ERROR, &e, ".linux.cgroupsPath");
-      else if (systemd_cgroup_available (&e) < 0)
-        check_add_error (x, CHECK_ERROR, &e, NULL);
-    }
+  if (d->check_path (l ? l->cgroups_path : NULL, "berth-check", &path, &e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, ".linux.cgroupsPath");
+  else if (d->available (&e) < 0)
+    check_add_error (x, CHECK_ERROR, &e, NULL);
 
   /* The id only names the last directory, which is never looked at.  A bad
      cgroupsPath is one problem: the resources are still checked, where a

@@ -1,8 +1,7 @@
 /* update, pause, resume and ps on a live container. */
 #include "lifecycle/cgroup_ops.h"
 #include "cleanup.h"
-#include "cgroup/systemd_cgroup.h"
-#include "cgroup/resources.h"
+#include "cgroup/driver.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -156,12 +155,7 @@ container_update (const struct berth_runtime *rt, const char *id, struct oci_res
   devices = delta->has_devices && !same_devices (merged, delta);
   cgops_merge_move (&oci_type_resources, merged, delta);
   view = sections_of (merged, &named, devices);
-  /* The files first: they refuse what cannot be applied (checkBeforeUpdate
-     below the current usage) before systemd applies anything.  systemd
-     then writes the same values (CPU quota rounded to whole percent). */
-  if (cgroup_apply_resources (&c.cgroup, &view, true, err) < 0)
-    return -1;
-  if (systemd_cgroup_unit (&c.cgroup) && systemd_cgroup_update (&c.cgroup, &view, err) < 0)
+  if (c.cgroup_driver->update (&c.cgroup, &view, err) < 0)
     return -1;
   return save_config (&c, config, err);
 }
@@ -178,7 +172,7 @@ container_pause (const struct berth_runtime *rt, const char *id, struct berth_er
     return -1;
   if (strcmp (c.status, "running") != 0 && strcmp (c.status, "created") != 0)
     return berth_err (err, BERTH_E_STATE, "container not running");
-  return cgroup_freeze (&c.cgroup, true, err);
+  return c.cgroup_driver->freeze (&c.cgroup, true, err);
 }
 
 int
@@ -191,7 +185,7 @@ container_resume (const struct berth_runtime *rt, const char *id, struct berth_e
     return -1;
   if (strcmp (c.status, "paused") != 0)
     return berth_err (err, BERTH_E_STATE, "container not paused");
-  return cgroup_freeze (&c.cgroup, false, err);
+  return c.cgroup_driver->freeze (&c.cgroup, false, err);
 }
 
 int
@@ -204,10 +198,10 @@ container_pids (const struct berth_runtime *rt, const char *id, pid_t **pids, si
   if (container_open (rt, id, &c, err) < 0)
     return -1;
   if (strcmp (c.status, "stopped") != 0)
-    return cgroup_pids (&c.cgroup, pids, n, err);
+    return c.cgroup_driver->pids (&c.cgroup, pids, n, err);
   /* As runc: a stopped container's cgroup may still hold what its init
      left (a shared pid namespace), and none at all is an empty list. */
-  if (cgroup_pids (&c.cgroup, pids, n, err) < 0)
+  if (c.cgroup_driver->pids (&c.cgroup, pids, n, err) < 0)
     {
       if (err->errnum != ENOENT)
         return -1;

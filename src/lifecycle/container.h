@@ -7,6 +7,10 @@
  * cgroup directories it made and the processes it started.  Status names
  * and error phrases are runc's, because engines match them ("container does
  * not exist", "container not running", ...).
+ *
+ * Files: container_create.c (create), container.c (open, start, kill,
+ * delete), container_state.c (state, list), container_wait.c (run's wait),
+ * container_records.c (what delete --force finds without state.json).
  */
 #ifndef BERTH_CONTAINER_H
 #define BERTH_CONTAINER_H
@@ -16,6 +20,7 @@
 
 #include "error.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/driver.h"
 #include "model.h"
 #include "spec.h"
 #include "lifecycle/state.h"
@@ -82,6 +87,7 @@ struct container {
   struct state_handle state;
   struct oci_berth_state *saved;
   struct berth_cgroup cgroup;
+  const struct cgroup_driver *cgroup_driver; /* the one that made it (cgroup/driver.h) */
   const char *status; /* "created", "running", "paused", "stopped" */
 };
 

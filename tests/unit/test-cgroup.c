@@ -9,6 +9,7 @@
  * is put back as it was found.
  */
 #include "cgroup/cgroup.h"
+#include "cgroup/driver.h"
 #include "cleanup.h"
 #include "cgroup/systemd_cgroup.h"
 #include "tap.h"
@@ -172,6 +173,8 @@ check_strv (const struct berth_cgroup *cg)
     tap_diag ("  %s", v[i]);
   tap_ok (v && cgroup_from_strv (v, n, &back, &err) == 0 && same_cgroup (cg, &back),
           "cgroup_from_strv gives back the same cgroup %s", err.msg);
+  tap_ok (strcmp (cgroup_driver_of (&back)->name, "cgroupfs") == 0,
+          "a record without driver= is cgroupfs's (state files of earlier versions)");
   cgroup_free (&back);
   tap_ok (cgroup_from_strv (dotdot, 2, &back, &err) < 0 && err.kind == BERTH_E_VALUE,
           "cgroup_from_strv refuses a path with \"..\": %s", err.msg);
@@ -183,12 +186,47 @@ check_strv (const struct berth_cgroup *cg)
   tap_ok (cgroup_from_strv (unit, 3, &back, &err) == 0 && back.systemd_unit
               && strcmp (systemd_cgroup_unit (&back), "berth-x.scope") == 0,
           "the systemd driver's record names its unit %s", err.msg);
+  tap_ok (strcmp (cgroup_driver_of (&back)->name, "systemd") == 0,
+          "the record chooses the systemd driver");
   cgroup_free (&back);
   unit[1] = unit[2]; /* the driver line is only valid right after the mode */
   unit[2] = "driver=systemd";
   tap_ok (cgroup_from_strv (unit, 3, &back, &err) < 0 && !back.systemd_unit,
           "a misplaced driver= line is refused: %s", err.msg);
   cgroup_free (&back);
+}
+
+/* The choice of driver, and what the systemd driver does before it needs
+   the bus (the rest needs systemd as PID 1: the VM tier). */
+static void
+check_drivers (void)
+{
+  const struct cgroup_driver *fs = cgroup_driver_select (false);
+  const struct cgroup_driver *sd = cgroup_driver_select (true);
+  struct berth_cgroup cg = { 0 };
+  struct berth_error err = { 0 };
+  const char *path = "unset";
+
+  tap_ok (strcmp (fs->name, "cgroupfs") == 0 && strcmp (sd->name, "systemd") == 0,
+          "--systemd-cgroup selects the systemd driver, else cgroupfs");
+  tap_ok (fs->check_path ("/a/b", "id", &path, &err) == 0 && strcmp (path, "/a/b") == 0
+              && fs->available (&err) == 0,
+          "cgroupfs: check places the container at its cgroupsPath");
+  tap_ok (sd->check_path ("system.slice:berth:x", "id", &path, &err) == 0 && path == NULL,
+          "systemd: a slice:prefix:name path is checked, no cgroupfs path %s", err.msg);
+  err = (struct berth_error){ 0 };
+  tap_ok (sd->check_path ("/a/b", "id", &path, &err) < 0 && err.kind == BERTH_E_VALUE
+              && strcmp (err.path, ".linux.cgroupsPath") == 0,
+          "systemd: check refuses a cgroupfs path: %s", err.msg);
+  err = (struct berth_error){ 0 };
+  tap_ok (sd->prepare ("bad", "id", &cg, &err) < 0 && strcmp (err.source, "config.json") == 0,
+          "systemd: prepare refuses a bad path, from config.json: %s", err.msg);
+  err = (struct berth_error){ 0 };
+  tap_ok (sd->prepare (NULL, "id", &cg, &err) == 0 && cg.n_dirs == 0,
+          "systemd: prepare makes nothing (the unit comes with the init) %s", err.msg);
+  tap_ok (sd->destroy (&cg, true, &err) == 0,
+          "systemd: undoing a create that never started the unit needs no bus %s", err.msg);
+  tap_ok (sd->check_unused (&cg, &err) == 0, "systemd: a new unit is unused by definition");
 }
 
 /* A forked child is entered into the new cgroups and looked for there. */
@@ -312,6 +350,7 @@ main (void)
   if (cgroup_detect_mode (&mode, &err) < 0)
     return tap_ok (0, "detect mode: %s", err.msg), tap_done ();
   tap_ok (1, "detect mode: %s", mode_name[mode]);
+  check_drivers ();
 
   /* On v2 a relative path nests beside the caller; starting it with the
      caller's own name keeps it below the caller's cgroup. */

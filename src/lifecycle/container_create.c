@@ -1,0 +1,655 @@
+/* berth — create: from a bundle to an init waiting on exec.fifo.
+ *
+ * The config is loaded and checked, the container's cgroup made by the
+ * driver --systemd-cgroup chose (cgroup/driver.h), the init cloned into its
+ * namespaces and driven through the sync protocol (hooks, console, seccomp
+ * listener) until it is ready; then state.json is written.  Any failure
+ * rolls back everything done so far (rollback_create).
+ */
+#include "lifecycle/container.h"
+#include "lifecycle/container_priv.h"
+#include "security/seccomp.h"
+#include "cgroup/cgroup.h"
+#include "cgroup/driver.h"
+#include "cleanup.h"
+#include "init/hooks.h"
+#include "fs/hostmounts.h"
+#include "init/mempolicy.h"
+#include "init/init.h"
+#include "base/log.h"
+#include "init/namespaces.h"
+#include "init/netdev.h"
+#include "lifecycle/notify.h"
+#include "init/process.h"
+#include "fs/rootfs.h"
+#include "spec.h"
+#include "lifecycle/state.h"
+#include "security/sealed_exe.h"
+#include "base/sync.h"
+#include "init/terminal.h"
+#include "base/utils.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int
+load_bundle_config (const char *bundle, char *bundle_abs, struct oci_config **out,
+                    struct berth_error *err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_close int fd = -1;
+  void *obj = NULL;
+
+  if (realpath (bundle, bundle_abs) == NULL)
+    return berth_err_sys (err, errno, "bundle %s", bundle);
+  dirfd = open (bundle_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return berth_err_sys (err, errno, "bundle %s", bundle_abs);
+  fd = openat (dirfd, "config.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0 && errno == ENOENT)
+    return berth_err (err, BERTH_E_NOT_FOUND, "config.json not found in bundle %s", bundle_abs);
+  if (fd < 0 && errno == ELOOP)
+    return berth_err (err, BERTH_E_VALUE,
+                      "config.json in %s is a symbolic link; berth reads only a regular file",
+                      bundle_abs);
+  if (fd < 0)
+    return berth_err_sys (err, errno, "open %s/config.json", bundle_abs);
+  if (oci_parse_fd (&oci_type_config, fd, "config.json", &obj, err) < 0)
+    return -1;
+  if (oci_config_validate (obj, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      oci_config_free (obj);
+      return -1;
+    }
+  *out = obj;
+  return 0;
+}
+
+static int
+check_config_for_create (const struct oci_config *c, const struct create_options *o,
+                         struct berth_error *err)
+{
+  const struct oci_linux *l = c->linux;
+
+  /* Without one the mount namespace is inherited (config-linux.md): the
+     mounts go into the runtime's, recorded and removed at delete. */
+  if (ns_check_mount_inherited (c, &(bool){ false }, err) < 0)
+    return -1;
+  if (c->process && c->process->terminal && o->console_socket == NULL && !o->keep_console)
+    return berth_err_at (err, BERTH_E_VALUE, ".process.terminal",
+                         "a terminal was requested but there is nobody to hand it to: "
+                         "pass --console-socket, or use 'run' in the foreground");
+  /* Properties berth cannot apply yet are refused rather than ignored
+     (runtime.md: an unsupported property MUST be an error). */
+  if (netdev_check (c, err) < 0)
+    return -1;
+  if (l && l->intel_rdt)
+    return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
+  /* Without a process the container can be created, not started
+     (config.md: REQUIRED when start is called). */
+  return c->process ? process_check (c->process, ".process", l, err) : 0;
+}
+
+static int
+resolve_rootfs (const struct oci_config *c, const char *bundle_abs, char *rootfs,
+                struct berth_error *err)
+{
+  char joined[PATH_MAX];
+  struct stat st;
+
+  int n;
+
+  if (c->root->path[0] == '/')
+    n = snprintf (joined, sizeof joined, "%s", c->root->path);
+  else
+    n = snprintf (joined, sizeof joined, "%s/%s", bundle_abs, c->root->path);
+  if (n < 0 || (size_t) n >= sizeof joined)
+    return berth_err_at (err, BERTH_E_VALUE, ".root.path", "path too long");
+  if (realpath (joined, rootfs) == NULL || stat (rootfs, &st) < 0)
+    {
+      berth_err_sys (err, errno, "rootfs %s", joined);
+      snprintf (err->path, sizeof err->path, ".root.path");
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      berth_err_at (err, BERTH_E_VALUE, ".root.path", "rootfs %s is not a directory", rootfs);
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+struct create_job {
+  const char *notify_socket; /* the caller's NOTIFY_SOCKET, relayed at start */
+  const struct berth_runtime *rt;
+  const char *id;
+  const struct create_options *o;
+  struct oci_config *config;
+  char bundle[PATH_MAX];
+  char rootfs[PATH_MAX];
+  struct state_handle state;
+  const struct cgroup_driver *cgd; /* from --systemd-cgroup, once */
+  struct berth_cgroup cg;
+  struct ns_plan ns;
+  pid_t first_child;
+  int child_pidfd;
+  pid_t init_pid;
+  int console;
+  const struct berth_seccomp *seccomp;
+  struct mempolicy_plan mempolicy;
+  int *bind_sources; /* rootfs_open_bind_sources, until the init is cloned */
+  /* Without a mount namespace: the host's mounts before the init, and the
+     ones it made (hostmounts.h). */
+  struct hostmounts_snapshot mounts_before;
+  char **host_mounts;
+  size_t host_mounts_len;
+  char *config_json; /* for state.json; emitted before the init is cloned */
+};
+
+/* linux.netDevices, into the init's network namespace once it exists, and
+   before the hooks (which may configure the network). */
+static int
+move_net_devices (struct create_job *j, pid_t init, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+  char path[64];
+  cleanup_close int netns = -1;
+
+  if (l == NULL || l->net_devices_len == 0)
+    return 0;
+  snprintf (path, sizeof path, "/proc/%d/ns/net", (int) init);
+  if ((netns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    return berth_err_sys (err, errno, "open the network namespace of the container's init");
+  if (netdev_move_all (l, netns, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+/* prestart (deprecated, still honoured) and createRuntime: in the runtime's
+   namespaces, once the container's namespaces and mounts exist. */
+static int
+run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
+{
+  const struct oci_hooks *h = j->config->hooks;
+  cleanup_free char *state = NULL;
+
+  if (h == NULL || (h->prestart_len == 0 && h->create_runtime_len == 0))
+    return 0;
+  /* runtime.md: "creating" is step 2 of the lifecycle, "created" is after
+     it, and these hooks are steps 3 and 4 (runc says "creating"; crun and
+     runtime-tools' hooks_stdin say "created"). */
+  if (hooks_state_json (j->config, j->id, pid, j->bundle, "created", &state, err) < 0)
+    return -1;
+  if (hooks_run (h->prestart, h->prestart_len, "prestart", state, NULL, err) < 0
+      || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, NULL, err)
+             < 0)
+    return -1;
+  return 0;
+}
+
+/* runtime-spec: the listener gets the containerProcessState and the fd. */
+static int
+send_seccomp_listener (struct create_job *j, pid_t pid, int fd, struct berth_error *err)
+{
+  const struct oci_seccomp *s = j->config->linux->seccomp;
+  cleanup_free char *state = NULL, *msg = NULL;
+
+  if (hooks_state_json (j->config, j->id, pid, j->bundle, "creating", &state, err) < 0
+      || seccomp_listener_message (s, pid, state, &msg, err) < 0
+      || seccomp_send_listener (s->listener_path, fd, msg, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+/* Once the driver has made the cgroup (in prepare, or with the init in it
+   in attach_init): record it for delete --force, make sure it is the
+   container's alone, and write linux.resources, all before the init runs
+   anything of the container's. */
+static int
+cgroup_ready (struct create_job *j, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+
+  if (records_save_cgroup (&j->state, &j->cg, err) < 0
+      || j->cgd->check_unused (&j->cg, err) < 0)
+    return -1;
+  TEST_STOP_AT ("create:cgroup");
+  if (j->cgd->apply (&j->cg, l ? l->resources : NULL, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}
+
+/* Put the init, still waiting for its go-ahead, in the container's cgroup;
+   a driver that makes the cgroup only with a process in it (systemd's
+   unit) makes it now. */
+static int
+enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+  bool made = j->cg.n_dirs > 0;
+
+  if (j->cgd->attach_init (l ? l->cgroups_path : NULL, j->id, child, l ? l->resources : NULL,
+                           &j->cg, err) < 0)
+    return -1;
+  return made ? 0 : cgroup_ready (j, err);
+}
+
+static int
+spawn_init (struct create_job *j, struct berth_error *err)
+{
+  int sv[2];
+  bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
+  int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
+  cleanup_close int sock = -1;
+  cleanup_close int fifo = -1, own_pidns = -1;
+  pid_t child;
+
+  /* A joined pid namespace is for the init only: ours is restored right
+     after the clone, so that the hooks and any other child of ours (a
+     sanitizer's helper thread at exit too) stay in the runtime's. */
+  if (j->ns.join_fd[NS_PID] >= 0
+      && ((own_pidns = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0
+          || setns (j->ns.join_fd[NS_PID], CLONE_NEWPID) < 0))
+    return berth_err_sys (err, errno, "join pid namespace");
+  /* The init gets the fifo itself, never a directory of ours (the flock
+     lives on the state directory's description, and a directory fd would
+     be a way out of the container's root). */
+  fifo = openat (j->state.dir_fd, EXEC_FIFO, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fifo < 0)
+    return berth_err_sys (err, errno, "open exec fifo");
+  if (sync_pair (sv, err) < 0)
+    return -1;
+  sock = sv[0];
+  child = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (child != 0 && own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
+    berth_warn ("could not return to the runtime's pid namespace: %s", strerror (errno));
+  if (child < 0)
+    {
+      close (sv[1]);
+      return berth_err_sys (err, errno, "clone the container's init (namespaces 0x%x)", flags);
+    }
+  if (child == 0)
+    {
+      struct init_ctx ctx = {
+        .config = j->config,
+        .id = j->id,
+        .rootfs = j->rootfs,
+        .sync_fd = sv[1],
+        .exec_fifo_fd = fifo,
+        .ns = &j->ns,
+        .staged = staged,
+        .preserve_fds = j->o->preserve_fds,
+        .no_pivot = j->o->no_pivot,
+        .no_new_keyring = j->o->no_new_keyring,
+        .bundle = j->bundle,
+        .seccomp = j->seccomp,
+        .mempolicy = &j->mempolicy,
+        .bind_sources = j->bind_sources,
+        .cgroup = &j->cg,
+      };
+      close (sv[0]);
+      close (j->state.dir_fd);
+      init_run (&ctx);
+    }
+  close (sv[1]);
+  j->first_child = child;
+  TEST_STOP_AT ("create:cloned");
+  j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
+
+  if (enter_cgroup (j, child, err) < 0)
+    return -1;
+  if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
+    return berth_err_sys (err, errno, "start the container's init");
+  if (staged && (j->ns.new_flags & CLONE_NEWUSER))
+    {
+      if (sync_expect (sock, SYNC_NEED_MAPS, NULL, NULL, err) < 0)
+        return -1;
+      if (ns_write_id_maps (child, j->config->linux, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
+        return berth_err_sys (err, errno, "start the container's init");
+    }
+  for (;;)
+    {
+      struct sync_msg m;
+      int fd = -1;
+      pid_t sender = 0;
+
+      if (sync_recv (sock, &m, &fd, &sender, err) < 0)
+        return -1;
+      if (m.kind == SYNC_ERROR)
+        {
+          *err = m.err;
+          if (err->path[0] && err->source[0] == '\0')
+            berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      if (m.kind == SYNC_CONSOLE)
+        {
+          int r = 0;
+          if (j->o->console_socket)
+            r = terminal_send_fd (j->o->console_socket, fd, err);
+          if (j->o->keep_console && j->console < 0)
+            j->console = fd;
+          else
+            close (fd);
+          if (r < 0)
+            return -1;
+          continue;
+        }
+      if (m.kind == SYNC_HOOKS)
+        {
+          if (move_net_devices (j, sender, err) < 0 || run_runtime_hooks (j, sender, err) < 0)
+            return -1;
+          if (sync_send_value (sock, SYNC_GO, sender) < 0)
+            return berth_err_sys (err, errno, "resume the container's init");
+          continue;
+        }
+      if (m.kind == SYNC_SECCOMP)
+        {
+          int r = send_seccomp_listener (j, sender, fd, err);
+          close (fd);
+          if (r < 0)
+            return -1;
+          if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
+            return berth_err_sys (err, errno, "resume the container's init");
+          continue;
+        }
+      if (m.kind == SYNC_READY)
+        {
+          j->init_pid = sender;
+          TEST_STOP_AT ("create:ready");
+          break;
+        }
+      return berth_err (err, BERTH_E_CHILD, "unexpected message %d from the container's init",
+                        (int) m.kind);
+    }
+  if (staged)
+    {
+      /* The first child only forked the init; reap it. */
+      waitpid (child, NULL, 0);
+      close (j->child_pidfd);
+      j->child_pidfd = (int) syscall (SYS_pidfd_open, j->init_pid, 0);
+    }
+  return 0;
+}
+
+static int
+save_created_state (struct create_job *j, struct berth_error *err)
+{
+  struct oci_berth_state s = { 0 };
+  char created[64];
+  uint64_t start = 0;
+  int r;
+
+  /* Written once the init is ready.  Before that, a create killed half-way
+     leaves no state.json, and 'delete --force' finds the cgroups in the
+     write-once record (records_save_cgroup). */
+  if (proc_stat (j->init_pid, &start, NULL) < 0)
+    return berth_err (err, BERTH_E_CHILD, "the container's init (pid %d) exited during create",
+                      (int) j->init_pid);
+  rfc3339_now (created, sizeof created);
+  OCI_SET (&s, id, (char *) j->id);
+  OCI_SET (&s, pid, j->init_pid);
+  OCI_SET (&s, pid_start, start);
+  OCI_SET (&s, bundle, j->bundle);
+  OCI_SET (&s, rootfs, j->rootfs);
+  OCI_SET (&s, created, created);
+  if (j->notify_socket)
+    OCI_SET (&s, notify_socket, (char *) j->notify_socket);
+  /* The config as the container was made from it: exec, update and delete's
+     hooks need it after the bundle may be gone. */
+  OCI_SET (&s, config, j->config_json);
+  if (j->config->annotations_len)
+    {
+      s.annotations_keys = j->config->annotations_keys;
+      s.annotations_len = j->config->annotations_len;
+      OCI_SET (&s, annotations, j->config->annotations);
+    }
+  {
+    char **cg = NULL;
+    size_t n = 0;
+    if (cgroup_to_strv (&j->cg, &cg, &n, err) < 0)
+      return -1;
+    s.cgroups_len = n;
+    OCI_SET (&s, cgroups, cg);
+    OCI_SET (&s, host_pid_ns, !(j->ns.new_flags & CLONE_NEWPID) && j->ns.join_fd[NS_PID] < 0);
+    OCI_SET (&s, joined_pid_ns, j->ns.join_fd[NS_PID] >= 0);
+    if (j->config->process == NULL)
+      OCI_SET (&s, no_process, true);
+    if (j->host_mounts_len)
+      {
+        s.host_mounts_len = j->host_mounts_len;
+        OCI_SET (&s, host_mounts, j->host_mounts);
+      }
+    r = state_save (&j->state, &s, err);
+    for (size_t i = 0; i < n; i++)
+      free (cg[i]);
+    free (cg);
+  }
+  return r;
+}
+
+static int
+prepare_notify (struct create_job *j, struct berth_error *err)
+{
+  char root[PATH_MAX], dir[PATH_MAX + 300];
+  struct stat st;
+
+  /* Checked now: found out only at start, a bad socket would leave a
+     started container behind a failed command. */
+  if (j->notify_socket[0] != '@'
+      && (stat (j->notify_socket, &st) < 0 || !S_ISSOCK (st.st_mode)))
+    return berth_err (err, BERTH_E_VALUE, "NOTIFY_SOCKET %s is not a unix socket",
+                      j->notify_socket);
+  if (realpath (j->rt->root, root) == NULL)
+    return berth_err_sys (err, errno, "state root %s", j->rt->root);
+  snprintf (dir, sizeof dir, "%s/%s", root, j->id);
+  return notify_prepare (j->config, j->state.dir_fd, dir, err);
+}
+
+static int
+send_pidfd (const char *socket_path, const struct create_job *j, struct berth_error *err)
+{
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, j->init_pid, 0);
+
+  if (pidfd < 0)
+    return berth_err_sys (err, errno, "pidfd_open of the container's init");
+  return unix_send_fd (socket_path, pidfd, "pidfd", "pidfd socket", err);
+}
+
+
+static void
+rollback_create (struct create_job *j)
+{
+  struct berth_error ignored = { 0 };
+
+  if (j->child_pidfd >= 0)
+    {
+      pidfd_signal (j->child_pidfd, SIGKILL);
+      close (j->child_pidfd);
+      j->child_pidfd = -1;
+    }
+  if (j->first_child > 0)
+    waitpid (j->first_child, NULL, 0);
+  if (j->init_pid > 0 && j->init_pid != j->first_child)
+    kill (j->init_pid, SIGKILL);
+  (void) j->cgd->destroy (&j->cg, true, &ignored);
+  if (j->mounts_before.ids)
+    records_unmount_new_host_mounts (&j->mounts_before, j->rootfs);
+  if (j->state.dir_fd >= 0)
+    state_remove (&j->state, &ignored);
+  if (j->console >= 0)
+    close (j->console);
+  j->console = -1;
+}
+
+/* The steps of create after the state directory exists, in order; the
+   caller rolls back whatever they did when one fails. */
+static int
+create_steps (struct create_job *j, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+  int r;
+
+  TEST_STOP_AT ("create:state-dir");
+  j->notify_socket = getenv ("NOTIFY_SOCKET");
+  if (j->notify_socket && j->notify_socket[0] == '\0')
+    j->notify_socket = NULL;
+  /* 0622 whatever the umask: an init in a user namespace opens it as an
+     unmapped "other". */
+  if (mkfifoat (j->state.dir_fd, EXEC_FIFO, 0622) < 0
+      || fchmodat (j->state.dir_fd, EXEC_FIFO, 0622, 0) < 0)
+    return berth_err_sys (err, errno, "create exec fifo");
+  if (j->notify_socket && prepare_notify (j, err) < 0)
+    return -1;
+  /* cgroupfs makes the directories now; systemd only checks the path, and
+     makes its unit with the init in it (enter_cgroup). */
+  if (j->cgd->prepare (l ? l->cgroups_path : NULL, j->id, &j->cg, err) < 0
+      || (j->cg.n_dirs > 0 && cgroup_ready (j, err) < 0))
+    return -1;
+  /* Before the clone: the buffer is written here, not in pages the parent
+     then shares copy-on-write with the init (every page either of them
+     writes after the clone is copied, and with Podman's seccomp profile the
+     config is 10 KB of JSON). */
+  if (oci_emit (&oci_type_config, j->config, NULL, &j->config_json, NULL, err) < 0)
+    return -1;
+  /* For the same reason: the init loads the compiled filter and never reads
+     the rules, Podman's 437 syscall names in as many allocations.  Freed
+     now, neither process touches their pages again. */
+  if (l && l->seccomp)
+    seccomp_drop_rules (l->seccomp);
+  /* In a user namespace of its own the init is no longer the host's root:
+     the sources are taken now, as the host's root. */
+  if ((j->ns.new_flags & CLONE_NEWUSER) && geteuid () == 0
+      && rootfs_open_bind_sources (j->config, &j->bind_sources, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (ns_host_mount (&j->ns))
+    {
+      /* Every mount made below the rootfs during create is taken for the
+         container's: not the host's whole tree. */
+      if (strcmp (j->rootfs, "/") == 0)
+        {
+          berth_err_at (err, BERTH_E_UNSUPPORTED, ".root.path",
+                        "without a mount namespace of its own the root cannot be the host's /");
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      if (records_save_host_mounts_base (j->state.dir_fd, j->rootfs, &j->mounts_before, err) < 0)
+        return -1;
+    }
+  r = spawn_init (j, err);
+  /* The init has its copies; the runtime's go now. */
+  rootfs_close_bind_sources (j->bind_sources, j->config->mounts_len);
+  j->bind_sources = NULL;
+  if (r == 0 && j->mounts_before.ids
+      && hostmounts_new_within (&j->mounts_before, j->rootfs, &j->host_mounts,
+                                &j->host_mounts_len, err) < 0)
+    r = -1;
+  if (r < 0 || save_created_state (j, err) < 0)
+    return -1;
+  if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
+    return -1;
+  if (j->o->pidfd_socket && send_pidfd (j->o->pidfd_socket, j, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+container_create (const struct berth_runtime *rt, const char *id, const struct create_options *o,
+                  struct created *out, struct berth_error *err)
+{
+  struct create_job j = { .rt = rt, .id = id, .o = o, .child_pidfd = -1, .console = -1,
+                          .state = { -1, -1, NULL },
+                          .cgd = cgroup_driver_select (rt->systemd_cgroup) };
+  cleanup_config struct oci_config *config = NULL;
+  cleanup_seccomp struct berth_seccomp *seccomp = NULL;
+  int r = -1;
+
+  for (int i = 0; i < NS_COUNT; i++)
+    j.ns.join_fd[i] = -1;
+  if (state_validate_id (id, err) < 0)
+    return -1;
+  if (load_bundle_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
+      || check_config_for_create (config, o, err) < 0
+      || mempolicy_plan (config->linux ? config->linux->memory_policy : NULL, &j.mempolicy, err)
+             < 0
+      || resolve_rootfs (config, j.bundle, j.rootfs, err) < 0)
+    {
+      if (err->path[0])
+        berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  j.config = config;
+  if (rt->argv && sealed_exe_needed (config, NULL) && sealed_exe_reexec (rt->argv, NULL, err) < 0)
+    return -1;
+  if (config->linux && config->linux->seccomp)
+    {
+      struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };
+      if (seccomp_compile (config->linux->seccomp, &cache, &seccomp, err) < 0)
+        {
+          berth_err_set_source (err, "config.json");
+          return -1;
+        }
+      j.seccomp = seccomp;
+    }
+  if (ns_plan (config, &j.ns, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (state_open (rt->root, id, true, &j.state, err) < 0)
+    {
+      ns_plan_close (&j.ns);
+      return -1;
+    }
+  r = create_steps (&j, err);
+  ns_plan_close (&j.ns);
+  if (r < 0)
+    rollback_create (&j);
+  else
+    {
+      out->pid = j.init_pid;
+      out->console = j.console;
+      if (j.child_pidfd >= 0)
+        close (j.child_pidfd);
+    }
+  cgroup_free (&j.cg);
+  state_close (&j.state);
+  free (j.config_json);
+  hostmounts_snapshot_free (&j.mounts_before);
+  for (size_t i = 0; i < j.host_mounts_len; i++)
+    free (j.host_mounts[i]);
+  free (j.host_mounts);
+  return r;
+}
