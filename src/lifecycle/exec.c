@@ -4,11 +4,13 @@
  *            /proc/<pid> and its root, which namespaces differ;
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
  *   child:   execCPUAffinity.initial -> setns user, then the rest -> root
- *            of the init -> setsid -> pty -> cwd, program, rlimits,
- *            oom_score_adj, labels, personality -> [seccomp with a
- *            listener, passed on] -> descriptors -> [seccomp without
- *            no_new_privs] -> user, capabilities, no_new_privs -> READY,
- *            wait for GO -> [seccomp with no_new_privs] -> execve
+ *            of the init -> then the last stage the init shares
+ *            (init/laststage.h): descriptors closed -> setsid -> pty ->
+ *            cwd, program, rlimits, oom_score_adj, personality, labels ->
+ *            [seccomp with a listener, passed on] -> descriptors
+ *            close-on-exec -> [seccomp without no_new_privs] -> user,
+ *            capabilities, no_new_privs -> READY, wait for GO -> [seccomp
+ *            with no_new_privs] -> execve
  *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final,
  *            --pid-file, --pidfd-socket -> GO -> wait for execve
  *            (the sync socket is close-on-exec: EOF means it happened)
@@ -25,9 +27,9 @@
 #include "cleanup.h"
 #include "lifecycle/container.h"
 #include "base/log.h"
-#include "security/lsm.h"
 #include "init/namespaces.h"
 #include "init/hooks.h"
+#include "init/laststage.h"
 #include "init/process.h"
 #include "init/scheduling.h"
 #include "security/sealed_exe.h"
@@ -45,18 +47,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
-
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO ('T', 0x41)
-#endif
 
 static int
 oom (struct berth_error *err)
@@ -427,7 +423,6 @@ struct child_ctx {
   const struct berth_seccomp *seccomp; /* the container's filter, or NULL */
   const struct oci_linux *lx;          /* the container's, for linux.personality */
   const struct affinity_plan *affinity;
-  const char *base;                    /* of the process' JSON paths */
 };
 
 __attribute__ ((noreturn)) static void
@@ -451,63 +446,24 @@ child_fail_sys (struct child_ctx *ctx, const char *at, const char *fmt, ...)
   child_fail (ctx, &err);
 }
 
-/* A pty from the container's own devpts.  Unlike the init's (terminal.c),
-   nothing is bound onto /dev/console: that is the init's console, shared by
-   the whole container. */
-static int
-open_pty (const struct oci_process *p, int *master, struct berth_error *err)
-{
-  cleanup_close int m = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-  cleanup_close int s = -1;
-  struct stat st;
-
-  if (m < 0)
-    return berth_err_sys (err, errno, "open /dev/ptmx in the container (is devpts mounted?)");
-  if (fstat (m, &st) < 0 || !S_ISCHR (st.st_mode) || unlockpt (m) < 0)
-    return berth_err (err, BERTH_E_VALUE, "/dev/ptmx in the container is not a pty multiplexer");
-  fcntl (m, F_SETFL, fcntl (m, F_GETFL) & ~O_NONBLOCK);
-  /* The peer straight from the master: no path in the container to trust. */
-  s = ioctl (m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (s < 0)
-    {
-      char name[64];
-      if (ptsname_r (m, name, sizeof name) != 0)
-        return berth_err_sys (err, errno, "set up the pty");
-      if ((s = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-        return berth_err_sys (err, errno, "open %s", name);
-    }
-  if (p->console_size)
-    {
-      struct winsize ws = { .ws_row = (unsigned short) p->console_size->height,
-                            .ws_col = (unsigned short) p->console_size->width };
-      if (ioctl (s, TIOCSWINSZ, &ws) < 0)
-        return berth_err_sys (err, errno, "set the console size");
-    }
-  /* The process' own pty, just made in the container's devpts, so the user
-     can use it after the switch; never the caller's stdio, which may be a
-     host file (crun chowned the host's /dev/null that way). */
-  if (fchown (s, p->user->uid, (gid_t) -1) < 0)
-    berth_debug ("chown the exec pty to %u: %s", p->user->uid, strerror (errno));
-  if (ioctl (s, TIOCSCTTY, 0) < 0)
-    return berth_err_sys (err, errno, "make the pty the controlling terminal");
-  for (int i = 0; i < 3; i++)
-    if (dup2 (s, i) < 0)
-      return berth_err_sys (err, errno, "dup the pty onto fd %d", i);
-  *master = steal_fd (&m);
-  return 0;
-}
-
 __attribute__ ((noreturn)) static void
 child_run (struct child_ctx *ctx)
 {
   const struct oci_process *p = ctx->p;
   struct target *t = ctx->t;
   struct berth_error err = { 0 };
-  const struct berth_seccomp *sc = ctx->seccomp;
-  bool late = sc && !sc->listener;
-  cleanup_free char *program = NULL;
-  bool cwd_later = false;
-  int unused;
+  /* The exec'd process' errors name paths without a base, for a
+     process.json and the config's process alike.  Nothing is bound onto
+     /dev/console: that is the init's console, shared by the whole
+     container. */
+  struct laststage ls = {
+    .p = p,
+    .base = "",
+    .lx = ctx->lx,
+    .seccomp = ctx->seccomp,
+    .preserve_fds = ctx->o->preserve_fds,
+    .cwd = LASTSTAGE_CWD_RETRY_AS_USER,
+  };
 
   /* Die with berth until execve (should berth die before this, the GO
      below never comes); keep the container's processes from ptracing us,
@@ -542,67 +498,28 @@ child_run (struct child_ctx *ctx)
      process.json to reach (CVE-2024-21626). */
   {
     int keep[] = { ctx->sock, berth_log_fd () };
-    process_close_fds (ctx->o->preserve_fds, keep, sizeof keep / sizeof keep[0]);
+    laststage_close_fds (&ls, keep, sizeof keep / sizeof keep[0]);
   }
   if (setsid () < 0)
     child_fail_sys (ctx, NULL, "setsid");
   if (p->terminal)
     {
       int master = -1;
-      if (open_pty (p, &master, &err) < 0)
-        {
-          snprintf (err.path, sizeof err.path, ".terminal");
-          child_fail (ctx, &err);
-        }
+      if (laststage_terminal (&ls, &master, &err) < 0)
+        child_fail (ctx, &err);
       if (sync_send (ctx->sock, SYNC_CONSOLE, NULL, master) < 0)
         _exit (127);
       close (master);
     }
   /* As runc: the working directory as root when root may enter it, else
      after the switch to the user (a root-squashing mount, say).  Unlike the
-     init's, it is not created. */
+     init's, it is not created.  The scheduler is set by berth once the
+     process is in the cgroup. */
   TEST_STOP_AT ("exec:cwd");
-  if (process_enter_cwd (p, "", false, &err) < 0)
-    {
-      if (err.errnum != EACCES && err.errnum != EPERM)
-        child_fail (ctx, &err);
-      err = (struct berth_error){ 0 };
-      cwd_later = true;
-    }
-  if (process_find_program (p, "", &program, &err) < 0
-      || process_apply_rlimits (p, "", &err) < 0
-      || process_apply_oom_score_adj (p, "", &err) < 0
-      || lsm_apply_exec_labels (p, ctx->base, &err) < 0)
+  if (laststage_prepare (&ls, &err) < 0 || laststage_seccomp_listener (&ls, ctx->sock, &err) < 0)
     child_fail (ctx, &err);
-  /* As runc, the container's personality for exec'd processes too; before
-     any seccomp filter, which may limit personality(2). */
-  if (process_apply_personality (ctx->lx, &err) < 0)
-    {
-      berth_err_set_source (&err, "config.json");
-      child_fail (ctx, &err);
-    }
-
-  /* The container's seccomp filter, placed as in the init: with a listener
-     now, while the sync socket can carry it to berth and berth to
-     listenerPath; otherwise as late as the kernel allows, before the
-     identity change without no_new_privs (CAP_SYS_ADMIN is needed then),
-     else last before execve, after GO, so that the sync is not filtered. */
-  if (sc && sc->listener)
-    {
-      int listener = -1;
-      if (seccomp_install (sc, &listener, &err) < 0)
-        child_fail (ctx, &err);
-      if (sync_send (ctx->sock, SYNC_SECCOMP, NULL, listener) < 0
-          || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
-        _exit (127);
-      close (listener);
-    }
-  process_fds_for_exec (ctx->o->preserve_fds);
-  if (late && !p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
-    child_fail (ctx, &err);
-  if (process_apply_identity (p, "", &err) < 0)
-    child_fail (ctx, &err);
-  if (cwd_later && process_enter_cwd (p, "", false, &err) < 0)
+  laststage_fds_for_exec (&ls);
+  if (laststage_identity (&ls, &err) < 0)
     child_fail (ctx, &err);
 
   /* From here berth's death shows as EOF on the socket.  The signal must
@@ -612,9 +529,11 @@ child_run (struct child_ctx *ctx)
   if (sync_send (ctx->sock, SYNC_READY, NULL, -1) < 0
       || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
     _exit (127);
-  if (late && p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
+  /* With no_new_privs, the filter last, after GO: the sync is not
+     filtered. */
+  if (laststage_seccomp_last (&ls, &err) < 0)
     child_fail (ctx, &err);
-  process_exec (p, program, &err);
+  laststage_exec (&ls, &err);
   child_fail (ctx, &err);
 }
 
@@ -771,8 +690,7 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
                            { j->c.state.dir_fd, j->c.state.root_fd },
                            j->seccomp,
                            j->config->linux,
-                           &j->affinity,
-                           j->sched.base };
+                           &j->affinity };
 
   if (sync_pair (sv, err) < 0)
     return -1;
