@@ -2,14 +2,12 @@
 #include "check/check.h"
 #include "cleanup.h"
 #include "init/hooks.h"
+#include "init/laststage.h"
 #include "base/log.h"
-#include "security/lsm.h"
 #include "init/process.h"
 #include "fs/rootfs.h"
 #include "init/scheduling.h"
-#include "security/seccomp.h"
 #include "base/sync.h"
-#include "init/terminal.h"
 #include "base/utils.h"
 
 #include <errno.h>
@@ -280,9 +278,19 @@ init_run (struct init_ctx *ctx)
     .cgroup = ctx->cgroup,
     .bind_sources = ctx->bind_sources,
   };
-  cleanup_free char *program = NULL;
   struct berth_cgroup own_cgroup = { 0 };
   struct sched_plan sched;
+  struct laststage ls = {
+    .p = p,
+    .base = ".process",
+    .lx = c->linux,
+    .seccomp = ctx->seccomp,
+    .sched = &sched,
+    .mempolicy = ctx->mempolicy,
+    .preserve_fds = ctx->preserve_fds,
+    .console = true,
+    .cwd = LASTSTAGE_CWD_CREATE,
+  };
   int fifo, private_proc = -1;
 
   /* Die with the runtime while it still supervises us. */
@@ -314,7 +322,7 @@ init_run (struct init_ctx *ctx)
     for (size_t i = 0; ctx->bind_sources && i < c->mounts_len; i++)
       if (ctx->bind_sources[i] >= 0)
         keep[n++] = ctx->bind_sources[i];
-    process_close_fds (ctx->preserve_fds, keep, n);
+    laststage_close_fds (&ls, keep, n);
   }
   /* The systemd driver's cgroup exists only once systemd has placed this
      process, after the clone that copied ctx->cgroup: a v1 "cgroup" mount
@@ -354,11 +362,8 @@ init_run (struct init_ctx *ctx)
   if (p && p->terminal)
     {
       int master = -1;
-      if (terminal_open_in_container (p, &master, &err) < 0)
-        {
-          snprintf (err.path, sizeof err.path, ".process.terminal");
-          fail (ctx, &err);
-        }
+      if (laststage_terminal (&ls, &master, &err) < 0)
+        fail (ctx, &err);
       if (sync_send (ctx->sync_fd, SYNC_CONSOLE, NULL, master) < 0)
         _exit (1);
       close (master);
@@ -386,33 +391,12 @@ init_run (struct init_ctx *ctx)
      a profile the kernel refuses fails the create, as in runc. */
   TEST_STOP_AT ("init:cwd");
   if (p
-      && (process_enter_cwd (p, ".process", true, &err) < 0
-          || process_find_program (p, ".process", &program, &err) < 0
-          || process_apply_rlimits (p, ".process", &err) < 0
-          || process_apply_oom_score_adj (p, ".process", &err) < 0
-          || sched_plan_make (p, ".process", &sched, &err) < 0
-          || sched_apply (0, &sched, &err) < 0
-          || process_apply_personality (c->linux, &err) < 0
-          || mempolicy_apply (ctx->mempolicy, &err) < 0
-          || lsm_apply_exec_labels (p, ".process", &err) < 0))
+      && (sched_plan_make (p, ".process", &sched, &err) < 0 || laststage_prepare (&ls, &err) < 0
+          || laststage_seccomp_listener (&ls, ctx->sync_fd, &err) < 0))
     fail (ctx, &err);
-
-  /* A filter with a listener goes in now, while the sync socket can still
-     carry the fd to the runtime (which hands it to listenerPath); the init
-     is still root with CAP_SYS_ADMIN here, whatever noNewPrivileges says. */
-  if (p && ctx->seccomp && ctx->seccomp->listener)
-    {
-      int listener = -1;
-      if (seccomp_install (ctx->seccomp, &listener, &err) < 0)
-        fail (ctx, &err);
-      if (sync_send (ctx->sync_fd, SYNC_SECCOMP, NULL, listener) < 0
-          || sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
-        _exit (1);
-      close (listener);
-    }
   /* Everything the runtime opened goes away at execve; the preserved fds
      and stdio stay. */
-  process_fds_for_exec (ctx->preserve_fds);
+  laststage_fds_for_exec (&ls);
   /* From here the init outlives `create`. */
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (sync_send (ctx->sync_fd, SYNC_READY, NULL, -1) < 0)
@@ -433,18 +417,8 @@ init_run (struct init_ctx *ctx)
   if (private_proc >= 0)
     close (private_proc);
 
-  {
-    /* Otherwise as late as possible: with no_new_privs after the identity
-       change; without it before, while CAP_SYS_ADMIN is still there. */
-    bool late = ctx->seccomp && !ctx->seccomp->listener;
-    int unused;
-    if (late && !p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
-      fail_started (fifo, &err);
-    if (process_apply_identity (p, ".process", &err) < 0)
-      fail_started (fifo, &err);
-    if (late && p->no_new_privileges && seccomp_install (ctx->seccomp, &unused, &err) < 0)
-      fail_started (fifo, &err);
-  }
+  if (laststage_identity (&ls, &err) < 0 || laststage_seccomp_last (&ls, &err) < 0)
+    fail_started (fifo, &err);
   /* As runc: with the filter in, as the process' user, with its
      capabilities, right before the execve (a hook the filter forbids
      fails). */
@@ -456,6 +430,6 @@ init_run (struct init_ctx *ctx)
                         "startContainer", state, NULL, &err) < 0)
         fail_started (fifo, &err);
     }
-  process_exec (p, program, &err);
+  laststage_exec (&ls, &err);
   fail_started (fifo, &err);
 }

@@ -6,13 +6,17 @@
  *   [staged: join path namespaces, unshare user ns and wait for the maps,
  *    unshare the rest, write time offsets, fork the real init]
  *   wait for GO (cgroup placed) -> join path namespaces -> close every fd
- *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH) and
- *   the log -> unshare cgroup ns
+ *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH),
+ *   the log and the bind sources -> unshare cgroup ns
  *   -> setsid -> session keyring -> rootfs (mounts, devices, pivot) -> pty
  *   -> hostname, domainname, sysctl -> masked/readonly paths, ro root -> cwd
  *   (resolved inside the root, then checked to be under it)
- *   -> find the program -> rlimits, oom_score_adj -> READY -> block on
- *   exec.fifo until `start` -> user, capabilities, no_new_privs -> execve.
+ *   -> find the program -> rlimits, oom_score_adj, scheduler,
+ *   personality, memory policy, labels -> [seccomp with a listener] -> READY
+ *   -> block on exec.fifo until `start` -> [seccomp without no_new_privs]
+ *   -> user, capabilities, no_new_privs -> [seccomp with no_new_privs] ->
+ *   startContainer hooks -> execve.  The steps from the fd closing to the
+ *   execve are init/laststage.h's, shared with `exec`.
  * Any failure before READY is sent to the runtime as a berth_error.
  */
 #ifndef BERTH_INIT_H

@@ -21,10 +21,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static void
@@ -110,63 +106,6 @@ process_find_program (const struct oci_process *p, const char *base, char **out,
              search ? search : DEFAULT_PATH);
   set_path (err, base, ".args[0]");
   return -1;
-}
-
-/* Only for the fallback loops below, on kernels without close_range (5.9):
-   the hard limit bounds the descriptors this process can hold. */
-static unsigned
-fd_ceiling (void)
-{
-  struct rlimit r;
-  if (getrlimit (RLIMIT_NOFILE, &r) == 0 && r.rlim_max != RLIM_INFINITY && r.rlim_max < (1u << 20))
-    return (unsigned) r.rlim_max;
-  return 1u << 20;
-}
-
-static void
-close_between (unsigned lo, unsigned hi)
-{
-  if (lo > hi)
-    return;
-  if (syscall (SYS_close_range, lo, hi, 0) == 0)
-    return;
-  for (unsigned fd = lo, top = fd_ceiling (); fd <= hi && fd < top; fd++)
-    close ((int) fd);
-}
-
-void
-process_close_fds (int n_preserve, const int *keep, size_t n_keep)
-{
-  int sorted[8];
-  size_t n = 0;
-  unsigned lo = 3u + (unsigned) n_preserve;
-
-  for (size_t i = 0; i < n_keep && n < sizeof sorted / sizeof sorted[0]; i++)
-    if (keep[i] >= (int) lo)
-      {
-        size_t j = n++;
-        for (; j > 0 && sorted[j - 1] > keep[i]; j--)
-          sorted[j] = sorted[j - 1];
-        sorted[j] = keep[i];
-      }
-  for (size_t i = 0; i < n; i++)
-    {
-      if ((unsigned) sorted[i] > lo)
-        close_between (lo, (unsigned) sorted[i] - 1);
-      lo = (unsigned) sorted[i] + 1;
-    }
-  close_between (lo, ~0u);
-}
-
-void
-process_fds_for_exec (int n_preserve)
-{
-  unsigned first = 3u + (unsigned) n_preserve;
-  if (syscall (SYS_close_range, first, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
-    for (unsigned fd = first, top = fd_ceiling (); fd < top; fd++)
-      fcntl ((int) fd, F_SETFD, FD_CLOEXEC);
-  for (int fd = 3; fd < (int) first; fd++)
-    fcntl (fd, F_SETFD, 0);
 }
 
 /* runc's check after chdir (CVE-2024-21626): a directory the process's root

@@ -2,7 +2,8 @@
  * user and groups, capabilities, no_new_privs, the program's path.
  *
  * Contract: called in the process that will execve (the container's init, or
- * an exec'd process), after it has entered the container's root.  Each
+ * an exec'd process), after it has entered the container's root, by the
+ * last stage (laststage.h), which puts them in order.  Each
  * function applies one facility from struct oci_process; errors carry the
  * JSON path of the property that could not be applied (linux.personality's
  * are ".linux.personality...", whatever the base).  Unknown capability
@@ -24,7 +25,7 @@ int process_find_program (const struct oci_process *p, const char *base, char **
    (safepath: no symlink or magic link leads out of it), then check that the
    kernel sees the new working directory under that root.  With `create`, a
    missing directory is made (mode 0755, as runc).  Call it only after
-   process_close_fds: until then a /proc/self/fd link could name a runtime
+   laststage_close_fds: until then a /proc/self/fd link could name a runtime
    directory.  An EACCES/EPERM from entering it (a root-squashing mount) is
    returned with err->errnum set, so that exec can retry as the user. */
 int process_enter_cwd (const struct oci_process *p, const char *base, bool create,
@@ -32,14 +33,6 @@ int process_enter_cwd (const struct oci_process *p, const char *base, bool creat
 /* The check process_enter_cwd ends with: the working directory lies under
    the process's root ("cwd" only names it in the error). */
 int process_check_cwd (const char *cwd, const char *base, struct berth_error *err);
-/* Close every descriptor above stdio except the `n_preserve` preserved ones
-   (3 ..) and the `n_keep` in keep[] (at most 8; -1 entries are ignored): whatever the
-   runtime had open (the state root, the state directory, the bundle...)
-   must not be reachable from the process, through /proc/self/fd or else. */
-void process_close_fds (int n_preserve, const int *keep, size_t n_keep);
-/* Right before execve: everything above the preserved descriptors
-   close-on-exec, the preserved ones inherited. */
-void process_fds_for_exec (int n_preserve);
 int process_apply_rlimits (const struct oci_process *p, const char *base, struct berth_error *err);
 int process_apply_oom_score_adj (const struct oci_process *p, const char *base,
                                  struct berth_error *err);

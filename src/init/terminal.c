@@ -11,50 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
-
-int
-terminal_open_in_container (const struct oci_process *p, int *master, struct berth_error *err)
-{
-  cleanup_close int m = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  cleanup_close int s = -1;
-  char name[64];
-  struct stat st;
-
-  if (m < 0)
-    return berth_err_sys (err, errno, "open /dev/ptmx in the container (is devpts mounted?)");
-  if (unlockpt (m) < 0 || ptsname_r (m, name, sizeof name) != 0)
-    return berth_err_sys (err, errno, "set up the pty");
-  s = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (s < 0)
-    return berth_err_sys (err, errno, "open %s", name);
-  /* The process' user owns its terminal, as with runc (the group stays
-     devpts' own, tty); an unmapped uid leaves it to root. */
-  if (p->user && fchown (s, p->user->uid, (gid_t) -1) < 0)
-    berth_debug ("chown %s to %u: %s", name, p->user->uid, strerror (errno));
-  if (stat ("/dev/console", &st) == 0 && mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-    return berth_err_sys (err, errno, "bind %s onto /dev/console", name);
-  if (p->console_size)
-    {
-      struct winsize ws = { .ws_row = (unsigned short) p->console_size->height,
-                            .ws_col = (unsigned short) p->console_size->width };
-      if (ioctl (s, TIOCSWINSZ, &ws) < 0)
-        return berth_err_sys (err, errno, "set the console size");
-    }
-  if (ioctl (s, TIOCSCTTY, 0) < 0)
-    return berth_err_sys (err, errno, "make the pty the controlling terminal");
-  for (int i = 0; i < 3; i++)
-    if (dup2 (s, i) < 0)
-      return berth_err_sys (err, errno, "dup the pty onto fd %d", i);
-  *master = steal_fd (&m);
-  return 0;
-}
 
 int
 fd_send (int sock, int fd, const void *data, size_t len)

@@ -1,11 +1,7 @@
 /* berth — pseudo-terminals for process.terminal.
  *
  * Contract:
- *  - terminal_open_in_container(): in the container's init after pivot_root,
- *    open a pty pair from the container's own devpts (/dev/ptmx), make the
- *    slave the controlling terminal and fds 0-2, bind it onto /dev/console
- *    when that exists, apply consoleSize, and return the master fd (O_CLOEXEC)
- *    for the runtime to hand out.
+ *  - The pty itself is made in the container, by laststage_terminal().
  *  - terminal_send_fd(): connect to --console-socket and send the master with
  *    SCM_RIGHTS (what containerd's shim and conmon expect).
  *  - terminal_relay(): foreground `run` without a console socket: copy between
@@ -19,8 +15,6 @@
 #include "error.h"
 #include "spec.h"
 
-int terminal_open_in_container (const struct oci_process *p, int *master,
-                                struct berth_error *err);
 int terminal_send_fd (const char *socket_path, int fd, struct berth_error *err);
 /* Connect to a unix stream socket and send `fd` (SCM_RIGHTS) with `payload`;
    `what` names the socket in errors ("pidfd socket"). */

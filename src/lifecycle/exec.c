@@ -4,11 +4,13 @@
  *            /proc/<pid> and its root, which namespaces differ;
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
  *   child:   execCPUAffinity.initial -> setns user, then the rest -> root
- *            of the init -> setsid -> pty -> cwd, program, rlimits,
- *            oom_score_adj, labels, personality -> [seccomp with a
- *            listener, passed on] -> descriptors -> [seccomp without
- *            no_new_privs] -> user, capabilities, no_new_privs -> READY,
- *            wait for GO -> [seccomp with no_new_privs] -> execve
+ *            of the init -> then the last stage the init shares
+ *            (init/laststage.h): descriptors closed -> setsid -> pty ->
+ *            cwd, program, rlimits, oom_score_adj, personality, labels ->
+ *            [seccomp with a listener, passed on] -> descriptors
+ *            close-on-exec -> [seccomp without no_new_privs] -> user,
+ *            capabilities, no_new_privs -> READY, wait for GO -> [seccomp
+ *            with no_new_privs] -> execve
  *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final,
  *            --pid-file, --pidfd-socket -> GO -> wait for execve
  *            (the sync socket is close-on-exec: EOF means it happened)
@@ -22,12 +24,13 @@
  * must not happen before it has told us it is set up.
  */
 #include "lifecycle/exec.h"
+#include "lifecycle/exec_process.h"
 #include "cleanup.h"
 #include "lifecycle/container.h"
 #include "base/log.h"
-#include "security/lsm.h"
 #include "init/namespaces.h"
 #include "init/hooks.h"
+#include "init/laststage.h"
 #include "init/process.h"
 #include "init/scheduling.h"
 #include "security/sealed_exe.h"
@@ -45,230 +48,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
-
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO ('T', 0x41)
-#endif
 
 static int
 oom (struct berth_error *err)
 {
   return berth_err_sys (err, ENOMEM, "out of memory");
-}
-
-/* ---- the process: process.json, or the config's process + flags ---------- */
-
-static int
-strv_push (char ***v, size_t *n, const char *s, struct berth_error *err)
-{
-  char **nv = realloc (*v, (*n + 2) * sizeof (char *));
-  if (nv == NULL)
-    return oom (err);
-  *v = nv;
-  if ((nv[*n] = strdup (s)) == NULL)
-    return oom (err);
-  nv[++*n] = NULL;
-  return 0;
-}
-
-/* runc's --env: K=V added, a later K replacing an earlier one. */
-static int
-env_set (struct oci_process *p, const char *kv, struct berth_error *err)
-{
-  const char *eq = strchr (kv, '=');
-  size_t klen = eq ? (size_t) (eq - kv) : 0;
-
-  if (eq == NULL || klen == 0)
-    return berth_err (err, BERTH_E_USAGE, "invalid --env value \"%s\" (want KEY=VALUE)", kv);
-  for (size_t i = 0; i < p->env_len; i++)
-    if (strncmp (p->env[i], kv, klen + 1) == 0)
-      {
-        char *s = strdup (kv);
-        if (s == NULL)
-          return oom (err);
-        free (p->env[i]);
-        p->env[i] = s;
-        return 0;
-      }
-  p->has_env = true;
-  return strv_push (&p->env, &p->env_len, kv, err);
-}
-
-/* "net_admin" and "NET_ADMIN" mean CAP_NET_ADMIN; the name is checked later
-   with the others (unknown ones are skipped with a warning). */
-static int
-add_cap (struct oci_capabilities *c, const char *name, struct berth_error *err)
-{
-  char full[64];
-  size_t off = strncasecmp (name, "CAP_", 4) == 0 ? 0 : 4;
-
-  if (strlen (name) + off >= sizeof full)
-    return berth_err (err, BERTH_E_USAGE, "invalid --cap value \"%s\"", name);
-  memcpy (full, "CAP_", 4);
-  for (size_t i = 0; name[i]; i++)
-    full[off + i] = (char) (name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
-  full[off + strlen (name)] = '\0';
-  c->has_bounding = c->has_effective = c->has_permitted = true;
-  if (strv_push (&c->bounding, &c->bounding_len, full, err) < 0
-      || strv_push (&c->effective, &c->effective_len, full, err) < 0
-      || strv_push (&c->permitted, &c->permitted_len, full, err) < 0)
-    return -1;
-  /* As runc: ambient only when the config has an inheritable set, since the
-     kernel refuses ambient bits that are not inheritable. */
-  if (c->has_inheritable)
-    {
-      c->has_ambient = true;
-      return strv_push (&c->ambient, &c->ambient_len, full, err);
-    }
-  return 0;
-}
-
-/* runc's getProcess: the config's process, args replaced, flags on top. */
-static int
-apply_overrides (struct oci_process *p, const struct exec_options *o, struct berth_error *err)
-{
-  for (size_t i = 0; i < p->args_len; i++)
-    free (p->args[i]);
-  free (p->args);
-  p->args = NULL;
-  p->args_len = 0;
-  p->has_args = true;
-  for (size_t i = 0; i < o->n_args; i++)
-    if (strv_push (&p->args, &p->args_len, o->args[i], err) < 0)
-      return -1;
-  /* As runc: no tty unless asked for, whatever the config's process says. */
-  OCI_SET (p, terminal, o->tty);
-  if (o->cwd && o->cwd[0] != '/')
-    return berth_err (err, BERTH_E_USAGE, "--cwd must be an absolute path, got \"%s\"", o->cwd);
-  if (o->cwd)
-    {
-      free (p->cwd);
-      if ((p->cwd = strdup (o->cwd)) == NULL)
-        return oom (err);
-    }
-  for (size_t i = 0; i < o->n_env; i++)
-    if (env_set (p, o->env[i], err) < 0)
-      return -1;
-  if (o->user_set)
-    p->user->uid = o->uid;
-  if (o->gid_set)
-    p->user->gid = o->gid;
-  if (o->n_additional_gids)
-    {
-      size_t n = p->user->additional_gids_len;
-      uint32_t *g = realloc (p->user->additional_gids,
-                             (n + o->n_additional_gids) * sizeof (uint32_t));
-      if (g == NULL)
-        return oom (err);
-      memcpy (g + n, o->additional_gids, o->n_additional_gids * sizeof (uint32_t));
-      OCI_SET (p->user, additional_gids, g);
-      p->user->additional_gids_len = n + o->n_additional_gids;
-    }
-  if (o->n_caps && p->capabilities == NULL
-      && (p->capabilities = calloc (1, sizeof *p->capabilities)) == NULL)
-    return oom (err);
-  p->has_capabilities = p->capabilities != NULL;
-  for (size_t i = 0; i < o->n_caps; i++)
-    if (add_cap (p->capabilities, o->caps[i], err) < 0)
-      return -1;
-  if (o->no_new_privs)
-    OCI_SET (p, no_new_privileges, true);
-  if (o->apparmor && o->apparmor[0])
-    {
-      free (p->apparmor_profile);
-      OCI_SET (p, apparmor_profile, strdup (o->apparmor));
-    }
-  if (o->process_label && o->process_label[0])
-    {
-      free (p->selinux_label);
-      OCI_SET (p, selinux_label, strdup (o->process_label));
-    }
-  return 0;
-}
-
-/* -p FILE as runc reads it: any file, a pipe such as /dev/stdin included
-   (config.json must be a regular file; this need not).  A named FIFO
-   blocks until it has a writer, as with runc.  A process without `user`
-   runs as root (Go's zero value to runc, and engines send such files):
-   the process type, with `user` optional. */
-static int
-parse_process_file (const char *path, void **out, struct berth_error *err)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  struct oci_field fields[oci_type_process.n_fields];
-  struct oci_type type = oci_type_process;
-  struct oci_process *p;
-  struct oci_user *root;
-
-  if (fd < 0)
-    return berth_err_sys (err, errno, "open %s", path);
-  memcpy (fields, oci_type_process.fields, sizeof fields);
-  for (size_t i = 0; i < type.n_fields; i++)
-    if (strcmp (fields[i].key, "user") == 0)
-      fields[i].required = 0;
-  type.fields = fields;
-  if (oci_parse_stream (&type, fd, "process.json", out, err) < 0)
-    return -1;
-  p = *out;
-  if (p->has_user)
-    return 0;
-  if ((root = calloc (1, sizeof *root)) == NULL)
-    return berth_err_sys (err, ENOMEM, "out of memory");
-  OCI_SET (root, uid, 0);
-  OCI_SET (root, gid, 0);
-  OCI_SET (p, user, root);
-  return 0;
-}
-
-/* The process, and the container's config (*config) and seccomp filter
-   (*seccomp, NULL when it has none), which the process gets too. */
-static int
-load_process (const struct berth_runtime *rt, const struct container *c,
-              const struct exec_options *o, struct oci_config **config,
-              struct berth_seccomp **seccomp, struct oci_process **out, struct berth_error *err)
-{
-  void *obj = NULL;
-
-  if (container_config (c, config, err) < 0)
-    return -1;
-  if ((*config)->linux && (*config)->linux->seccomp)
-    {
-      /* As create compiled it; the cache under --root makes this cheap. */
-      struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };
-      if (seccomp_compile ((*config)->linux->seccomp, &cache, seccomp, err) < 0)
-        {
-          berth_err_set_source (err, "config.json");
-          return -1;
-        }
-    }
-  if (o->process_file)
-    {
-      if (parse_process_file (o->process_file, &obj, err) < 0)
-        return -1;
-      *out = obj;
-      if (oci_process_validate (obj, "", err) < 0
-          || process_check (obj, "", (*config)->linux, err) < 0)
-        {
-          berth_err_set_source (err, "process.json");
-          return -1;
-        }
-      return 0;
-    }
-  if ((*config)->process == NULL)
-    return berth_err (err, BERTH_E_STATE, "the container's config has no process");
-  *out = steal_pointer (&(*config)->process);
-  (*config)->has_process = false;
-  /* The config's own process was checked at create; --apparmor and
-     --process-label may have added labels. */
-  return apply_overrides (*out, o, err) < 0 ? -1 : process_check (*out, ".process", NULL, err);
 }
 
 /* ---- the container, seen from the host ------------------------------------ */
@@ -427,7 +217,6 @@ struct child_ctx {
   const struct berth_seccomp *seccomp; /* the container's filter, or NULL */
   const struct oci_linux *lx;          /* the container's, for linux.personality */
   const struct affinity_plan *affinity;
-  const char *base;                    /* of the process' JSON paths */
 };
 
 __attribute__ ((noreturn)) static void
@@ -451,63 +240,24 @@ child_fail_sys (struct child_ctx *ctx, const char *at, const char *fmt, ...)
   child_fail (ctx, &err);
 }
 
-/* A pty from the container's own devpts.  Unlike the init's (terminal.c),
-   nothing is bound onto /dev/console: that is the init's console, shared by
-   the whole container. */
-static int
-open_pty (const struct oci_process *p, int *master, struct berth_error *err)
-{
-  cleanup_close int m = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-  cleanup_close int s = -1;
-  struct stat st;
-
-  if (m < 0)
-    return berth_err_sys (err, errno, "open /dev/ptmx in the container (is devpts mounted?)");
-  if (fstat (m, &st) < 0 || !S_ISCHR (st.st_mode) || unlockpt (m) < 0)
-    return berth_err (err, BERTH_E_VALUE, "/dev/ptmx in the container is not a pty multiplexer");
-  fcntl (m, F_SETFL, fcntl (m, F_GETFL) & ~O_NONBLOCK);
-  /* The peer straight from the master: no path in the container to trust. */
-  s = ioctl (m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (s < 0)
-    {
-      char name[64];
-      if (ptsname_r (m, name, sizeof name) != 0)
-        return berth_err_sys (err, errno, "set up the pty");
-      if ((s = open (name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
-        return berth_err_sys (err, errno, "open %s", name);
-    }
-  if (p->console_size)
-    {
-      struct winsize ws = { .ws_row = (unsigned short) p->console_size->height,
-                            .ws_col = (unsigned short) p->console_size->width };
-      if (ioctl (s, TIOCSWINSZ, &ws) < 0)
-        return berth_err_sys (err, errno, "set the console size");
-    }
-  /* The process' own pty, just made in the container's devpts, so the user
-     can use it after the switch; never the caller's stdio, which may be a
-     host file (crun chowned the host's /dev/null that way). */
-  if (fchown (s, p->user->uid, (gid_t) -1) < 0)
-    berth_debug ("chown the exec pty to %u: %s", p->user->uid, strerror (errno));
-  if (ioctl (s, TIOCSCTTY, 0) < 0)
-    return berth_err_sys (err, errno, "make the pty the controlling terminal");
-  for (int i = 0; i < 3; i++)
-    if (dup2 (s, i) < 0)
-      return berth_err_sys (err, errno, "dup the pty onto fd %d", i);
-  *master = steal_fd (&m);
-  return 0;
-}
-
 __attribute__ ((noreturn)) static void
 child_run (struct child_ctx *ctx)
 {
   const struct oci_process *p = ctx->p;
   struct target *t = ctx->t;
   struct berth_error err = { 0 };
-  const struct berth_seccomp *sc = ctx->seccomp;
-  bool late = sc && !sc->listener;
-  cleanup_free char *program = NULL;
-  bool cwd_later = false;
-  int unused;
+  /* The exec'd process' errors name paths without a base, for a
+     process.json and the config's process alike.  Nothing is bound onto
+     /dev/console: that is the init's console, shared by the whole
+     container. */
+  struct laststage ls = {
+    .p = p,
+    .base = "",
+    .lx = ctx->lx,
+    .seccomp = ctx->seccomp,
+    .preserve_fds = ctx->o->preserve_fds,
+    .cwd = LASTSTAGE_CWD_RETRY_AS_USER,
+  };
 
   /* Die with berth until execve (should berth die before this, the GO
      below never comes); keep the container's processes from ptracing us,
@@ -542,67 +292,28 @@ child_run (struct child_ctx *ctx)
      process.json to reach (CVE-2024-21626). */
   {
     int keep[] = { ctx->sock, berth_log_fd () };
-    process_close_fds (ctx->o->preserve_fds, keep, sizeof keep / sizeof keep[0]);
+    laststage_close_fds (&ls, keep, sizeof keep / sizeof keep[0]);
   }
   if (setsid () < 0)
     child_fail_sys (ctx, NULL, "setsid");
   if (p->terminal)
     {
       int master = -1;
-      if (open_pty (p, &master, &err) < 0)
-        {
-          snprintf (err.path, sizeof err.path, ".terminal");
-          child_fail (ctx, &err);
-        }
+      if (laststage_terminal (&ls, &master, &err) < 0)
+        child_fail (ctx, &err);
       if (sync_send (ctx->sock, SYNC_CONSOLE, NULL, master) < 0)
         _exit (127);
       close (master);
     }
   /* As runc: the working directory as root when root may enter it, else
      after the switch to the user (a root-squashing mount, say).  Unlike the
-     init's, it is not created. */
+     init's, it is not created.  The scheduler is set by berth once the
+     process is in the cgroup. */
   TEST_STOP_AT ("exec:cwd");
-  if (process_enter_cwd (p, "", false, &err) < 0)
-    {
-      if (err.errnum != EACCES && err.errnum != EPERM)
-        child_fail (ctx, &err);
-      err = (struct berth_error){ 0 };
-      cwd_later = true;
-    }
-  if (process_find_program (p, "", &program, &err) < 0
-      || process_apply_rlimits (p, "", &err) < 0
-      || process_apply_oom_score_adj (p, "", &err) < 0
-      || lsm_apply_exec_labels (p, ctx->base, &err) < 0)
+  if (laststage_prepare (&ls, &err) < 0 || laststage_seccomp_listener (&ls, ctx->sock, &err) < 0)
     child_fail (ctx, &err);
-  /* As runc, the container's personality for exec'd processes too; before
-     any seccomp filter, which may limit personality(2). */
-  if (process_apply_personality (ctx->lx, &err) < 0)
-    {
-      berth_err_set_source (&err, "config.json");
-      child_fail (ctx, &err);
-    }
-
-  /* The container's seccomp filter, placed as in the init: with a listener
-     now, while the sync socket can carry it to berth and berth to
-     listenerPath; otherwise as late as the kernel allows, before the
-     identity change without no_new_privs (CAP_SYS_ADMIN is needed then),
-     else last before execve, after GO, so that the sync is not filtered. */
-  if (sc && sc->listener)
-    {
-      int listener = -1;
-      if (seccomp_install (sc, &listener, &err) < 0)
-        child_fail (ctx, &err);
-      if (sync_send (ctx->sock, SYNC_SECCOMP, NULL, listener) < 0
-          || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
-        _exit (127);
-      close (listener);
-    }
-  process_fds_for_exec (ctx->o->preserve_fds);
-  if (late && !p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
-    child_fail (ctx, &err);
-  if (process_apply_identity (p, "", &err) < 0)
-    child_fail (ctx, &err);
-  if (cwd_later && process_enter_cwd (p, "", false, &err) < 0)
+  laststage_fds_for_exec (&ls);
+  if (laststage_identity (&ls, &err) < 0)
     child_fail (ctx, &err);
 
   /* From here berth's death shows as EOF on the socket.  The signal must
@@ -612,9 +323,11 @@ child_run (struct child_ctx *ctx)
   if (sync_send (ctx->sock, SYNC_READY, NULL, -1) < 0
       || sync_expect (ctx->sock, SYNC_GO, NULL, NULL, &err) < 0)
     _exit (127);
-  if (late && p->no_new_privileges && seccomp_install (sc, &unused, &err) < 0)
+  /* With no_new_privs, the filter last, after GO: the sync is not
+     filtered. */
+  if (laststage_seccomp_last (&ls, &err) < 0)
     child_fail (ctx, &err);
-  process_exec (p, program, &err);
+  laststage_exec (&ls, &err);
   child_fail (ctx, &err);
 }
 
@@ -771,8 +484,7 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
                            { j->c.state.dir_fd, j->c.state.root_fd },
                            j->seccomp,
                            j->config->linux,
-                           &j->affinity,
-                           j->sched.base };
+                           &j->affinity };
 
   if (sync_pair (sv, err) < 0)
     return -1;
@@ -874,7 +586,7 @@ job_cleanup (struct job *j, bool kill_child)
     container_close (&j->c);
 }
 
-/* What sched_apply and affinity_apply need, checked by load_process. */
+/* What sched_apply and affinity_apply need, checked by exec_load_process. */
 static int
 exec_plans (struct job *j, const struct exec_options *o, struct berth_error *err)
 {
@@ -994,7 +706,7 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
   else if (paused && !o->ignore_paused)
     berth_err (err, BERTH_E_STATE,
                "cannot exec in a paused container (use --ignore-paused to override)");
-  else if (load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
+  else if (exec_load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
            && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
                || reexec_sealed (rt->argv, o, j.p, &saved, err) == 0)
            && exec_plans (&j, o, err) == 0 && check_terminal (j.p, o, err) == 0

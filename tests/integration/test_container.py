@@ -343,11 +343,14 @@ def _run_on_console(runtime, bundle, cid, tmp_path):
 @pytest.mark.skipif(not os.path.exists(HELPER), reason="berth-testhelper not built")
 def test_console_socket_receives_a_working_pty(berth, bundle, cid, tmp_path):
     bundle.config["process"]["consoleSize"] = {"height": 33, "width": 101}
-    bundle.sh("berth-testhelper isatty; berth-testhelper winsize; tty")
+    bundle.sh("berth-testhelper isatty; berth-testhelper winsize; tty; "
+              "stat -L -c %t:%T /dev/console $(tty)")
     out = _run_on_console(berth, bundle, cid, tmp_path)
     lines = out.decode().replace("\r", "").split("\n")
     assert lines[0] == "1" and lines[1] == "33 101"
     assert lines[2].startswith("/dev/pts/")
+    # /dev/console is that pty.
+    assert lines[3] == lines[4] and lines[3].startswith("88:")
     berth.cmd("delete", "-f", cid, check=True)
 
 
@@ -575,6 +578,31 @@ def test_bind_source_only_the_host_root_reaches(runtime, open_bundle, cid, tmp_p
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["only-root-reaches-this", "a-single-file", "ro"]
     assert runtime.ids() == []
+
+
+def test_many_bind_sources_reach_the_mounts(berth, open_bundle, cid, tmp_path):
+    """The init keeps every bind source the runtime took for it while it
+    closes the runtime's other fds: the list once stopped at eight fds (the
+    sync socket and exec.fifo among them), and the seventh mount failed
+    with EBADF."""
+    bundle = open_bundle
+    os.chmod(tmp_path, 0o755)
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    for i in range(12):
+        src = tmp_path / f"src{i}"
+        src.mkdir()
+        (src / "n").write_text(f"{i}\n")
+        os.chmod(src / "n", 0o644)
+        # One destination, mounted over and over: the last one shows.
+        bundle.config["mounts"].append({"destination": "/tmp", "type": "bind",
+                                        "source": str(src), "options": ["rbind"]})
+    bundle.sh("cat /tmp/n")
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["11"]
 
 
 # ---- namespaces left out are inherited ------------------------------------------

@@ -1,11 +1,14 @@
 /* Unit tests for the process' scheduling (scheduling.h), personality
-   (process.h) and the /proc attr writer of the labels (lsm.h).  The
+   (process.h), the /proc attr writer of the labels (lsm.h) and the last
+   stage's fd closing (laststage.h).  The
    over-mount scenario needs root and runs in a child with its own mount
    namespace, so nothing reaches the host. */
 #include "cleanup.h"
 #include "security/lsm.h"
+#include "init/laststage.h"
 #include "init/process.h"
 #include "init/scheduling.h"
+#include "security/seccomp.h"
 #include "spec.h"
 #include "tap.h"
 
@@ -15,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -303,6 +308,80 @@ test_cwd (void)
   }
 }
 
+static bool
+fd_open (int fd)
+{
+  return fcntl (fd, F_GETFD) >= 0;
+}
+
+/* laststage_close_fds keeps any number of fds (the init keeps one per bind
+   mount), with close_range and, in a second child whose filter makes
+   close_range ENOSYS, with the fallback loop; there, fds_for_exec still
+   reaches an fd above a hard limit lowered after the close. */
+static void
+test_close_fds (void)
+{
+  int status = -1;
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    {
+      struct laststage s = { .preserve_fds = 1 };
+      int keep[12];
+      size_t n = 0;
+      for (int fd = 100; fd < 112; fd++)
+        if (dup2 (2, fd) < 0)
+          _exit (2);
+      /* Unsorted, with a -1 and one of the preserved fds. */
+      for (int fd = 109; fd >= 100; fd--)
+        keep[n++] = fd;
+      keep[n++] = -1;
+      keep[n++] = 3;
+      if (dup2 (2, 3) < 0)
+        _exit (2);
+      laststage_close_fds (&s, keep, n);
+      for (int fd = 100; fd < 110; fd++)
+        if (!fd_open (fd))
+          _exit (3);
+      if (!fd_open (3) || fd_open (110) || fd_open (111))
+        _exit (4);
+      _exit (0);
+    }
+  waitpid (pid, &status, 0);
+  tap_ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+          "close_fds keeps ten fds and the preserved one, closes the rest (status %d)", status);
+
+  pid = fork ();
+  if (pid == 0)
+    {
+      struct laststage s = { 0 };
+      struct rlimit r = { 4096, 4096 };
+      int keep[1] = { 3000 };
+      scmp_filter_ctx f;
+      if (setrlimit (RLIMIT_NOFILE, &r) < 0 || dup2 (2, 3000) < 0 || dup2 (2, 2000) < 0)
+        _exit (2);
+      f = seccomp_init (SCMP_ACT_ALLOW);
+      if (f == NULL || seccomp_rule_add (f, SCMP_ACT_ERRNO (ENOSYS), SCMP_SYS (close_range), 0) < 0
+          || prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load (f) < 0)
+        _exit (2);
+      seccomp_release (f);
+      laststage_close_fds (&s, keep, 1);
+      if (fd_open (2000) || !fd_open (3000))
+        _exit (3);
+      /* As process.rlimits may, below an fd the process still holds. */
+      r.rlim_cur = r.rlim_max = 64;
+      if (setrlimit (RLIMIT_NOFILE, &r) < 0)
+        _exit (2);
+      laststage_fds_for_exec (&s);
+      if (!(fcntl (3000, F_GETFD) & FD_CLOEXEC))
+        _exit (4);
+      _exit (0);
+    }
+  waitpid (pid, &status, 0);
+  tap_ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+          "without close_range: one bound, read before the rlimits change (status %d)", status);
+}
+
 int
 main (void)
 {
@@ -311,5 +390,6 @@ main (void)
   test_personality ();
   test_attr_writer ();
   test_cwd ();
+  test_close_fds ();
   return tap_done ();
 }
