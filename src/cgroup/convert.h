@@ -41,13 +41,15 @@ int cgconv_swap_to_v2 (int64_t memswap, int64_t memory, int64_t *out, const char
    anything else the number, in `buf`. */
 const char *cgconv_v2_limit (int64_t v, char *buf, size_t len);
 
-/* pids.max from pids.limit: 0 and negative are "max" (runc up to 1.3; runc
-   1.4 writes "1" for 0). */
+/* pids.max from pids.limit: 0 and negative are "max".  runc up to 1.3
+   writes "max" for a negative limit and nothing for 0 (a new cgroup's
+   pids.max is "max" already); runc 1.4 writes "1" for 0. */
 const char *cgconv_pids_max (int64_t limit, char *buf, size_t len);
 
 /* cpu.max from quota and period (0: unset): NULL when both are unset, else
    "QUOTA[ PERIOD]" with "max" for a quota <= 0; an unset period is left
-   out, so that the kernel keeps the current one (runc appends 100000). */
+   out, so that the kernel keeps the current one (runc, since 1.1 at least,
+   writes its default " 100000" instead: the same on a new cgroup). */
 const char *cgconv_cpu_max (int64_t quota, uint64_t period, char *buf, size_t len);
 
 /* One io.max line from a blkio throttle: "MAJ:MIN KEY=RATE" with KEY one of

@@ -122,7 +122,7 @@ test_strings (void)
     int64_t v;
     const char *limit, *pids; /* limit NULL: unset */
   } num[] = {
-    { 0, NULL, "max" }, /* runc >= 1.4 writes pids.max "1" for 0 */
+    { 0, NULL, "max" }, /* runc <= 1.3 writes no pids.max for 0, runc >= 1.4 "1" */
     { -1, "max", "max" },
     { 1, "1", "1" },
     { 1073741824, "1073741824", "1073741824" },

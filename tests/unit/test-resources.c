@@ -144,19 +144,24 @@ fixture_make (struct fixture *fx, enum layout l, const char *const *omit)
   if (mkdtemp (fx->root) == NULL)
     tap_diag ("mkdtemp: %s", strerror (errno));
   fx->cg.mode = l == V1 ? BERTH_CGROUP_V1 : l == V2 ? BERTH_CGROUP_V2 : BERTH_CGROUP_HYBRID;
+  /* A hybrid host here is one whose hugetlb controller no v1 hierarchy
+     took: it is in the cgroup2 hierarchy (/sys/fs/cgroup/unified). */
   if (l != V2)
     for (size_t i = 0; i < N (hier); i++)
-      add_dir (fx, hier[i]);
+      if (l == V1 || strcmp (hier[i], "hugetlb") != 0)
+        add_dir (fx, hier[i]);
   if (l != V1)
     add_dir (fx, "");
   for (size_t i = 0; l != V2 && i < N (v1_files); i++)
-    put (fx->root, v1_files[i], "");
-  for (size_t i = 0; l == V2 && i < N (v2_files); i++)
-    put (fx->root, v2_files[i], "");
+    if (l == V1 || strncmp (v1_files[i], "hugetlb/", 8) != 0)
+      put (fx->root, v1_files[i], "");
+  for (size_t i = 0; l != V1 && i < N (v2_files); i++)
+    if (l == V2 || strncmp (v2_files[i], "hugetlb.", 8) == 0)
+      put (fx->root, v2_files[i], "");
   if (l == V2)
     put (fx->root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
-  if (l == HYBRID) /* the controllers no v1 hierarchy took: none here */
-    put (fx->root, "cgroup.controllers", "\n");
+  if (l == HYBRID)
+    put (fx->root, "cgroup.controllers", "hugetlb\n");
   for (; omit && *omit; omit++)
     {
       char path[512];
@@ -453,6 +458,11 @@ static const struct rcase cases[] = {
     ".linux.resources.unified[\"../memory.max\"]" },
   { "v1 unified refused", V1, "{\"unified\":{\"memory.high\":\"1\"}}", "",
     ".linux.resources.unified[\"memory.high\"]" },
+  { "hybrid hugetlb: in the cgroup2 hierarchy, v2 names", HYBRID,
+    "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],\"pids\":{\"limit\":5}}",
+    "pids/pids.max 5\nhugetlb.2MB.max 4194304\nhugetlb.2MB.rsvd.max 4194304\n" },
+  { "hybrid unified: a file of cgroup2", HYBRID, "{\"unified\":{\"hugetlb.1GB.max\":\"0\"}}",
+    "hugetlb.1GB.max 0\n" },
   { "hybrid unified: a file cgroup2 lacks", HYBRID, "{\"unified\":{\"memory.high\":\"1\"}}", "",
     ".linux.resources.unified[\"memory.high\"]" },
   /* ---- devices (v1 only: v2 is eBPF, see the header) ---- */
