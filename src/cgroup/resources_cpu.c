@@ -7,9 +7,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 
 /* ---- cpu v1 ------------------------------------------------------------------ */
 

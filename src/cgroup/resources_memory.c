@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 /* checkBeforeUpdate: refuse, rather than have the kernel reclaim or
