@@ -24,6 +24,12 @@
 #define JEQ_IMM(d, i) INSN (BPF_JMP | BPF_JEQ | BPF_K, d, 0, 0, i)
 #define EXIT() INSN (BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 
+bool
+dev_rule_is_reset (const struct dev_rule *r)
+{
+  return r->type == 'a' && r->major < 0 && r->minor < 0 && r->access == DEV_ACC_ALL;
+}
+
 /* Registers after the prologue: R3 device type, R4 requested access, R5
    major, R6 minor; R7 is scratch. */
 enum { R0, R1, R2, R3, R4, R5, R6, R7 };

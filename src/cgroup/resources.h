@@ -7,8 +7,8 @@
  *  - Each controller is used where the host has it: its v1 hierarchy, else
  *    the cgroup2 directory when that offers it (on a hybrid host, hugetlb
  *    lives only in /sys/fs/cgroup/unified), with v2 file names and runc's
- *    conversions there (cpu.weight from shares, memory.swap.max = swap -
- *    limit, io.weight from the blkio weight, "max" for -1).
+ *    conversions there (convert.h: cpu.weight from shares, memory.swap.max =
+ *    swap - limit, io.weight from the blkio weight, "max" for -1).
  *  - Writes that the kernel checks against each other are ordered as runc
  *    orders them: memsw raised before and lowered after the memory limit,
  *    cfs/rt periods retried after the quota/runtime.

@@ -1,14 +1,12 @@
-/* linux.resources.cpu (cpu, cpuset) and .blockIO on v1 (cpu.cfs_*, cpu.rt_*,
-   blkio.*) and v2 (cpu.weight, cpu.max, io.*), with runc's conversions and
-   its retries for values the kernel checks against each other. */
-#include "cleanup.h"
+/* linux.resources.cpu: the cpu controller on v1 (cpu.shares, cpu.cfs_*,
+   cpu.rt_*, cpu.idle) and v2 (cpu.weight, cpu.max, cpu.max.burst, cpu.idle)
+   with runc's conversions (convert.h) and its retries for values the kernel
+   checks against each other, and the cpuset controller (cpus, then mems). */
+#include "cgroup/convert.h"
 #include "cgroup/resources_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
 
 /* ---- cpu v1 ------------------------------------------------------------------ */
 
@@ -100,28 +98,16 @@ cpu_v1 (struct res_ctx *c, const char *dir, const struct oci_cpu *cpu)
 
 /* ---- cpu v2 ------------------------------------------------------------------ */
 
-/* runc's ConvertCPUSharesToCgroupV2Value: [2, 262144] onto [1, 10000]. */
-static uint64_t
-shares_to_weight (uint64_t shares)
-{
-  if (shares < 2)
-    shares = 2;
-  if (shares > 262144)
-    shares = 262144;
-  return 1 + ((shares - 2) * 9999) / 262142;
-}
-
 static int
 cpu_max (struct res_ctx *c, const char *dir, const struct oci_cpu *cpu)
 {
-  char quota[32] = "max", period[32] = "";
+  char buf[CGCONV_BUF];
+  const char *v = cgconv_cpu_max (cpu->has_quota ? cpu->quota : 0,
+                                  cpu->has_period ? cpu->period : 0, buf, sizeof buf);
 
-  if (cpu->has_quota && cpu->quota > 0)
-    snprintf (quota, sizeof quota, "%" PRId64, cpu->quota);
-  if (cpu->has_period && cpu->period != 0)
-    snprintf (period, sizeof period, " %" PRIu64, cpu->period);
-  return res_write (c, cpu->has_quota ? JP ("cpu.quota") : JP ("cpu.period"), dir, "cpu.max",
-                    "%s%s", quota, period);
+  return v == NULL ? 0
+                   : res_write (c, cpu->has_quota ? JP ("cpu.quota") : JP ("cpu.period"), dir,
+                                "cpu.max", "%s", v);
 }
 
 static int
@@ -138,7 +124,7 @@ cpu_v2 (struct res_ctx *c, const char *dir, const struct oci_cpu *cpu)
                          "cgroup v2 has no realtime scheduling limits (cpu.rt_runtime_us)");
   if (cpu->has_shares && cpu->shares != 0
       && res_write (c, JP ("cpu.shares"), dir, "cpu.weight", "%" PRIu64,
-                    shares_to_weight (cpu->shares)) < 0)
+                    cgconv_shares_to_weight (cpu->shares)) < 0)
     return -1;
   if (cpu->has_idle && res_write (c, JP ("cpu.idle"), dir, "cpu.idle", "%" PRId64, cpu->idle) < 0)
     return -1;
@@ -187,140 +173,4 @@ res_cpuset (struct res_ctx *c, const struct oci_cpu *cpu)
       && res_write (c, JP ("cpu.mems"), ctl.dir, "cpuset.mems", "%s", cpu->mems) < 0)
     return -1;
   return 0;
-}
-
-/* ---- block I/O ------------------------------------------------------------------ */
-
-struct throttle_kind {
-  const char *jpath, *v1_file, *v2_key;
-  size_t off_vec, off_len;
-};
-
-#define THROTTLE(m, json, v1, v2)                                                            \
-  { JP ("blockIO." json), v1, v2, offsetof (struct oci_block_io, m),                          \
-    offsetof (struct oci_block_io, m##_len) }
-static const struct throttle_kind throttles[] = {
-  THROTTLE (throttle_read_bps_device, "throttleReadBpsDevice", "blkio.throttle.read_bps_device",
-            "rbps"),
-  THROTTLE (throttle_write_bps_device, "throttleWriteBpsDevice",
-            "blkio.throttle.write_bps_device", "wbps"),
-  THROTTLE (throttle_read_iops_device, "throttleReadIOPSDevice",
-            "blkio.throttle.read_iops_device", "riops"),
-  THROTTLE (throttle_write_iops_device, "throttleWriteIOPSDevice",
-            "blkio.throttle.write_iops_device", "wiops"),
-};
-
-static int
-apply_throttles (struct res_ctx *c, const struct res_ctl *ctl, const struct oci_block_io *b)
-{
-  char jpath[128];
-
-  for (size_t k = 0; k < sizeof throttles / sizeof throttles[0]; k++)
-    {
-      const struct throttle_kind *t = &throttles[k];
-      const struct oci_throttle_device *v
-          = *(struct oci_throttle_device *const *) ((const char *) b + t->off_vec);
-      size_t n = *(const size_t *) ((const char *) b + t->off_len);
-      for (size_t i = 0; i < n; i++)
-        {
-          int r;
-          snprintf (jpath, sizeof jpath, "%s[%zu]", t->jpath, i);
-          if (!ctl->v2)
-            r = res_write (c, jpath, ctl->dir, t->v1_file, "%" PRId64 ":%" PRId64 " %" PRIu64,
-                           v[i].major, v[i].minor, v[i].rate);
-          else if (v[i].rate == 0) /* v1's "no limit" */
-            r = res_write (c, jpath, ctl->dir, "io.max", "%" PRId64 ":%" PRId64 " %s=max",
-                           v[i].major, v[i].minor, t->v2_key);
-          else
-            r = res_write (c, jpath, ctl->dir, "io.max", "%" PRId64 ":%" PRId64 " %s=%" PRIu64,
-                           v[i].major, v[i].minor, t->v2_key, v[i].rate);
-          if (r < 0)
-            return -1;
-        }
-    }
-  return 0;
-}
-
-/* runc: blkio.weight where CFQ has it, else BFQ's blkio.bfq.weight. */
-static int
-blkio_v1 (struct res_ctx *c, const char *dir, const struct oci_block_io *b)
-{
-  bool cfq = res_has_file (dir, "blkio.weight");
-  const char *wfile = cfq ? "blkio.weight" : "blkio.bfq.weight";
-  const char *wdfile = cfq ? "blkio.weight_device" : "blkio.bfq.weight_device";
-  char jpath[128];
-
-  if (b->has_weight && b->weight != 0
-      && res_write (c, JP ("blockIO.weight"), dir, wfile, "%" PRIu16, b->weight) < 0)
-    return -1;
-  if (b->has_leaf_weight && b->leaf_weight != 0
-      && res_write (c, JP ("blockIO.leafWeight"), dir, "blkio.leaf_weight", "%" PRIu16,
-                    b->leaf_weight) < 0)
-    return -1;
-  for (size_t i = 0; i < b->weight_device_len; i++)
-    {
-      const struct oci_weight_device *w = &b->weight_device[i];
-      snprintf (jpath, sizeof jpath, JP ("blockIO.weightDevice[%zu]"), i);
-      if (w->has_weight && w->weight != 0
-          && res_write (c, jpath, dir, wdfile, "%" PRId64 ":%" PRId64 " %" PRIu16, w->major,
-                        w->minor, w->weight) < 0)
-        return -1;
-      if (w->has_leaf_weight && w->leaf_weight != 0
-          && res_write (c, jpath, dir, "blkio.leaf_weight_device",
-                        "%" PRId64 ":%" PRId64 " %" PRIu16, w->major, w->minor, w->leaf_weight)
-                 < 0)
-        return -1;
-    }
-  return 0;
-}
-
-/* runc: io.bfq.weight (same scale as v1) where BFQ is there, else io.weight
-   through ConvertBlkIOToIOWeightValue; per-device weights only with BFQ. */
-static int
-blkio_v2 (struct res_ctx *c, const char *dir, const struct oci_block_io *b)
-{
-  bool bfq = res_has_file (dir, "io.bfq.weight");
-  char jpath[128];
-
-  if (b->has_leaf_weight && b->leaf_weight != 0)
-    return berth_err_at (c->err, BERTH_E_UNSUPPORTED, JP ("blockIO.leafWeight"),
-                         "cgroup v2 has no leaf weights (blkio.leaf_weight)");
-  if (b->has_weight && b->weight != 0 && !bfq && (b->weight < 10 || b->weight > 1000))
-    return berth_err_at (c->err, BERTH_E_VALUE, JP ("blockIO.weight"),
-                         "%" PRIu16 " is outside the range 10-1000", b->weight);
-  if (b->has_weight && b->weight != 0
-      && (bfq ? res_write (c, JP ("blockIO.weight"), dir, "io.bfq.weight", "%" PRIu16, b->weight)
-              : res_write (c, JP ("blockIO.weight"), dir, "io.weight", "%" PRIu64,
-                           1 + ((uint64_t) b->weight - 10) * 9999 / 990))
-             < 0)
-    return -1;
-  for (size_t i = 0; i < b->weight_device_len; i++)
-    {
-      const struct oci_weight_device *w = &b->weight_device[i];
-      snprintf (jpath, sizeof jpath, JP ("blockIO.weightDevice[%zu]"), i);
-      if (w->has_leaf_weight && w->leaf_weight != 0)
-        return berth_err_at (c->err, BERTH_E_UNSUPPORTED, jpath,
-                             "cgroup v2 has no leaf weights (blkio.leaf_weight_device)");
-      if (w->has_weight && w->weight != 0
-          && res_write (c, jpath, dir, "io.bfq.weight", "%" PRId64 ":%" PRId64 " %" PRIu16,
-                        w->major, w->minor, w->weight) < 0)
-        return -1;
-    }
-  return 0;
-}
-
-int
-res_block_io (struct res_ctx *c, const struct oci_block_io *b)
-{
-  struct res_ctl ctl;
-
-  if (!(b->has_weight || b->has_leaf_weight || b->weight_device_len
-        || b->throttle_read_bps_device_len || b->throttle_write_bps_device_len
-        || b->throttle_read_iops_device_len || b->throttle_write_iops_device_len))
-    return 0;
-  if (res_locate (c, "blkio", "io", JP ("blockIO"), &ctl) < 0)
-    return -1;
-  if ((ctl.v2 ? blkio_v2 (c, ctl.dir, b) : blkio_v1 (c, ctl.dir, b)) < 0)
-    return -1;
-  return apply_throttles (c, &ctl, b);
 }

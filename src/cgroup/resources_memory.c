@@ -1,12 +1,11 @@
 /* linux.resources.memory on v1 (memory.*_in_bytes, memsw, kmem, oom_control)
    and v2 (memory.max/low/swap.max), with runc's conversions and ordering. */
-#include "cleanup.h"
 #include "base/log.h"
+#include "cgroup/convert.h"
 #include "cgroup/resources_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 /* checkBeforeUpdate: refuse, rather than have the kernel reclaim or
@@ -129,40 +128,6 @@ memory_v1 (struct res_ctx *c, const char *dir, const struct oci_memory *m)
 
 /* ---- v2 -------------------------------------------------------------------- */
 
-/* runc's ConvertMemorySwapToCgroupV2Value: the spec's swap is memory+swap,
-   v2's memory.swap.max is swap alone. */
-static int
-v2_swap_value (struct res_ctx *c, int64_t swap, int64_t mem, int64_t *out)
-{
-  const char *why = NULL;
-
-  if (mem == -1 && swap == 0)
-    *out = -1;
-  else if (swap == -1 || swap == 0 || mem == -1)
-    *out = swap;
-  else if (mem == 0)
-    why = "unable to set swap limit without memory limit";
-  else if (mem < 0)
-    why = "invalid memory value";
-  else if (swap < mem)
-    why = "memory+swap limit should be >= memory limit";
-  else
-    *out = swap - mem;
-  return why ? berth_err_at (c->err, BERTH_E_VALUE, JP ("memory.swap"), "%s", why) : 0;
-}
-
-/* -1 is "max"; 0 is "leave alone" (NULL). */
-static const char *
-v2_num (int64_t v, char *buf, size_t len)
-{
-  if (v == 0)
-    return NULL;
-  if (v == -1)
-    return "max";
-  snprintf (buf, len, "%" PRId64, v);
-  return buf;
-}
-
 static int
 v2_unsupported (struct res_ctx *c, const struct oci_memory *m)
 {
@@ -183,15 +148,15 @@ static int
 memory_v2 (struct res_ctx *c, const char *dir, const struct oci_memory *m)
 {
   int64_t limit = m->has_limit ? m->limit : 0, swap = 0;
-  char buf[32];
-  const char *s;
+  char buf[CGCONV_BUF];
+  const char *s, *why;
 
   if (v2_unsupported (c, m) < 0)
     return -1;
   if ((m->has_swap || limit == -1)
-      && v2_swap_value (c, m->has_swap ? m->swap : 0, limit, &swap) < 0)
-    return -1;
-  s = v2_num (swap, buf, sizeof buf);
+      && cgconv_swap_to_v2 (m->has_swap ? m->swap : 0, limit, &swap, &why) < 0)
+    return berth_err_at (c->err, BERTH_E_VALUE, JP ("memory.swap"), "%s", why);
+  s = cgconv_v2_limit (swap, buf, sizeof buf);
   if (s == NULL && m->has_swap && m->swap > 0) /* memory == memory+swap: no swap */
     s = "0";
   if (s && res_write (c, JP ("memory.swap"), dir, "memory.swap.max", "%s", s) < 0)
@@ -201,10 +166,10 @@ memory_v2 (struct res_ctx *c, const char *dir, const struct oci_memory *m)
         return -1;
       berth_err_clear (c->err);
     }
-  if ((s = v2_num (limit, buf, sizeof buf))
+  if ((s = cgconv_v2_limit (limit, buf, sizeof buf))
       && res_write (c, JP ("memory.limit"), dir, "memory.max", "%s", s) < 0)
     return -1;
-  if ((s = v2_num (m->has_reservation ? m->reservation : 0, buf, sizeof buf))
+  if ((s = cgconv_v2_limit (m->has_reservation ? m->reservation : 0, buf, sizeof buf))
       && res_write (c, JP ("memory.reservation"), dir, "memory.low", "%s", s) < 0)
     return -1;
   return 0;

@@ -1,5 +1,10 @@
 /* berth — internals shared by the resources_*.c files (not an API).
  *
+ * resources.c (the dispatcher) calls one res_<controller>() per file:
+ * resources_memory.c, resources_cpu.c (cpu, cpuset), resources_io.c,
+ * resources_devices.c; all of them find and write files through
+ * resources_files.c, which uses none of them, so the modules form no cycle.
+ *
  * Every writer takes the JSON path of the property it applies, so that a
  * failure names it (".linux.resources.memory.limit") together with the
  * cgroup file that refused the value or does not exist.
@@ -29,6 +34,8 @@ struct res_ctl {
   bool v2;
 };
 
+/* ---- resources_files.c ---- */
+
 /* Find the controller named `v1` on v1 hierarchies or `v2` (NULL: none) in
    cgroup2; error naming `jpath` when the host has neither. */
 int res_locate (struct res_ctx *c, const char *v1, const char *v2, const char *jpath,
@@ -41,9 +48,13 @@ int res_write (struct res_ctx *c, const char *jpath, const char *dir, const char
 /* The first number in dir/file; "max" reads as UINT64_MAX. */
 int res_read_u64 (const char *dir, const char *file, uint64_t *v, struct berth_error *err);
 
+/* ---- one per controller file ---- */
+
 int res_memory (struct res_ctx *c, const struct oci_memory *m);
 int res_cpu (struct res_ctx *c, const struct oci_cpu *cpu);
 int res_cpuset (struct res_ctx *c, const struct oci_cpu *cpu);
 int res_block_io (struct res_ctx *c, const struct oci_block_io *b);
+/* devices: the whole rule list of `r` (r->has_devices). */
+int res_devices (struct res_ctx *c, const struct oci_resources *r);
 
 #endif

@@ -1,6 +1,7 @@
 /* The systemd cgroup driver: transient units over sd-bus, libsystemd loaded
    with dlopen() on use.  See systemd_cgroup.h for the contract. */
 #include "cgroup/systemd_cgroup.h"
+#include "cgroup/convert.h"
 #include "cleanup.h"
 #include "base/log.h"
 
@@ -233,14 +234,6 @@ systemd_cgroup_unit (const struct berth_cgroup *cg)
 
 /* ---- resource properties ------------------------------------------------- */
 
-/* runc's ConvertCPUSharesToCgroupV2Value, as resources_cpu.c writes it. */
-static uint64_t
-shares_to_weight (uint64_t shares)
-{
-  shares = shares < 2 ? 2 : shares > 262144 ? 262144 : shares;
-  return 1 + ((shares - 2) * 9999) / 262142;
-}
-
 /* A "0-3,8" list as the byte array systemd's AllowedCPUs takes (bit n of
    byte n/8 for CPU n). */
 static int
@@ -375,16 +368,16 @@ append_resources (struct props *p, const struct oci_resources *r, struct berth_e
   if (r->memory)
     {
       const struct oci_memory *m = r->memory;
-      int64_t limit = m->has_limit ? m->limit : 0, swap = m->has_swap ? m->swap : 0;
+      int64_t limit = m->has_limit ? m->limit : 0, swap = m->has_swap ? m->swap : 0, v2swap;
+      const char *why;
       if (limit > 0 || limit == -1)
         prop_t (p, "MemoryMax", limit > 0 ? (uint64_t) limit : USEC_INFINITY);
       if (m->has_reservation && (m->reservation > 0 || m->reservation == -1))
         prop_t (p, "MemoryLow", m->reservation > 0 ? (uint64_t) m->reservation : USEC_INFINITY);
-      /* runc's ConvertMemorySwapToCgroupV2Value: memory+swap to swap alone. */
-      if ((limit == -1 && swap == 0) || swap == -1)
-        prop_t (p, "MemorySwapMax", USEC_INFINITY);
-      else if (swap > 0 && limit > 0 && swap >= limit)
-        prop_t (p, "MemorySwapMax", (uint64_t) (swap - limit));
+      /* memory+swap to swap alone; only "max" or a swap beside a memory limit. */
+      if (cgconv_swap_to_v2 (swap, limit, &v2swap, &why) == 0
+          && (v2swap == -1 || (limit > 0 && swap > 0)))
+        prop_t (p, "MemorySwapMax", v2swap == -1 ? USEC_INFINITY : (uint64_t) v2swap);
     }
   if (r->cpu)
     {
@@ -393,7 +386,7 @@ append_resources (struct props *p, const struct oci_resources *r, struct berth_e
          its own; CPUShares keeps the config's value. */
       if (c->has_shares && c->shares)
         prop_t (p, p->b->legacy ? "CPUShares" : "CPUWeight",
-                p->b->legacy ? c->shares : shares_to_weight (c->shares));
+                p->b->legacy ? c->shares : cgconv_shares_to_weight (c->shares));
       prop_cpu_quota (p, c->has_quota ? c->quota : 0, c->has_period ? c->period : 0);
       if (c->has_cpus && *c->cpus)
         {
@@ -410,13 +403,11 @@ append_resources (struct props *p, const struct oci_resources *r, struct berth_e
     }
   if (r->pids && r->pids->has_limit)
     prop_t (p, "TasksMax", r->pids->limit > 0 ? (uint64_t) r->pids->limit : USEC_INFINITY);
-  /* The v2 io.weight scale, as resources_cpu.c converts it; v1 keeps the
-     blkio scale. */
-  if (r->block_io && r->block_io->has_weight && r->block_io->weight >= 10
-      && r->block_io->weight <= 1000)
+  /* The v2 io.weight scale; v1 keeps the blkio scale. */
+  if (r->block_io && r->block_io->has_weight && r->block_io->weight
+      && cgconv_blkio_weight_valid (r->block_io->weight))
     prop_t (p, p->b->legacy ? "BlockIOWeight" : "IOWeight",
-            p->b->legacy ? r->block_io->weight
-                         : 1 + ((uint64_t) r->block_io->weight - 10) * 9999 / 990);
+            p->b->legacy ? r->block_io->weight : cgconv_blkio_to_io_weight (r->block_io->weight));
   /* On a hybrid host "unified" names the controller-less v2 hierarchy. */
   for (size_t i = 0; !p->b->legacy && i < r->unified_len; i++)
     {
