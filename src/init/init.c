@@ -1,5 +1,4 @@
 #include "init/init.h"
-#include "check/check.h"
 #include "cleanup.h"
 #include "init/hooks.h"
 #include "base/log.h"
@@ -7,6 +6,7 @@
 #include "init/process.h"
 #include "fs/rootfs.h"
 #include "init/scheduling.h"
+#include "init/sysctl.h"
 #include "security/seccomp.h"
 #include "base/sync.h"
 #include "init/terminal.h"
@@ -66,7 +66,7 @@ apply_sysctl (const struct oci_config *c, struct berth_error *err)
       const char *key = l->sysctl_keys[i];
       /* Namespaced sysctls only: the rest would change the host (the rule is
          shared with berth check). */
-      const char *ns = check_sysctl_namespace (key);
+      const char *ns = sysctl_namespace (key);
       char jpath[256], file[512];
 
       oci_path_key (jpath, sizeof jpath, ".linux.sysctl", key);
