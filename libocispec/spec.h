@@ -370,6 +370,11 @@ int oci_process_validate (const struct oci_process *p, const char *base_path,
    name is not one. */
 int oci_rlimit_resource (const char *name);
 
+/* The CLONE_NEW* flag of a spec namespace type ("network"), -1 when the
+   name is not one; and back, NULL when the flag is not one. */
+int oci_namespace_flag (const char *type);
+const char *oci_namespace_type (int flag);
+
 /* The six hook lists of config.md, each with its property name, in the
    spec's order; `h` may be NULL (all empty). */
 #define OCI_HOOK_KINDS 6

@@ -8,10 +8,12 @@
  * here, because berth's own modules must map the names to numbers anyway
  * and refuse what they cannot map: seccomp (seccomp_validate(), with
  * libseccomp), the scheduler and ioPriority (sched_plan_make()), the
- * memory policy (mempolicy_plan()), the personality (process_personality()).
+ * memory policy (mempolicy_plan()), the personality (process_personality()),
+ * the mounts and rootfsPropagation (mount_validate_config()).
  */
 #include "spec.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -111,12 +113,36 @@ oci_hook_lists (const struct oci_hooks *h, struct oci_hook_list out[OCI_HOOK_KIN
   return OCI_HOOK_KINDS;
 }
 
-static const char *const ns_types[] = {
-  "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static const struct {
+  const char *name;
+  int flag;
+} namespaces[] = {
+  { "pid", CLONE_NEWPID },   { "network", CLONE_NEWNET },   { "mount", CLONE_NEWNS },
+  { "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS },       { "user", CLONE_NEWUSER },
+  { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 };
-static const char *const propagations[] = {
-  "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
-};
+
+int
+oci_namespace_flag (const char *type)
+{
+  for (size_t i = 0; i < ARRAY_LEN (namespaces); i++)
+    if (strcmp (type, namespaces[i].name) == 0)
+      return namespaces[i].flag;
+  return -1;
+}
+
+const char *
+oci_namespace_type (int flag)
+{
+  for (size_t i = 0; i < ARRAY_LEN (namespaces); i++)
+    if (flag == namespaces[i].flag)
+      return namespaces[i].name;
+  return NULL;
+}
 static const char *const time_clocks[] = { "boottime", "monotonic" };
 
 #define PATHF(buf, ...) snprintf (buf, sizeof buf, __VA_ARGS__)
@@ -215,7 +241,7 @@ validate_namespaces (const struct oci_linux *l, bool *uts, bool *user,
     {
       const char *t = l->namespaces[i].type;
       PATHF (path, ".linux.namespaces[%zu].type", i);
-      if (!in_set (t, ns_types, ARRAY_LEN (ns_types)))
+      if (oci_namespace_flag (t) < 0)
         UNKNOWN (path, "namespace type", t);
       for (size_t j = 0; j < i; j++)
         if (strcmp (t, l->namespaces[j].type) == 0)
@@ -278,9 +304,6 @@ validate_linux (const struct oci_config *c, struct berth_reporter *rep)
             "ID mappings need a user namespace in .linux.namespaces");
   if (validate_devices (l, rep) < 0)
     return -1;
-  if (l->rootfs_propagation && l->rootfs_propagation[0]
-      && !in_set (l->rootfs_propagation, propagations, ARRAY_LEN (propagations)))
-    UNKNOWN (".linux.rootfsPropagation", "propagation", l->rootfs_propagation);
   for (size_t i = 0; i < l->time_offsets_len; i++)
     if (!in_set (l->time_offsets_keys[i], time_clocks, ARRAY_LEN (time_clocks)))
       {

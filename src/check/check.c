@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +24,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -302,15 +297,6 @@ check_program (struct check_ctx *x, const char *rootfs)
 static void
 check_namespaces (struct check_ctx *x)
 {
-  static const struct {
-    const char *type, *proc;
-    int flag;
-  } kinds[] = {
-    { "pid", "pid", CLONE_NEWPID }, { "network", "net", CLONE_NEWNET },
-    { "mount", "mnt", CLONE_NEWNS }, { "ipc", "ipc", CLONE_NEWIPC },
-    { "uts", "uts", CLONE_NEWUTS }, { "user", "user", CLONE_NEWUSER },
-    { "cgroup", "cgroup", CLONE_NEWCGROUP }, { "time", "time", CLONE_NEWTIME },
-  };
   const struct oci_linux *l = x->c->linux;
   char path[96], proc[64];
 
@@ -318,22 +304,18 @@ check_namespaces (struct check_ctx *x)
     {
       const struct oci_namespace *n = &l->namespaces[i];
       cleanup_close int fd = -1;
-      size_t k;
-      int type;
+      int k = ns_from_type (n->type), type;
 
-      for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-        if (strcmp (n->type, kinds[k].type) == 0)
-          break;
-      if (k == sizeof kinds / sizeof kinds[0])
+      if (k < 0)
         continue; /* check_spec said so */
       if (n->path == NULL || n->path[0] == '\0')
         {
-          CHECK_PATHF (proc, "/proc/self/ns/%s", kinds[k].proc);
+          CHECK_PATHF (proc, "/proc/self/ns/%s", ns_proc_name (k));
           CHECK_PATHF (path, ".linux.namespaces[%zu].type", i);
           if (access (proc, F_OK) < 0)
             check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
                        "this kernel has no %s namespaces (%s does not exist)", n->type, proc);
-          else if (kinds[k].flag == CLONE_NEWUSER
+          else if (k == NS_USER
                    && file_starts_with ("/proc/sys/user/max_user_namespaces", '0'))
             check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
                        "user namespaces are disabled on this host "
@@ -354,12 +336,12 @@ check_namespaces (struct check_ctx *x)
       type = ioctl (fd, NS_GET_NSTYPE);
       if (type < 0)
         check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "%s is not a namespace", n->path);
-      else if (type != kinds[k].flag)
+      else if (type != ns_clone_flag (k))
         {
           const char *actual = "another";
-          for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
-            if (kinds[j].flag == type)
-              actual = kinds[j].type;
+          for (int j = 0; j < NS_COUNT; j++)
+            if (ns_clone_flag (j) == type)
+              actual = ns_type_name (j);
           check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
                      "%s is not a namespace of type \"%s\" (it is \"%s\")", n->path,
                      n->type, actual);

@@ -3,7 +3,8 @@
  * The rules are create's, called here with a collecting reporter (error.h)
  * where create stops at the first problem: libocispec's validate.c (the
  * spec's host-independent rules), seccomp_validate() (linux.seccomp, as
- * libseccomp knows it) and mount_validate() (each of .mounts).  None is
+ * libseccomp knows it) and mount_validate_config() (.mounts and
+ * linux.rootfsPropagation).  None is
  * written here: a rule added there is checked here too.
  */
 #include "check/check_priv.h"
@@ -18,9 +19,8 @@ check_spec (struct check_ctx *x)
 
   if (oci_config_report (x->c, &rep) < 0)
     return;
-  for (size_t i = 0; i < x->c->mounts_len; i++)
-    if (mount_validate (&x->c->mounts[i], i, &rep) < 0)
-      return;
+  if (mount_validate_config (x->c, &rep) < 0)
+    return;
   if (s)
     seccomp_validate (s, &rep);
 }

@@ -289,3 +289,19 @@ mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep)
     }
   return 0;
 }
+
+int
+mount_validate_config (const struct oci_config *c, struct berth_reporter *rep)
+{
+  const char *prop = c->linux ? c->linux->rootfs_propagation : NULL;
+
+  if (prop && prop[0] && mount_propagation_flags (prop) == 0
+      && berth_reporter_at (rep, BERTH_E_VALUE, ".linux.rootfsPropagation",
+                            "unknown propagation \"%s\"", prop)
+             < 0)
+    return -1;
+  for (size_t i = 0; i < c->mounts_len; i++)
+    if (mount_validate (&c->mounts[i], i, rep) < 0)
+      return -1;
+  return 0;
+}

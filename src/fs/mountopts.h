@@ -60,5 +60,7 @@ bool mount_is_bind (const struct oci_mount *m);
    `berth check` (collecting): options berth refuses, ID-mapped mounts, a
    bind mount without a source, any other mount without a type. */
 int mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep);
+/* linux.rootfsPropagation (a propagation name) and every mount_validate(). */
+int mount_validate_config (const struct oci_config *c, struct berth_reporter *rep);
 
 #endif

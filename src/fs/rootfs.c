@@ -558,9 +558,9 @@ mount_one (struct ctx *x, size_t i, struct berth_error *err)
   cleanup_free char *dest = NULL;
   char jpath[64];
 
+  /* mount_validate_config() has passed this mount (rootfs_prepare). */
   snprintf (jpath, sizeof jpath, ".mounts[%zu].options", i);
-  if (mount_validate (m, i, &(struct berth_reporter){ .err = err }) < 0
-      || mount_opts_parse (m->options, m->options_len, jpath, &opts, err) < 0)
+  if (mount_opts_parse (m->options, m->options_len, jpath, &opts, err) < 0)
     {
       berth_err_set_source (err, "config.json");
       return -1;
@@ -671,13 +671,13 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
   struct ctx x = { c, o, -1, NULL };
   ssize_t dev = -1;
 
-  if (c->linux && c->linux->rootfs_propagation && c->linux->rootfs_propagation[0])
+  if (mount_validate_config (c, &(struct berth_reporter){ .err = err }) < 0)
     {
-      prop = rootfs_configured_propagation (c);
-      if (prop == 0)
-        return berth_err_at (err, BERTH_E_VALUE, ".linux.rootfsPropagation",
-                             "unknown propagation \"%s\"", c->linux->rootfs_propagation);
+      berth_err_set_source (err, "config.json");
+      return -1;
     }
+  if (rootfs_configured_propagation (c))
+    prop = rootfs_configured_propagation (c); /* valid: checked above */
   if (!o->host_mount_ns && mount (NULL, "/", NULL, prop, NULL) < 0)
     return berth_err_sys (err, errno, "set the propagation of /");
 

@@ -15,19 +15,15 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The spec's type names are libocispec's (oci_namespace_flag()). */
 static const struct {
-  const char *spec_name;
   const char *proc_name;
   int flag;
 } ns_table[NS_COUNT] = {
-  [NS_USER] = { "user", "user", CLONE_NEWUSER },
-  [NS_PID] = { "pid", "pid", CLONE_NEWPID },
-  [NS_NET] = { "network", "net", CLONE_NEWNET },
-  [NS_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
-  [NS_UTS] = { "uts", "uts", CLONE_NEWUTS },
-  [NS_MNT] = { "mount", "mnt", CLONE_NEWNS },
-  [NS_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP },
-  [NS_TIME] = { "time", "time", CLONE_NEWTIME },
+  [NS_USER] = { "user", CLONE_NEWUSER },  [NS_PID] = { "pid", CLONE_NEWPID },
+  [NS_NET] = { "net", CLONE_NEWNET },     [NS_IPC] = { "ipc", CLONE_NEWIPC },
+  [NS_UTS] = { "uts", CLONE_NEWUTS },     [NS_MNT] = { "mnt", CLONE_NEWNS },
+  [NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP }, [NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
 int
@@ -40,6 +36,23 @@ const char *
 ns_proc_name (enum berth_ns ns)
 {
   return ns_table[ns].proc_name;
+}
+
+const char *
+ns_type_name (enum berth_ns ns)
+{
+  return oci_namespace_type (ns_table[ns].flag);
+}
+
+int
+ns_from_type (const char *type)
+{
+  int flag = oci_namespace_flag (type);
+
+  for (int k = 0; flag > 0 && k < NS_COUNT; k++)
+    if (ns_table[k].flag == flag)
+      return k;
+  return -1;
 }
 
 void
@@ -68,11 +81,9 @@ ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err)
       char jpath[64];
       int k, fd, type;
 
-      for (k = 0; k < NS_COUNT; k++)
-        if (strcmp (n->type, ns_table[k].spec_name) == 0)
-          break;
+      k = ns_from_type (n->type);
       snprintf (jpath, sizeof jpath, ".linux.namespaces[%zu].path", i);
-      if (k == NS_COUNT)
+      if (k < 0)
         return berth_err_at (err, BERTH_E_VALUE, jpath, "unknown namespace type \"%s\"", n->type);
       if (k == NS_USER)
         p->in_user_ns = true;
@@ -114,7 +125,7 @@ ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err)
       if (p->join_fd[k] < 0 || (k == NS_USER && skip_user))
         continue;
       if (setns (p->join_fd[k], ns_table[k].flag) < 0)
-        return berth_err_sys (err, errno, "join %s namespace", ns_table[k].spec_name);
+        return berth_err_sys (err, errno, "join %s namespace", ns_type_name (k));
       close (p->join_fd[k]);
       p->join_fd[k] = -1;
     }

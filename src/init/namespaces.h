@@ -48,5 +48,7 @@ int ns_write_id_maps (pid_t pid, const struct oci_linux *l, struct berth_error *
 int ns_write_time_offsets (const struct oci_linux *l, struct berth_error *err);
 int ns_clone_flag (enum berth_ns ns);
 const char *ns_proc_name (enum berth_ns ns); /* "user", "pid", "net", ... as in /proc/PID/ns */
+const char *ns_type_name (enum berth_ns ns); /* "user", "pid", "network", ... as in config.json */
+int ns_from_type (const char *type);         /* the enum berth_ns of a spec type, -1 if none */
 
 #endif
