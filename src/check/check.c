@@ -28,15 +28,6 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool
-has_ns (const struct oci_config *c, const char *type)
-{
-  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
-    if (strcmp (c->linux->namespaces[i].type, type) == 0)
-      return true;
-  return false;
-}
-
-static bool
 file_starts_with (const char *path, char c)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
@@ -430,17 +421,11 @@ check_sysctls (struct check_ctx *x)
 
   for (size_t i = 0; l && i < l->sysctl_len; i++)
     {
-      const char *key = l->sysctl_keys[i], *ns = sysctl_namespace (key);
+      const char *key = l->sysctl_keys[i];
+      struct berth_reporter rep = check_reporter (x);
+
       oci_path_key (path, sizeof path, ".linux.sysctl", key);
-      if (strstr (key, "..") || strchr (key, '/') || key[0] == '\0')
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "invalid sysctl name \"%s\"", key);
-      else if (ns == NULL)
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
-                   "sysctl \"%s\" is not namespaced: setting it would change the host", key);
-      else if (!has_ns (x->c, ns))
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
-                   "sysctl \"%s\" needs the container to have its own %s namespace", key, ns);
-      else
+      if (sysctl_validate (x->c, i, &rep) == 0)
         {
           CHECK_PATHF (file, "/proc/sys/%s", key);
           for (char *c = file + 10; *c; c++)
