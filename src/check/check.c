@@ -15,12 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/nsfs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -295,7 +293,8 @@ check_namespaces (struct check_ctx *x)
     {
       const struct oci_namespace *n = &l->namespaces[i];
       cleanup_close int fd = -1;
-      int k = ns_from_type (n->type), type;
+      struct berth_error e = { 0 };
+      int k = ns_from_type (n->type);
 
       if (k < 0)
         continue; /* check_spec said so */
@@ -313,30 +312,10 @@ check_namespaces (struct check_ctx *x)
                        "(/proc/sys/user/max_user_namespaces is 0)");
           continue;
         }
-      CHECK_PATHF (path, ".linux.namespaces[%zu].path", i);
       if (n->path[0] != '/')
         continue; /* check_spec said so */
-      if ((fd = open (n->path, O_RDONLY | O_CLOEXEC)) < 0)
-        {
-          if (errno == ENOENT)
-            check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, path, "%s does not exist", n->path);
-          else
-            check_add (x, CHECK_ERROR, BERTH_E_SYSTEM, path, "%s: %s", n->path, strerror (errno));
-          continue;
-        }
-      type = ioctl (fd, NS_GET_NSTYPE);
-      if (type < 0)
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "%s is not a namespace", n->path);
-      else if (type != ns_clone_flag (k))
-        {
-          const char *actual = "another";
-          for (int j = 0; j < NS_COUNT; j++)
-            if (ns_clone_flag (j) == type)
-              actual = ns_type_name (j);
-          check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
-                     "%s is not a namespace of type \"%s\" (it is \"%s\")", n->path,
-                     n->type, actual);
-        }
+      if ((fd = ns_open_path (n, i, &e)) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
     }
 }
 

@@ -67,6 +67,35 @@ ns_plan_close (struct ns_plan *p)
 }
 
 int
+ns_open_path (const struct oci_namespace *n, size_t i, struct berth_error *err)
+{
+  int k = ns_from_type (n->type), type;
+  cleanup_close int fd = -1;
+  char jpath[64];
+
+  snprintf (jpath, sizeof jpath, ".linux.namespaces[%zu].path", i);
+  if (k < 0)
+    return berth_err_at (err, BERTH_E_VALUE, jpath, "unknown namespace type \"%s\"", n->type);
+  fd = open (n->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      berth_err_sys (err, errno, "open %s namespace %s", n->type, n->path);
+      snprintf (err->path, sizeof err->path, "%s", jpath);
+      return -1;
+    }
+  type = ioctl (fd, NS_GET_NSTYPE);
+  if (type < 0)
+    return berth_err_at (err, BERTH_E_VALUE, jpath, "%s is not a namespace", n->path);
+  if (type != ns_table[k].flag)
+    {
+      const char *actual = oci_namespace_type (type);
+      return berth_err_at (err, BERTH_E_VALUE, jpath, "%s is not a %s namespace (it is %s)",
+                           n->path, n->type, actual ? actual : "another type");
+    }
+  return steal_fd (&fd);
+}
+
+int
 ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err)
 {
   const struct oci_linux *l = c->linux;
@@ -79,7 +108,7 @@ ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err)
     {
       const struct oci_namespace *n = &l->namespaces[i];
       char jpath[64];
-      int k, fd, type;
+      int k, fd;
 
       k = ns_from_type (n->type);
       snprintf (jpath, sizeof jpath, ".linux.namespaces[%zu].path", i);
@@ -92,22 +121,13 @@ ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err)
           p->new_flags |= ns_table[k].flag;
           continue;
         }
-      fd = open (n->path, O_RDONLY | O_CLOEXEC);
+      fd = ns_open_path (n, i, err);
       if (fd < 0)
         {
-          berth_err_sys (err, errno, "open %s namespace %s", n->type, n->path);
-          snprintf (err->path, sizeof err->path, "%s", jpath);
           ns_plan_close (p);
           return -1;
         }
       p->join_fd[k] = fd;
-      type = ioctl (fd, NS_GET_NSTYPE);
-      if (type != ns_table[k].flag)
-        {
-          ns_plan_close (p);
-          return berth_err_at (err, BERTH_E_VALUE, jpath, "%s is not a %s namespace", n->path,
-                               n->type);
-        }
     }
   return 0;
 }

@@ -31,6 +31,10 @@ struct ns_plan {
 };
 
 int ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err);
+/* linux.namespaces[i], which has a path: that file opened (O_CLOEXEC) once
+   it is known to be a namespace of the type named, or -1 and the error at
+   .linux.namespaces[i].path.  ns_plan's rule, also `berth check`'s. */
+int ns_open_path (const struct oci_namespace *n, size_t i, struct berth_error *err);
 /* A config without a mount namespace inherits the runtime's (the mounts
    go there); refused, naming .linux.namespaces, when it asks for a new user
    namespace, which could not mount there.  *inherits says whether it does. */

@@ -96,6 +96,10 @@ CASES = [
         path="proc/1/ns/ipc"), lambda c: f".linux.namespaces[{ns_index(c, 'ipc')}].path"),
     ("ns-path-missing", lambda c: c["linux"]["namespaces"][ns_index(c, "network")].update(
         path="/nonexistent/ns"), lambda c: f".linux.namespaces[{ns_index(c, 'network')}].path"),
+    ("ns-path-wrong-type", lambda c: c["linux"]["namespaces"][ns_index(c, "network")].update(
+        path="/proc/self/ns/ipc"), lambda c: f".linux.namespaces[{ns_index(c, 'network')}].path"),
+    ("ns-path-not-a-namespace", lambda c: c["linux"]["namespaces"][ns_index(c, "ipc")].update(
+        path="/etc/hostname"), lambda c: f".linux.namespaces[{ns_index(c, 'ipc')}].path"),
     ("hostname-without-uts", lambda c: drop_ns(c, "uts"), ".hostname"),
     ("domainname-without-uts", lambda c: (drop_ns(c, "uts"), c.pop("hostname"),
                                           c.update(domainname="example.org")), ".domainname"),
