@@ -142,3 +142,49 @@ berth_err_kind_name (enum berth_error_kind kind)
     return names[kind];
   return "unknown";
 }
+
+int
+berth_reporter_error (struct berth_reporter *r, const struct berth_error *e)
+{
+  if (r->collect)
+    return r->collect (r->data, false, e) < 0 ? -1 : 0;
+  if (r->err && r->err != e)
+    {
+      /* As berth_err_at: a source the caller set stays unless e has one. */
+      struct berth_error keep = *r->err;
+      *r->err = *e;
+      if (!e->source[0])
+        memcpy (r->err->source, keep.source, sizeof keep.source);
+    }
+  return -1;
+}
+
+int
+berth_reporter_at (struct berth_reporter *r, enum berth_error_kind kind, const char *path,
+                   const char *fmt, ...)
+{
+  struct berth_error e = { .kind = kind };
+  va_list ap;
+
+  snprintf (e.path, sizeof e.path, "%s", path ? path : "");
+  va_start (ap, fmt);
+  set_msg (&e, fmt, ap);
+  va_end (ap);
+  return berth_reporter_error (r, &e);
+}
+
+int
+berth_reporter_warn (struct berth_reporter *r, enum berth_error_kind kind, const char *path,
+                     const char *fmt, ...)
+{
+  struct berth_error e = { .kind = kind };
+  va_list ap;
+
+  if (r->collect == NULL)
+    return 0;
+  snprintf (e.path, sizeof e.path, "%s", path ? path : "");
+  va_start (ap, fmt);
+  set_msg (&e, fmt, ap);
+  va_end (ap);
+  return r->collect (r->data, true, &e) < 0 ? -1 : 0;
+}

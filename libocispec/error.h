@@ -9,6 +9,7 @@
 #define BERTH_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum berth_error_kind {
@@ -53,5 +54,28 @@ void berth_err_clear (struct berth_error *e);
 /* One line: "[source: ][path: ]msg[: strerror(errnum)]".  Returns buf. */
 const char *berth_err_format (const struct berth_error *e, char *buf, size_t len);
 const char *berth_err_kind_name (enum berth_error_kind kind);
+
+/* Where rules put what they find, so that each rule is written once for
+ * both create and check.  With collect NULL (create) the first problem is
+ * written to *err and the rule returns -1 at once; warnings are dropped.
+ * With collect set (check) every problem, error or warning, is handed to
+ * collect() and the rules go on; collect() < 0 (out of memory) stops them
+ * as well.  A rule reads:
+ *     if (bad && berth_reporter_at (rep, kind, path, ...) < 0) return -1;
+ */
+struct berth_reporter {
+  struct berth_error *err; /* stop mode: the first problem */
+  int (*collect) (void *data, bool warning, const struct berth_error *e);
+  void *data;
+};
+
+/* Report an error at `path`; -1 when the rules must stop, 0 to go on. */
+int berth_reporter_at (struct berth_reporter *r, enum berth_error_kind kind, const char *path,
+                       const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+/* A warning: what create skips or only logs; 0 unless collect() fails. */
+int berth_reporter_warn (struct berth_reporter *r, enum berth_error_kind kind, const char *path,
+                         const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+/* An error value some function returned (its path, kind and errno kept). */
+int berth_reporter_error (struct berth_reporter *r, const struct berth_error *e);
 
 #endif

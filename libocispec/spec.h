@@ -355,10 +355,35 @@ int oci_config_parse_data (const char *data, size_t len, struct oci_config **out
 void oci_config_free (struct oci_config *c);
 
 /* Semantic validation that needs no host: ociVersion range, enumerations,
-   absolute paths, duplicates.  `source` prefixes errors. */
+   absolute paths, duplicates.  The _report forms go through a reporter
+   (error.h): create stops at the first problem, check collects them all;
+   the _validate forms stop at the first, into *err.  Seccomp's rules are
+   berth's (they need libseccomp). */
+int oci_config_report (const struct oci_config *c, struct berth_reporter *rep);
+int oci_process_report (const struct oci_process *p, const char *base_path,
+                        struct berth_reporter *rep);
 int oci_config_validate (const struct oci_config *c, struct berth_error *err);
 int oci_process_validate (const struct oci_process *p, const char *base_path,
                           struct berth_error *err);
+
+/* The RLIMIT_* number of a spec rlimit name ("RLIMIT_NOFILE"), -1 when the
+   name is not one. */
+int oci_rlimit_resource (const char *name);
+
+/* The CLONE_NEW* flag of a spec namespace type ("network"), -1 when the
+   name is not one; and back, NULL when the flag is not one. */
+int oci_namespace_flag (const char *type);
+const char *oci_namespace_type (int flag);
+
+/* The six hook lists of config.md, each with its property name, in the
+   spec's order; `h` may be NULL (all empty). */
+#define OCI_HOOK_KINDS 6
+struct oci_hook_list {
+  const char *name; /* "prestart", "createRuntime", ... */
+  const struct oci_hook *v;
+  size_t n;
+};
+size_t oci_hook_lists (const struct oci_hooks *h, struct oci_hook_list out[OCI_HOOK_KINDS]);
 
 /* "1.0.0" .. "1.3.x" with optional "-pre" / "+build" suffixes. */
 bool oci_version_supported (const char *v);

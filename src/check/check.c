@@ -1,6 +1,6 @@
-/* berth check: the driver, the report, and the host checks that are not
-   about cgroups (check_cgroup.c) or the spec's own rules (check_spec.c).
-   See check.h. */
+/* berth check: the driver and the host checks that are not about cgroups
+   (check_cgroup.c) or the config's own rules (check_spec.c); the report is
+   report.c's.  See check.h. */
 #include "check/check_priv.h"
 #include "cleanup.h"
 #include "security/lsm.h"
@@ -11,206 +11,19 @@
 #include "init/process.h"
 #include "base/safepath.h"
 #include "init/scheduling.h"
+#include "init/sysctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/nsfs.h>
-#include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* ---- the report ------------------------------------------------------------ */
-
-static struct check_problem *
-new_problem (struct check_ctx *x, enum check_severity sev)
-{
-  struct check_report *r = x->r;
-
-  if (r->n == r->cap)
-    {
-      size_t cap = r->cap ? r->cap * 2 : 16;
-      struct check_problem *v = realloc (r->v, cap * sizeof *v);
-      if (v == NULL)
-        {
-          x->oom = true;
-          return NULL;
-        }
-      r->v = v;
-      r->cap = cap;
-    }
-  if (sev == CHECK_ERROR)
-    r->n_errors++;
-  else
-    r->n_warnings++;
-  r->v[r->n] = (struct check_problem){ .severity = sev };
-  return &r->v[r->n++];
-}
-
-void
-check_add (struct check_ctx *x, enum check_severity sev, enum berth_error_kind kind,
-           const char *path, const char *fmt, ...)
-{
-  struct check_problem *p = new_problem (x, sev);
-  va_list ap;
-
-  if (p == NULL)
-    return;
-  p->e.kind = kind;
-  if (path && *path)
-    {
-      snprintf (p->e.path, sizeof p->e.path, "%s", path);
-      berth_err_set_source (&p->e, "config.json");
-    }
-  va_start (ap, fmt);
-  vsnprintf (p->e.msg, sizeof p->e.msg, fmt, ap);
-  va_end (ap);
-}
-
-void
-check_add_error (struct check_ctx *x, enum check_severity sev, const struct berth_error *e,
-                 const char *path)
-{
-  struct check_problem *p = new_problem (x, sev);
-
-  if (p == NULL)
-    return;
-  p->e = *e;
-  if (!p->e.path[0] && path)
-    snprintf (p->e.path, sizeof p->e.path, "%s", path);
-  if (p->e.path[0])
-    berth_err_set_source (&p->e, "config.json");
-}
-
-void
-check_report_free (struct check_report *r)
-{
-  free (r->v);
-  memset (r, 0, sizeof *r);
-}
-
-static yajl_gen_status
-gen_str (yajl_gen g, const char *s)
-{
-  return yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
-static yajl_gen_status
-gen_list (yajl_gen g, const struct check_report *r, enum check_severity sev)
-{
-  yajl_gen_status s = yajl_gen_array_open (g);
-
-  for (size_t i = 0; i < r->n && s == yajl_gen_status_ok; i++)
-    {
-      struct berth_error e = r->v[i].e;
-      char message[1024];
-      if (r->v[i].severity != sev)
-        continue;
-      /* The path has a member of its own: the message is the rest. */
-      e.path[0] = e.source[0] = '\0';
-      berth_err_format (&e, message, sizeof message);
-      if ((s = yajl_gen_map_open (g)) != yajl_gen_status_ok
-          || (s = gen_str (g, "path")) != yajl_gen_status_ok
-          || (s = gen_str (g, r->v[i].e.path)) != yajl_gen_status_ok
-          || (s = gen_str (g, "message")) != yajl_gen_status_ok
-          || (s = gen_str (g, message)) != yajl_gen_status_ok
-          || (s = gen_str (g, "kind")) != yajl_gen_status_ok
-          || (s = gen_str (g, berth_err_kind_name (e.kind))) != yajl_gen_status_ok)
-        break;
-      s = yajl_gen_map_close (g);
-    }
-  return s == yajl_gen_status_ok ? yajl_gen_array_close (g) : s;
-}
-
-int
-check_report_json (const struct check_report *r, char **out, struct berth_error *err)
-{
-  yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *buf;
-  size_t len;
-  yajl_gen_status s;
-
-  *out = NULL;
-  if (g == NULL)
-    return berth_err_sys (err, ENOMEM, "out of memory");
-  s = yajl_gen_map_open (g);
-  if (s == yajl_gen_status_ok && (s = gen_str (g, "errors")) == yajl_gen_status_ok)
-    s = gen_list (g, r, CHECK_ERROR);
-  if (s == yajl_gen_status_ok && (s = gen_str (g, "warnings")) == yajl_gen_status_ok)
-    s = gen_list (g, r, CHECK_WARNING);
-  if (s == yajl_gen_status_ok)
-    s = yajl_gen_map_close (g);
-  if (s == yajl_gen_status_ok && yajl_gen_get_buf (g, &buf, &len) == yajl_gen_status_ok)
-    *out = strndup ((const char *) buf, len);
-  yajl_gen_free (g);
-  if (s != yajl_gen_status_ok)
-    return berth_err (err, BERTH_E_VALUE, "cannot encode the report as JSON (status %d)", (int) s);
-  return *out ? 0 : berth_err_sys (err, ENOMEM, "out of memory");
-}
-
-/* ---- shared rules ---------------------------------------------------------- */
-
-const char *
-check_sysctl_namespace (const char *key)
-{
-  static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-                                     "kernel.sem", "kernel.shmall", "kernel.shmmax",
-                                     "kernel.shmmni", "kernel.shm_rmid_forced" };
-  for (size_t i = 0; i < sizeof ipc / sizeof ipc[0]; i++)
-    if (strcmp (key, ipc[i]) == 0)
-      return "ipc";
-  if (strncmp (key, "fs.mqueue.", 10) == 0)
-    return "ipc";
-  if (strcmp (key, "kernel.hostname") == 0 || strcmp (key, "kernel.domainname") == 0)
-    return "uts";
-  if (strncmp (key, "net.", 4) == 0)
-    return "network";
-  return NULL;
-}
-
-int
-check_rlimit_resource (const char *name)
-{
-  static const struct {
-    const char *name;
-    int resource;
-  } rl[] = {
-    { "RLIMIT_AS", RLIMIT_AS }, { "RLIMIT_CORE", RLIMIT_CORE }, { "RLIMIT_CPU", RLIMIT_CPU },
-    { "RLIMIT_DATA", RLIMIT_DATA }, { "RLIMIT_FSIZE", RLIMIT_FSIZE },
-    { "RLIMIT_LOCKS", RLIMIT_LOCKS }, { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-    { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "RLIMIT_NICE", RLIMIT_NICE },
-    { "RLIMIT_NOFILE", RLIMIT_NOFILE }, { "RLIMIT_NPROC", RLIMIT_NPROC },
-    { "RLIMIT_RSS", RLIMIT_RSS }, { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-    { "RLIMIT_RTTIME", RLIMIT_RTTIME }, { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-    { "RLIMIT_STACK", RLIMIT_STACK },
-  };
-  for (size_t i = 0; i < sizeof rl / sizeof rl[0]; i++)
-    if (strcmp (name, rl[i].name) == 0)
-      return rl[i].resource;
-  return -1;
-}
-
-static bool
-has_ns (const struct oci_config *c, const char *type)
-{
-  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
-    if (strcmp (c->linux->namespaces[i].type, type) == 0)
-      return true;
-  return false;
-}
 
 static bool
 file_starts_with (const char *path, char c)
@@ -347,28 +160,12 @@ check_mounts (struct check_ctx *x)
   for (size_t i = 0; i < x->c->mounts_len; i++)
     {
       const struct oci_mount *m = &x->c->mounts[i];
-      cleanup_mount_opts struct mount_opts opts = { 0 };
-      struct berth_error e = { 0 };
       struct stat st;
 
-      CHECK_PATHF (path, ".mounts[%zu].options", i);
-      if (mount_opts_parse (m->options, m->options_len, path, &opts, &e) < 0)
-        check_add_error (x, CHECK_ERROR, &e, path);
-      if (m->uid_mappings_len || m->gid_mappings_len)
-        {
-          CHECK_PATHF (path, ".mounts[%zu].%s", i,
-                       m->uid_mappings_len ? "uidMappings" : "gidMappings");
-          check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
-                     "ID-mapped mounts are not implemented");
-        }
-      if (!mount_is_bind (m))
+      /* mount_validate()'s rules are check_spec's; here, the host. */
+      if (!mount_is_bind (m) || m->source == NULL || m->source[0] == '\0')
         continue;
       CHECK_PATHF (path, ".mounts[%zu].source", i);
-      if (m->source == NULL || m->source[0] == '\0')
-        {
-          check_add (x, CHECK_ERROR, BERTH_E_MISSING, path, "a bind mount needs a source");
-          continue;
-        }
       /* A relative source is relative to the bundle, create's cwd. */
       if (snprintf (src, sizeof src, "%s%s%s", m->source[0] == '/' ? "" : x->bundle,
                     m->source[0] == '/' ? "" : "/", m->source)
@@ -384,25 +181,14 @@ check_mounts (struct check_ctx *x)
 static void
 check_hooks (struct check_ctx *x)
 {
-  const struct oci_hooks *h = x->c->hooks;
-  const struct {
-    const char *name;
-    const struct oci_hook *v;
-    size_t n;
-  } lists[] = {
-    { "prestart", h ? h->prestart : NULL, h ? h->prestart_len : 0 },
-    { "createRuntime", h ? h->create_runtime : NULL, h ? h->create_runtime_len : 0 },
-    { "createContainer", h ? h->create_container : NULL, h ? h->create_container_len : 0 },
-    { "startContainer", h ? h->start_container : NULL, h ? h->start_container_len : 0 },
-    { "poststart", h ? h->poststart : NULL, h ? h->poststart_len : 0 },
-    { "poststop", h ? h->poststop : NULL, h ? h->poststop_len : 0 },
-  };
+  struct oci_hook_list lists[OCI_HOOK_KINDS];
   char path[96];
   struct stat st;
 
+  oci_hook_lists (x->c->hooks, lists);
   /* Only the runtime-namespace hooks name host paths that exist now;
      createContainer and startContainer run in the container's root. */
-  for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+  for (size_t l = 0; l < OCI_HOOK_KINDS; l++)
     for (size_t i = 0; i < lists[l].n; i++)
       {
         const char *hp = lists[l].v[i].path;
@@ -500,15 +286,6 @@ check_program (struct check_ctx *x, const char *rootfs)
 static void
 check_namespaces (struct check_ctx *x)
 {
-  static const struct {
-    const char *type, *proc;
-    int flag;
-  } kinds[] = {
-    { "pid", "pid", CLONE_NEWPID }, { "network", "net", CLONE_NEWNET },
-    { "mount", "mnt", CLONE_NEWNS }, { "ipc", "ipc", CLONE_NEWIPC },
-    { "uts", "uts", CLONE_NEWUTS }, { "user", "user", CLONE_NEWUSER },
-    { "cgroup", "cgroup", CLONE_NEWCGROUP }, { "time", "time", CLONE_NEWTIME },
-  };
   const struct oci_linux *l = x->c->linux;
   char path[96], proc[64];
 
@@ -516,52 +293,29 @@ check_namespaces (struct check_ctx *x)
     {
       const struct oci_namespace *n = &l->namespaces[i];
       cleanup_close int fd = -1;
-      size_t k;
-      int type;
+      struct berth_error e = { 0 };
+      int k = ns_from_type (n->type);
 
-      for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-        if (strcmp (n->type, kinds[k].type) == 0)
-          break;
-      if (k == sizeof kinds / sizeof kinds[0])
+      if (k < 0)
         continue; /* check_spec said so */
       if (n->path == NULL || n->path[0] == '\0')
         {
-          CHECK_PATHF (proc, "/proc/self/ns/%s", kinds[k].proc);
+          CHECK_PATHF (proc, "/proc/self/ns/%s", ns_proc_name (k));
           CHECK_PATHF (path, ".linux.namespaces[%zu].type", i);
           if (access (proc, F_OK) < 0)
             check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
                        "this kernel has no %s namespaces (%s does not exist)", n->type, proc);
-          else if (kinds[k].flag == CLONE_NEWUSER
+          else if (k == NS_USER
                    && file_starts_with ("/proc/sys/user/max_user_namespaces", '0'))
             check_add (x, CHECK_ERROR, BERTH_E_UNSUPPORTED, path,
                        "user namespaces are disabled on this host "
                        "(/proc/sys/user/max_user_namespaces is 0)");
           continue;
         }
-      CHECK_PATHF (path, ".linux.namespaces[%zu].path", i);
       if (n->path[0] != '/')
         continue; /* check_spec said so */
-      if ((fd = open (n->path, O_RDONLY | O_CLOEXEC)) < 0)
-        {
-          if (errno == ENOENT)
-            check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, path, "%s does not exist", n->path);
-          else
-            check_add (x, CHECK_ERROR, BERTH_E_SYSTEM, path, "%s: %s", n->path, strerror (errno));
-          continue;
-        }
-      type = ioctl (fd, NS_GET_NSTYPE);
-      if (type < 0)
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "%s is not a namespace", n->path);
-      else if (type != kinds[k].flag)
-        {
-          const char *actual = "another";
-          for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
-            if (kinds[j].flag == type)
-              actual = kinds[j].type;
-          check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
-                     "%s is not a namespace of type \"%s\" (it is \"%s\")", n->path,
-                     n->type, actual);
-        }
+      if ((fd = ns_open_path (n, i, &e)) < 0)
+        check_add_error (x, CHECK_ERROR, &e, NULL);
     }
 }
 
@@ -623,7 +377,7 @@ check_rlimits (struct check_ctx *x)
 
   for (size_t i = 0; p && !privileged && i < p->rlimits_len; i++)
     {
-      int res = check_rlimit_resource (p->rlimits[i].type);
+      int res = oci_rlimit_resource (p->rlimits[i].type);
       struct rlimit cur;
       if (res < 0 || getrlimit (res, &cur) < 0 || cur.rlim_max == RLIM_INFINITY
           || p->rlimits[i].hard <= cur.rlim_max)
@@ -646,17 +400,11 @@ check_sysctls (struct check_ctx *x)
 
   for (size_t i = 0; l && i < l->sysctl_len; i++)
     {
-      const char *key = l->sysctl_keys[i], *ns = check_sysctl_namespace (key);
+      const char *key = l->sysctl_keys[i];
+      struct berth_reporter rep = check_reporter (x);
+
       oci_path_key (path, sizeof path, ".linux.sysctl", key);
-      if (strstr (key, "..") || strchr (key, '/') || key[0] == '\0')
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path, "invalid sysctl name \"%s\"", key);
-      else if (ns == NULL)
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
-                   "sysctl \"%s\" is not namespaced: setting it would change the host", key);
-      else if (!has_ns (x->c, ns))
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, path,
-                   "sysctl \"%s\" needs the container to have its own %s namespace", key, ns);
-      else
+      if (sysctl_validate (x->c, i, &rep) == 0)
         {
           CHECK_PATHF (file, "/proc/sys/%s", key);
           for (char *c = file + 10; *c; c++)
@@ -737,7 +485,6 @@ check_bundle (const struct check_options *o, struct check_report *r, struct bert
       check_capabilities (&x);
       check_rlimits (&x);
       check_sysctls (&x);
-      check_seccomp (&x);
       check_cgroups (&x);
     }
   if (x.oom)

@@ -52,10 +52,4 @@ void check_report_free (struct check_report *r);
    "message" is the problem without its path (and source). */
 int check_report_json (const struct check_report *r, char **out, struct berth_error *err);
 
-/* The namespace a sysctl belongs to, by the runtime's rule: "ipc" for the
-   System V IPC and POSIX message queue ones, "uts" for kernel.hostname and
-   kernel.domainname, "network" for net.*; NULL when it is not namespaced
-   (setting it would change the host). */
-const char *check_sysctl_namespace (const char *key);
-
 #endif

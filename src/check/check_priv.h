@@ -1,5 +1,5 @@
-/* berth — internals shared by check.c, check_spec.c and check_cgroup.c (not
- * an API).  Each check_*() walks one part of the config and adds every
+/* berth — internals shared by check.c, check_spec.c, check_cgroup.c and
+ * report.c (not an API).  Each check_*() walks one part of the config and adds every
  * problem it finds to the context's report; none of them stops early.
  */
 #ifndef BERTH_CHECK_PRIV_H
@@ -27,13 +27,13 @@ void check_add (struct check_ctx *x, enum check_severity sev, enum berth_error_k
 void check_add_error (struct check_ctx *x, enum check_severity sev, const struct berth_error *e,
                       const char *path);
 
-/* The RLIMIT_* number of a spec rlimit name, -1 when unknown. */
-int check_rlimit_resource (const char *name);
+/* A reporter (error.h) that collects into the context's report: errors
+   and warnings, each with its path. */
+struct berth_reporter check_reporter (struct check_ctx *x);
 
-/* The spec's own rules (validate.c's, every violation reported). */
+/* The config's own rules, create's (validate.c, seccomp_validate(),
+   mount_validate()), every violation reported. */
 void check_spec (struct check_ctx *x);
-/* linux.seccomp against libseccomp: names, actions, architectures, flags. */
-void check_seccomp (struct check_ctx *x);
 /* linux.resources and linux.cgroupsPath against this host's cgroups. */
 void check_cgroups (struct check_ctx *x);
 

@@ -251,3 +251,57 @@ mount_is_bind (const struct oci_mount *m)
       return true;
   return false;
 }
+
+int
+mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep)
+{
+  cleanup_mount_opts struct mount_opts opts = { 0 };
+  struct berth_error e = { 0 };
+  char path[64];
+
+  snprintf (path, sizeof path, ".mounts[%zu].options", i);
+  if (mount_opts_parse (m->options, m->options_len, path, &opts, &e) < 0)
+    {
+      if (!e.path[0])
+        snprintf (e.path, sizeof e.path, "%s", path);
+      if (berth_reporter_error (rep, &e) < 0)
+        return -1;
+    }
+  if (m->uid_mappings_len || m->gid_mappings_len)
+    {
+      snprintf (path, sizeof path, ".mounts[%zu].%s", i,
+                m->uid_mappings_len ? "uidMappings" : "gidMappings");
+      if (berth_reporter_at (rep, BERTH_E_UNSUPPORTED, path,
+                             "ID-mapped mounts are not implemented")
+          < 0)
+        return -1;
+    }
+  if (mount_is_bind (m) && (m->source == NULL || m->source[0] == '\0'))
+    {
+      snprintf (path, sizeof path, ".mounts[%zu].source", i);
+      return berth_reporter_at (rep, BERTH_E_MISSING, path, "a bind mount needs a source");
+    }
+  if (!mount_is_bind (m) && (m->type == NULL || m->type[0] == '\0'))
+    {
+      snprintf (path, sizeof path, ".mounts[%zu].type", i);
+      return berth_reporter_at (rep, BERTH_E_MISSING, path,
+                                "a mount that is not a bind mount needs a type");
+    }
+  return 0;
+}
+
+int
+mount_validate_config (const struct oci_config *c, struct berth_reporter *rep)
+{
+  const char *prop = c->linux ? c->linux->rootfs_propagation : NULL;
+
+  if (prop && prop[0] && mount_propagation_flags (prop) == 0
+      && berth_reporter_at (rep, BERTH_E_VALUE, ".linux.rootfsPropagation",
+                            "unknown propagation \"%s\"", prop)
+             < 0)
+    return -1;
+  for (size_t i = 0; i < c->mounts_len; i++)
+    if (mount_validate (&c->mounts[i], i, rep) < 0)
+      return -1;
+  return 0;
+}

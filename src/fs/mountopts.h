@@ -56,5 +56,11 @@ size_t mount_opts_known (const char **names, size_t max);
 
 /* A bind mount: type "bind", or a "bind"/"rbind" option (runc's rule). */
 bool mount_is_bind (const struct oci_mount *m);
+/* .mounts[i]'s rules, for create (rootfs.c, stopping at the first) and
+   `berth check` (collecting): options berth refuses, ID-mapped mounts, a
+   bind mount without a source, any other mount without a type. */
+int mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep);
+/* linux.rootfsPropagation (a propagation name) and every mount_validate(). */
+int mount_validate_config (const struct oci_config *c, struct berth_reporter *rep);
 
 #endif

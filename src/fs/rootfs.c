@@ -300,11 +300,6 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
   struct stat st;
   int tree = x->o->bind_sources ? x->o->bind_sources[i] : -1;
 
-  if (source == NULL || source[0] == '\0')
-    {
-      berth_err (err, BERTH_E_MISSING, "a bind mount needs a source");
-      return rootfs_at_path (err, ".mounts[%zu].source", i);
-    }
   /* A relative source is relative to the bundle, the caller's cwd. */
   if ((tree >= 0 ? fstat (tree, &st) : stat (source, &st)) < 0)
     {
@@ -563,17 +558,12 @@ mount_one (struct ctx *x, size_t i, struct berth_error *err)
   cleanup_free char *dest = NULL;
   char jpath[64];
 
+  /* mount_validate_config() has passed this mount (rootfs_prepare). */
   snprintf (jpath, sizeof jpath, ".mounts[%zu].options", i);
   if (mount_opts_parse (m->options, m->options_len, jpath, &opts, err) < 0)
     {
       berth_err_set_source (err, "config.json");
       return -1;
-    }
-  if (m->uid_mappings_len || m->gid_mappings_len)
-    {
-      berth_err (err, BERTH_E_UNSUPPORTED, "ID-mapped mounts are not implemented");
-      return rootfs_at_path (err, ".mounts[%zu].%s", i,
-                      m->uid_mappings_len ? "uidMappings" : "gidMappings");
     }
   dest = safepath_clean (m->destination);
   if (dest == NULL)
@@ -581,11 +571,6 @@ mount_one (struct ctx *x, size_t i, struct berth_error *err)
 
   if (strcmp (type, "bind") == 0 || (opts.flags & MS_BIND))
     return mount_bind (x, i, dest, &opts, err);
-  if (type[0] == '\0')
-    {
-      berth_err (err, BERTH_E_MISSING, "a mount that is not a bind mount needs a type");
-      return rootfs_at_path (err, ".mounts[%zu].type", i);
-    }
   if (strcmp (type, "cgroup") == 0)
     return mount_cgroup (x, i, dest, &opts, err);
   if (strcmp (type, "sysfs") == 0)
@@ -686,13 +671,13 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
   struct ctx x = { c, o, -1, NULL };
   ssize_t dev = -1;
 
-  if (c->linux && c->linux->rootfs_propagation && c->linux->rootfs_propagation[0])
+  if (mount_validate_config (c, &(struct berth_reporter){ .err = err }) < 0)
     {
-      prop = rootfs_configured_propagation (c);
-      if (prop == 0)
-        return berth_err_at (err, BERTH_E_VALUE, ".linux.rootfsPropagation",
-                             "unknown propagation \"%s\"", c->linux->rootfs_propagation);
+      berth_err_set_source (err, "config.json");
+      return -1;
     }
+  if (rootfs_configured_propagation (c))
+    prop = rootfs_configured_propagation (c); /* valid: checked above */
   if (!o->host_mount_ns && mount (NULL, "/", NULL, prop, NULL) < 0)
     return berth_err_sys (err, errno, "set the propagation of /");
 

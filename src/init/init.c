@@ -1,5 +1,4 @@
 #include "init/init.h"
-#include "check/check.h"
 #include "cleanup.h"
 #include "init/hooks.h"
 #include "init/laststage.h"
@@ -7,6 +6,7 @@
 #include "init/process.h"
 #include "fs/rootfs.h"
 #include "init/scheduling.h"
+#include "init/sysctl.h"
 #include "base/sync.h"
 #include "base/utils.h"
 
@@ -46,14 +46,6 @@ fail (struct init_ctx *ctx, struct berth_error *err)
   _exit (1);
 }
 
-static bool
-has_ns (const struct oci_config *c, const char *type)
-{
-  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
-    if (strcmp (c->linux->namespaces[i].type, type) == 0)
-      return true;
-  return false;
-}
 
 static int
 apply_sysctl (const struct oci_config *c, struct berth_error *err)
@@ -62,22 +54,13 @@ apply_sysctl (const struct oci_config *c, struct berth_error *err)
   for (size_t i = 0; l && i < l->sysctl_len; i++)
     {
       const char *key = l->sysctl_keys[i];
-      /* Namespaced sysctls only: the rest would change the host (the rule is
-         shared with berth check). */
-      const char *ns = check_sysctl_namespace (key);
       char jpath[256], file[512];
 
+      /* Namespaced sysctls only: the rest would change the host (the rule is
+         shared with berth check). */
+      if (sysctl_validate (c, i, &(struct berth_reporter){ .err = err }) < 0)
+        return -1;
       oci_path_key (jpath, sizeof jpath, ".linux.sysctl", key);
-      if (ns == NULL)
-        return berth_err_at (err, BERTH_E_VALUE, jpath,
-                             "sysctl \"%s\" is not namespaced: setting it would change the host",
-                             key);
-      if (!has_ns (c, ns))
-        return berth_err_at (err, BERTH_E_VALUE, jpath,
-                             "sysctl \"%s\" needs the container to have its own %s namespace", key,
-                             ns);
-      if (strstr (key, "..") || strchr (key, '/'))
-        return berth_err_at (err, BERTH_E_VALUE, jpath, "invalid sysctl name \"%s\"", key);
       snprintf (file, sizeof file, "/proc/sys/%s", key);
       for (char *p = file + 10; *p; p++)
         if (*p == '.')

@@ -15,19 +15,15 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* The spec's type names are libocispec's (oci_namespace_flag()). */
 static const struct {
-  const char *spec_name;
   const char *proc_name;
   int flag;
 } ns_table[NS_COUNT] = {
-  [NS_USER] = { "user", "user", CLONE_NEWUSER },
-  [NS_PID] = { "pid", "pid", CLONE_NEWPID },
-  [NS_NET] = { "network", "net", CLONE_NEWNET },
-  [NS_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
-  [NS_UTS] = { "uts", "uts", CLONE_NEWUTS },
-  [NS_MNT] = { "mount", "mnt", CLONE_NEWNS },
-  [NS_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP },
-  [NS_TIME] = { "time", "time", CLONE_NEWTIME },
+  [NS_USER] = { "user", CLONE_NEWUSER },  [NS_PID] = { "pid", CLONE_NEWPID },
+  [NS_NET] = { "net", CLONE_NEWNET },     [NS_IPC] = { "ipc", CLONE_NEWIPC },
+  [NS_UTS] = { "uts", CLONE_NEWUTS },     [NS_MNT] = { "mnt", CLONE_NEWNS },
+  [NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP }, [NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
 int
@@ -42,6 +38,23 @@ ns_proc_name (enum berth_ns ns)
   return ns_table[ns].proc_name;
 }
 
+const char *
+ns_type_name (enum berth_ns ns)
+{
+  return oci_namespace_type (ns_table[ns].flag);
+}
+
+int
+ns_from_type (const char *type)
+{
+  int flag = oci_namespace_flag (type);
+
+  for (int k = 0; flag > 0 && k < NS_COUNT; k++)
+    if (ns_table[k].flag == flag)
+      return k;
+  return -1;
+}
+
 void
 ns_plan_close (struct ns_plan *p)
 {
@@ -51,6 +64,35 @@ ns_plan_close (struct ns_plan *p)
         close (p->join_fd[i]);
         p->join_fd[i] = -1;
       }
+}
+
+int
+ns_open_path (const struct oci_namespace *n, size_t i, struct berth_error *err)
+{
+  int k = ns_from_type (n->type), type;
+  cleanup_close int fd = -1;
+  char jpath[64];
+
+  snprintf (jpath, sizeof jpath, ".linux.namespaces[%zu].path", i);
+  if (k < 0)
+    return berth_err_at (err, BERTH_E_VALUE, jpath, "unknown namespace type \"%s\"", n->type);
+  fd = open (n->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      berth_err_sys (err, errno, "open %s namespace %s", n->type, n->path);
+      snprintf (err->path, sizeof err->path, "%s", jpath);
+      return -1;
+    }
+  type = ioctl (fd, NS_GET_NSTYPE);
+  if (type < 0)
+    return berth_err_at (err, BERTH_E_VALUE, jpath, "%s is not a namespace", n->path);
+  if (type != ns_table[k].flag)
+    {
+      const char *actual = oci_namespace_type (type);
+      return berth_err_at (err, BERTH_E_VALUE, jpath, "%s is not a %s namespace (it is %s)",
+                           n->path, n->type, actual ? actual : "another type");
+    }
+  return steal_fd (&fd);
 }
 
 int
@@ -66,13 +108,11 @@ ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err)
     {
       const struct oci_namespace *n = &l->namespaces[i];
       char jpath[64];
-      int k, fd, type;
+      int k, fd;
 
-      for (k = 0; k < NS_COUNT; k++)
-        if (strcmp (n->type, ns_table[k].spec_name) == 0)
-          break;
+      k = ns_from_type (n->type);
       snprintf (jpath, sizeof jpath, ".linux.namespaces[%zu].path", i);
-      if (k == NS_COUNT)
+      if (k < 0)
         return berth_err_at (err, BERTH_E_VALUE, jpath, "unknown namespace type \"%s\"", n->type);
       if (k == NS_USER)
         p->in_user_ns = true;
@@ -81,22 +121,13 @@ ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err)
           p->new_flags |= ns_table[k].flag;
           continue;
         }
-      fd = open (n->path, O_RDONLY | O_CLOEXEC);
+      fd = ns_open_path (n, i, err);
       if (fd < 0)
         {
-          berth_err_sys (err, errno, "open %s namespace %s", n->type, n->path);
-          snprintf (err->path, sizeof err->path, "%s", jpath);
           ns_plan_close (p);
           return -1;
         }
       p->join_fd[k] = fd;
-      type = ioctl (fd, NS_GET_NSTYPE);
-      if (type != ns_table[k].flag)
-        {
-          ns_plan_close (p);
-          return berth_err_at (err, BERTH_E_VALUE, jpath, "%s is not a %s namespace", n->path,
-                               n->type);
-        }
     }
   return 0;
 }
@@ -114,7 +145,7 @@ ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err)
       if (p->join_fd[k] < 0 || (k == NS_USER && skip_user))
         continue;
       if (setns (p->join_fd[k], ns_table[k].flag) < 0)
-        return berth_err_sys (err, errno, "join %s namespace", ns_table[k].spec_name);
+        return berth_err_sys (err, errno, "join %s namespace", ns_type_name (k));
       close (p->join_fd[k]);
       p->join_fd[k] = -1;
     }

@@ -31,6 +31,10 @@ struct ns_plan {
 };
 
 int ns_plan (const struct oci_config *c, struct ns_plan *p, struct berth_error *err);
+/* linux.namespaces[i], which has a path: that file opened (O_CLOEXEC) once
+   it is known to be a namespace of the type named, or -1 and the error at
+   .linux.namespaces[i].path.  ns_plan's rule, also `berth check`'s. */
+int ns_open_path (const struct oci_namespace *n, size_t i, struct berth_error *err);
 /* A config without a mount namespace inherits the runtime's (the mounts
    go there); refused, naming .linux.namespaces, when it asks for a new user
    namespace, which could not mount there.  *inherits says whether it does. */
@@ -48,5 +52,7 @@ int ns_write_id_maps (pid_t pid, const struct oci_linux *l, struct berth_error *
 int ns_write_time_offsets (const struct oci_linux *l, struct berth_error *err);
 int ns_clone_flag (enum berth_ns ns);
 const char *ns_proc_name (enum berth_ns ns); /* "user", "pid", "net", ... as in /proc/PID/ns */
+const char *ns_type_name (enum berth_ns ns); /* "user", "pid", "network", ... as in config.json */
+int ns_from_type (const char *type);         /* the enum berth_ns of a spec type, -1 if none */
 
 #endif

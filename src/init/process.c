@@ -162,20 +162,6 @@ process_enter_cwd (const struct oci_process *p, const char *base, bool create,
   return -1;
 }
 
-static const struct {
-  const char *name;
-  int resource;
-} rlimit_table[] = {
-  { "RLIMIT_AS", RLIMIT_AS },           { "RLIMIT_CORE", RLIMIT_CORE },
-  { "RLIMIT_CPU", RLIMIT_CPU },         { "RLIMIT_DATA", RLIMIT_DATA },
-  { "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-  { "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-  { "RLIMIT_NICE", RLIMIT_NICE },       { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-  { "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-  { "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-  { "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
-};
-
 int
 process_apply_rlimits (const struct oci_process *p, const char *base, struct berth_error *err)
 {
@@ -183,24 +169,21 @@ process_apply_rlimits (const struct oci_process *p, const char *base, struct ber
     {
       const struct oci_rlimit *r = &p->rlimits[i];
       struct rlimit lim = { .rlim_cur = r->soft, .rlim_max = r->hard };
-      size_t k;
+      int resource = oci_rlimit_resource (r->type);
       char suffix[48];
 
-      for (k = 0; k < sizeof rlimit_table / sizeof rlimit_table[0]; k++)
-        if (strcmp (r->type, rlimit_table[k].name) == 0)
-          break;
       snprintf (suffix, sizeof suffix, ".rlimits[%zu]", i);
-      if (k == sizeof rlimit_table / sizeof rlimit_table[0])
+      if (resource < 0)
         {
           berth_err (err, BERTH_E_VALUE, "unknown rlimit type \"%s\"", r->type);
           set_path (err, base, suffix);
           return -1;
         }
-      if (setrlimit (rlimit_table[k].resource, &lim) < 0)
+      if (setrlimit (resource, &lim) < 0)
         {
           struct rlimit cur = { 0 };
           int e = errno;
-          getrlimit (rlimit_table[k].resource, &cur);
+          getrlimit (resource, &cur);
           if (e == EPERM && lim.rlim_max > cur.rlim_max)
             berth_err_sys (err, e,
                            "setrlimit %s to soft %llu hard %llu: the hard limit is above the "

@@ -42,8 +42,6 @@ ctx_releasep (scmp_filter_ctx *ctx)
 
 /* ---- the config, checked ------------------------------------------------ */
 
-/* An action name and its errno value as libseccomp's action word.  Absent
-   errnoRet means EPERM, for ERRNO and (as runc does) TRACE. */
 const char *
 seccomp_notify_refusal (const char *syscall)
 {
@@ -56,16 +54,14 @@ seccomp_notify_refusal (const char *syscall)
   return NULL;
 }
 
-static int
-resolve_action (const char *name, bool has_ret, uint32_t ret, const char *path,
-                const char *ret_path, uint32_t *out, struct berth_error *err)
+/* An action name and its errno value as libseccomp's action word; false
+   when the name is not an action.  Absent errnoRet means EPERM, for ERRNO
+   and (as runc does) TRACE. */
+static bool
+resolve_action (const char *name, bool has_ret, uint32_t ret, uint32_t *out)
 {
   uint32_t data = has_ret ? ret : EPERM;
 
-  if ((strcmp (name, "SCMP_ACT_ERRNO") == 0 || strcmp (name, "SCMP_ACT_TRACE") == 0)
-      && data > 0xffff)
-    /* SECCOMP_RET_DATA has 16 bits; a wider value would silently change. */
-    return berth_err_at (err, BERTH_E_RANGE, ret_path, "%u does not fit in 16 bits", data);
   if (strcmp (name, "SCMP_ACT_ALLOW") == 0)
     *out = SCMP_ACT_ALLOW;
   else if (strcmp (name, "SCMP_ACT_ERRNO") == 0)
@@ -83,8 +79,8 @@ resolve_action (const char *name, bool has_ret, uint32_t ret, const char *path,
   else if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
     *out = SCMP_ACT_NOTIFY;
   else
-    return berth_err_at (err, BERTH_E_VALUE, path, "unknown seccomp action \"%s\"", name);
-  return 0;
+    return false;
+  return true;
 }
 
 static int
@@ -124,88 +120,144 @@ libseccomp_at_least (unsigned major, unsigned minor)
   return v->major > major || (v->major == major && v->minor >= minor);
 }
 
-/* Everything that can be wrong with the config, found without building the
-   filter, so that a cache hit reports the same errors as a compilation. */
-static int
-check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
-       struct berth_error *err)
+/* The flags berth knows; WAIT_KILLABLE_RECV also needs libseccomp 2.6. */
+static unsigned
+flag_value (const char *name)
 {
+  if (strcmp (name, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
+    return 0; /* the installing process is single-threaded (as runc) */
+  if (strcmp (name, "SECCOMP_FILTER_FLAG_LOG") == 0)
+    return SECCOMP_FILTER_FLAG_LOG;
+  if (strcmp (name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
+    return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  if (strcmp (name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
+    return SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+  return ~0u;
+}
+
+#define REPORT(...)                                                                          \
+  do                                                                                         \
+    {                                                                                        \
+      if (berth_reporter_at (rep, __VA_ARGS__) < 0)                                          \
+        return -1;                                                                           \
+    }                                                                                        \
+  while (0)
+
+static int
+validate_action (const char *name, bool has_ret, uint32_t ret, const char *path,
+                 const char *ret_path, struct berth_reporter *rep)
+{
+  uint32_t act;
+
+  if (!resolve_action (name, has_ret, ret, &act))
+    REPORT (BERTH_E_VALUE, path, "unknown seccomp action \"%s\"", name);
+  else if ((strcmp (name, "SCMP_ACT_ERRNO") == 0 || strcmp (name, "SCMP_ACT_TRACE") == 0)
+           && has_ret && ret > 0xffff)
+    /* SECCOMP_RET_DATA has 16 bits; a wider value would silently change. */
+    REPORT (BERTH_E_RANGE, ret_path, "%u does not fit in 16 bits", ret);
+  return 0;
+}
+
+static int
+validate_syscall (const struct oci_seccomp *s, size_t i, struct berth_reporter *rep)
+{
+  const struct oci_syscall *sc = &s->syscalls[i];
+  bool notify = strcmp (sc->action, "SCMP_ACT_NOTIFY") == 0;
   char path[160], ret_path[160];
 
-  if (resolve_action (s->default_action, s->has_default_errno_ret, s->default_errno_ret,
-                      BASE ".defaultAction", BASE ".defaultErrnoRet", def, err) < 0)
+  snprintf (path, sizeof path, BASE ".syscalls[%zu].action", i);
+  snprintf (ret_path, sizeof ret_path, BASE ".syscalls[%zu].errnoRet", i);
+  if (validate_action (sc->action, sc->has_errno_ret, sc->errno_ret, path, ret_path, rep) < 0)
     return -1;
-  if (*def == SCMP_ACT_NOTIFY)
-    return berth_err_at (err, BERTH_E_VALUE, BASE ".defaultAction",
-                         "SCMP_ACT_NOTIFY cannot be the default action");
+  if (notify && (s->listener_path == NULL || s->listener_path[0] == '\0'))
+    /* config-linux.md: the runtime MUST error. */
+    REPORT (BERTH_E_MISSING, path, "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
+  for (size_t j = 0; notify && j < sc->names_len; j++)
+    {
+      const char *why = seccomp_notify_refusal (sc->names[j]);
+      snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
+      if (why)
+        REPORT (BERTH_E_UNSUPPORTED, path, "%s", why);
+    }
+  for (size_t j = 0; rep->collect && j < sc->names_len; j++)
+    if (seccomp_syscall_resolve_name (sc->names[j]) == __NR_SCMP_ERROR)
+      {
+        /* create skips them (debug log), as runc does: a profile names
+           syscalls of every architecture and kernel. */
+        snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
+        if (berth_reporter_warn (rep, BERTH_E_VALUE, path,
+                                 "unknown syscall \"%s\" (libseccomp does not know it; skipped)",
+                                 sc->names[j])
+            < 0)
+          return -1;
+      }
+  for (size_t j = 0; j < sc->args_len; j++)
+    {
+      enum scmp_compare op;
+      snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].op", i, j);
+      if (resolve_op (sc->args[j].op, &op) < 0)
+        REPORT (BERTH_E_VALUE, path, "unknown seccomp operator \"%s\"", sc->args[j].op);
+      /* add_rule() counts conditions per index in an array of 6. */
+      snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].index", i, j);
+      if (sc->args[j].index > 5)
+        REPORT (BERTH_E_RANGE, path, "%u is not a syscall argument index (0..5)",
+                sc->args[j].index);
+    }
+  return 0;
+}
+
+int
+seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
+{
+  char path[160];
+
+  if (validate_action (s->default_action, s->has_default_errno_ret, s->default_errno_ret,
+                       BASE ".defaultAction", BASE ".defaultErrnoRet", rep)
+      < 0)
+    return -1;
+  if (strcmp (s->default_action, "SCMP_ACT_NOTIFY") == 0)
+    REPORT (BERTH_E_VALUE, BASE ".defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
   for (size_t i = 0; i < s->flags_len; i++)
     {
       const char *fl = s->flags[i];
+      const struct scmp_version *v = seccomp_version ();
       snprintf (path, sizeof path, BASE ".flags[%zu]", i);
-      if (strcmp (fl, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-        continue; /* the installing process is single-threaded (as runc) */
-      else if (strcmp (fl, "SECCOMP_FILTER_FLAG_LOG") == 0)
-        f->flags |= SECCOMP_FILTER_FLAG_LOG;
-      else if (strcmp (fl, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
-        f->flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-      else if (strcmp (fl, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-        {
-          const struct scmp_version *v = seccomp_version ();
-          if (!libseccomp_at_least (2, 6))
-            return berth_err_at (err, BERTH_E_UNSUPPORTED, path,
-                                 "%s is not supported by libseccomp %u.%u.%u (needs 2.6)", fl,
-                                 v->major, v->minor, v->micro);
-          f->flags |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-        }
-      else
-        return berth_err_at (err, BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
+      if (flag_value (fl) == ~0u)
+        REPORT (BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
+      else if (flag_value (fl) == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+               && !libseccomp_at_least (2, 6))
+        REPORT (BERTH_E_UNSUPPORTED, path,
+                "%s is not supported by libseccomp %u.%u.%u (needs 2.6)", fl, v->major,
+                v->minor, v->micro);
     }
   for (size_t i = 0; i < s->architectures_len; i++)
     if (resolve_arch (s->architectures[i]) == 0)
       {
         snprintf (path, sizeof path, BASE ".architectures[%zu]", i);
-        return berth_err_at (err, BERTH_E_VALUE, path, "unknown architecture \"%s\"",
-                             s->architectures[i]);
+        REPORT (BERTH_E_VALUE, path, "unknown architecture \"%s\"", s->architectures[i]);
       }
   for (size_t i = 0; i < s->syscalls_len; i++)
-    {
-      const struct oci_syscall *sc = &s->syscalls[i];
-      uint32_t act;
-      snprintf (path, sizeof path, BASE ".syscalls[%zu].action", i);
-      snprintf (ret_path, sizeof ret_path, BASE ".syscalls[%zu].errnoRet", i);
-      if (resolve_action (sc->action, sc->has_errno_ret, sc->errno_ret, path, ret_path, &act, err)
-          < 0)
-        return -1;
-      if (act == SCMP_ACT_NOTIFY)
-        {
-          if (s->listener_path == NULL || s->listener_path[0] == '\0')
-            /* config-linux.md: the runtime MUST error. */
-            return berth_err_at (err, BERTH_E_MISSING, path,
-                                 "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
-          f->listener = true;
-          for (size_t j = 0; j < sc->names_len; j++)
-            {
-              const char *why = seccomp_notify_refusal (sc->names[j]);
-              if (why == NULL)
-                continue;
-              snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
-              return berth_err_at (err, BERTH_E_UNSUPPORTED, path, "%s", why);
-            }
-        }
-      for (size_t j = 0; j < sc->args_len; j++)
-        {
-          enum scmp_compare op;
-          snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].op", i, j);
-          if (resolve_op (sc->args[j].op, &op) < 0)
-            return berth_err_at (err, BERTH_E_VALUE, path, "unknown operator \"%s\"",
-                                 sc->args[j].op);
-          /* add_rule() counts conditions per index in an array of 6. */
-          snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].index", i, j);
-          if (sc->args[j].index > 5)
-            return berth_err_at (err, BERTH_E_RANGE, path,
-                                 "argument index %u is not 0..5", sc->args[j].index);
-        }
-    }
+    if (validate_syscall (s, i, rep) < 0)
+      return -1;
+  return 0;
+}
+
+/* Everything that can be wrong with the config, found without building the
+   filter, so that a cache hit reports the same errors as a compilation;
+   then the default action and the flags for seccomp(2). */
+static int
+check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
+       struct berth_error *err)
+{
+  struct berth_reporter stop = { .err = err };
+
+  if (seccomp_validate (s, &stop) < 0)
+    return -1;
+  (void) resolve_action (s->default_action, s->has_default_errno_ret, s->default_errno_ret, def);
+  for (size_t i = 0; i < s->flags_len; i++)
+    f->flags |= flag_value (s->flags[i]);
+  for (size_t i = 0; i < s->syscalls_len; i++)
+    f->listener |= strcmp (s->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0;
   if (f->listener)
     f->flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   else if (f->flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
@@ -357,7 +409,7 @@ build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
     {
       const struct oci_syscall *sc = &s->syscalls[i];
       uint32_t act = 0;
-      resolve_action (sc->action, sc->has_errno_ret, sc->errno_ret, "", "", &act, err);
+      (void) resolve_action (sc->action, sc->has_errno_ret, sc->errno_ret, &act);
       if (act == def)
         /* A no-op, and libseccomp refuses it. */
         continue;

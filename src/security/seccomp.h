@@ -61,6 +61,13 @@ struct seccomp_cache {
    seccomp_free(). */
 int seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
                      struct berth_seccomp **out, struct berth_error *err);
+/* linux.seccomp's rules, the ones seccomp_compile() applies first (it stops
+   at the first problem) and `berth check` applies with a collecting
+   reporter: actions, errnoRet range, operators, argument indexes,
+   architectures and flags as libseccomp knows them, SCMP_ACT_NOTIFY's
+   conditions.  Collecting, it also warns of syscall names libseccomp does
+   not know (create skips them). */
+int seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep);
 void seccomp_free (struct berth_seccomp *f);
 /* Free s->syscalls, the bulk of a profile, once the filter is compiled and
    the config emitted for state.json: nothing after that reads the rules. */

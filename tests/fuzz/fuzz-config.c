@@ -118,6 +118,42 @@ round_trip (const struct oci_type *t, const void *obj, const char *indent)
   free (json2);
 }
 
+/* Collect mode (berth check) against stop mode (create): the same rules, so
+   collect finds a problem exactly when stop does, and stop's is collect's
+   first. */
+struct collected {
+  size_t n;
+  struct berth_error first;
+};
+
+static int
+collect (void *data, bool warning, const struct berth_error *e)
+{
+  struct collected *c = data;
+
+  REQUIRE (!warning, "validate.c reported a warning");
+  check_error (e, "collecting validator");
+  if (c->n++ == 0)
+    c->first = *e;
+  return 0;
+}
+
+static void
+same_rules (const void *obj, bool config, int stopped, const struct berth_error *err)
+{
+  struct collected c = { 0 };
+  struct berth_reporter rep = { .collect = collect, .data = &c };
+  int r = config ? oci_config_report (obj, &rep) : oci_process_report (obj, "", &rep);
+
+  REQUIRE (r == 0, "a collecting validator stopped");
+  REQUIRE ((stopped < 0) == (c.n > 0), "stop mode %s, collect mode found %zu problems",
+           stopped < 0 ? "failed" : "passed", c.n);
+  REQUIRE (stopped == 0 || (strcmp (err->path, c.first.path) == 0
+                            && strcmp (err->msg, c.first.msg) == 0),
+           "stop mode's error (%s: %s) is not collect mode's first (%s: %s)", err->path,
+           err->msg, c.first.path, c.first.msg);
+}
+
 /* Returns whether the document parsed as a `t`. */
 static bool
 one_type (const struct oci_type *t, const uint8_t *data, size_t size)
@@ -137,15 +173,19 @@ one_type (const struct oci_type *t, const uint8_t *data, size_t size)
 
   if (t == &oci_type_config)
     {
+      int r;
       berth_err_clear (&err);
-      if (oci_config_validate (obj, &err) < 0)
+      if ((r = oci_config_validate (obj, &err)) < 0)
         check_error (&err, "oci_config_validate");
+      same_rules (obj, true, r, &err);
     }
   else if (t == &oci_type_process)
     {
+      int r;
       berth_err_clear (&err);
-      if (oci_process_validate (obj, "", &err) < 0)
+      if ((r = oci_process_validate (obj, "", &err)) < 0)
         check_error (&err, "oci_process_validate");
+      same_rules (obj, false, r, &err);
     }
   /* Compact or indented output, by the length's parity: both get covered
      without paying for two round trips per input. */

@@ -49,7 +49,7 @@ def break_in_many_ways(bundle):
         f".mounts[{mounts}].source": "/nonexistent/src does not exist",
         f".linux.namespaces[{ns_index(c, 'network')}].path": "/etc/hostname is not a namespace",
         f".linux.namespaces[{ns_index(c, 'ipc')}].path":
-            '/proc/self/ns/net is not a namespace of type "ipc" (it is "network")',
+            '/proc/self/ns/net is not a ipc namespace (it is network)',
         '.linux.sysctl["kernel.pid_max"]': "not namespaced",
         ".linux.seccomp.architectures[0]": 'unknown architecture "SCMP_ARCH_PDP11"',
         ".hostname": "UTS namespace",
