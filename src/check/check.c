@@ -51,7 +51,6 @@ check_process_extras (struct check_ctx *x, const struct oci_process *p,
   struct oci_process one = { 0 };
   struct oci_linux lone = { 0 };
   struct sched_plan sp;
-  unsigned long persona;
   struct berth_error e = { 0 };
 
   one.scheduler = p->scheduler;
@@ -68,8 +67,6 @@ check_process_extras (struct check_ctx *x, const struct oci_process *p,
         check_add_error (x, CHECK_ERROR, &e, NULL);
       cpu_list_free (&cl);
     }
-  if (process_personality (l, &persona, &e) < 0)
-    check_add_error (x, CHECK_ERROR, &e, NULL);
   one = (struct oci_process){ .apparmor_profile = p->apparmor_profile };
   if (lsm_check_host (&one, ".process", NULL, &e) < 0)
     check_add_error (x, CHECK_ERROR, &e, NULL);
@@ -116,6 +113,11 @@ check_create_rules (struct check_ctx *x)
   }
   if (l && l->intel_rdt)
     unsupported (x, ".linux.intelRdt");
+  {
+    struct berth_error e = { 0 };
+    if (process_personality (l, &(unsigned long){ 0 }, &e) < 0)
+      check_add_error (x, CHECK_ERROR, &e, NULL);
+  }
   if (p)
     check_process_extras (x, p, l);
 }

@@ -252,12 +252,11 @@ process_check (const struct oci_process *p, const char *base, const struct oci_l
 {
   struct sched_plan sp;
   cleanup_affinity_plan struct affinity_plan ap = { 0 };
-  unsigned long persona;
 
   /* execCPUAffinity is for exec'd processes only (config.md), but a list
      that cannot be parsed is refused at create rather than at every exec. */
   if (sched_plan_make (p, base, &sp, err) < 0 || affinity_plan_make (p, base, &ap, err) < 0
-      || process_personality (l, &persona, err) < 0 || lsm_check_host (p, base, l, err) < 0)
+      || lsm_check_host (p, base, l, err) < 0)
     return -1;
   return 0;
 }

@@ -38,11 +38,13 @@ int process_apply_oom_score_adj (const struct oci_process *p, const char *base,
                                  struct berth_error *err);
 /* What create and exec refuse before anything is set up: scheduler,
    ioPriority and execCPUAffinity that cannot be applied as written,
-   linux.personality (l may be NULL), labels this host cannot honour. */
+   labels this host cannot honour (l may be NULL). */
 int process_check (const struct oci_process *p, const char *base, const struct oci_linux *l,
                    struct berth_error *err);
 /* linux.personality: the persona for personality(2), checked (domain
-   LINUX or LINUX32; flags, of which the spec defines none, refused). */
+   LINUX or LINUX32; flags, of which the spec defines none, refused).  A
+   rule of the config, not of its process: create checks it with or
+   without one. */
 int process_personality (const struct oci_linux *l, unsigned long *persona,
                          struct berth_error *err);
 /* Set it for the calling process (and so for the program it execs); nothing

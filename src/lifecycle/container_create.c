@@ -96,6 +96,8 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return -1;
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
+  if (process_personality (l, &(unsigned long){ 0 }, err) < 0)
+    return -1;
   /* Without a process the container can be created, not started
      (config.md: REQUIRED when start is called). */
   return c->process ? process_check (c->process, ".process", l, err) : 0;

@@ -139,6 +139,10 @@ CASES = [
      ".linux.timeOffsets.bogus"),
     ("personality-domain", lambda c: c["linux"].update(personality={"domain": "BOGUS"}),
      ".linux.personality.domain"),
+    # A rule of the config, not of its process: refused without one too.
+    ("personality-domain-no-process",
+     lambda c: (c.pop("process"), c["linux"].update(personality={"domain": "BOGUS"})),
+     ".linux.personality.domain"),
     ("personality-flag", lambda c: c["linux"].update(
         personality={"domain": "LINUX", "flags": ["SHORT_INODE"]}), ".linux.personality.flags[0]"),
     ("mempolicy-mode", lambda c: c["linux"].update(memoryPolicy={"mode": "MPOL_BOGUS"}),
