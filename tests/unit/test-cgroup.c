@@ -156,6 +156,12 @@ same_cgroup (const struct berth_cgroup *a, const struct berth_cgroup *b)
   return true;
 }
 
+static const char *
+fs_table (enum berth_cgroup_mode mode)
+{
+  return mode == BERTH_CGROUP_V2 ? "cgroupfs-v2" : "cgroupfs-v1";
+}
+
 static void
 check_strv (const struct berth_cgroup *cg)
 {
@@ -173,8 +179,9 @@ check_strv (const struct berth_cgroup *cg)
     tap_diag ("  %s", v[i]);
   tap_ok (v && cgroup_from_strv (v, n, &back, &err) == 0 && same_cgroup (cg, &back),
           "cgroup_from_strv gives back the same cgroup %s", err.msg);
-  tap_ok (strcmp (cgroup_driver_of (&back)->name, "cgroupfs") == 0,
-          "a record without driver= is cgroupfs's (state files of earlier versions)");
+  tap_ok (strcmp (cgroup_driver_of (&back)->name, fs_table (cg->mode)) == 0,
+          "a record without driver= is cgroupfs's, of its layout (state files of earlier "
+          "versions): %s", cgroup_driver_of (&back)->name);
   cgroup_free (&back);
   tap_ok (cgroup_from_strv (dotdot, 2, &back, &err) < 0 && err.kind == BERTH_E_VALUE,
           "cgroup_from_strv refuses a path with \"..\": %s", err.msg);
@@ -199,7 +206,7 @@ check_strv (const struct berth_cgroup *cg)
 /* The choice of driver, and what the systemd driver does before it needs
    the bus (the rest needs systemd as PID 1: the VM tier). */
 static void
-check_drivers (void)
+check_drivers (enum berth_cgroup_mode mode)
 {
   const struct cgroup_driver *fs = cgroup_driver_select (false);
   const struct cgroup_driver *sd = cgroup_driver_select (true);
@@ -207,8 +214,9 @@ check_drivers (void)
   struct berth_error err = { 0 };
   const char *path = "unset";
 
-  tap_ok (strcmp (fs->name, "cgroupfs") == 0 && strcmp (sd->name, "systemd") == 0,
-          "--systemd-cgroup selects the systemd driver, else cgroupfs");
+  tap_ok (strcmp (fs->name, fs_table (mode)) == 0 && strcmp (sd->name, "systemd") == 0,
+          "--systemd-cgroup selects the systemd driver, else cgroupfs of the host's layout: %s",
+          fs->name);
   tap_ok (fs->check_path ("/a/b", "id", &path, &err) == 0 && strcmp (path, "/a/b") == 0
               && fs->available (&err) == 0,
           "cgroupfs: check places the container at its cgroupsPath");
@@ -233,6 +241,7 @@ check_drivers (void)
 static void
 check_enter (const struct berth_cgroup *cg, const char *rel)
 {
+  const struct cgroup_driver *d = cgroup_driver_of (cg);
   struct berth_error err = { 0 };
   pid_t child = fork (), *pids = NULL;
   size_t n = 0, i;
@@ -254,13 +263,13 @@ check_enter (const struct berth_cgroup *cg, const char *rel)
               "/proc/%d/cgroup shows \"%s\" in %s", (int) child, now ? now : "(none)",
               *cg->dirs[i].controller ? cg->dirs[i].controller : "the v2 hierarchy");
     }
-  r = cgroup_pids (cg, &pids, &n, &err);
-  tap_ok (r == 0, "cgroup_pids: %zu pid(s) %s", n, err.msg);
+  r = d->pids (cg, &pids, &n, &err);
+  tap_ok (r == 0, "%s pids: %zu pid(s) %s", d->name, n, err.msg);
   for (i = 0; i < n; i++)
     listed |= pids[i] == child;
-  tap_ok (listed, "cgroup_pids lists the child %d", (int) child);
+  tap_ok (listed, "pids lists the child %d", (int) child);
   free (pids);
-  tap_ok (!cgroup_is_frozen (cg), "cgroup_is_frozen is false");
+  tap_ok (!d->is_frozen (cg), "is_frozen is false");
   kill (child, SIGKILL);
   tap_ok (waitpid (child, &status, 0) == child, "child %d reaped", (int) child);
 }
@@ -350,7 +359,7 @@ main (void)
   if (cgroup_detect_mode (&mode, &err) < 0)
     return tap_ok (0, "detect mode: %s", err.msg), tap_done ();
   tap_ok (1, "detect mode: %s", mode_name[mode]);
-  check_drivers ();
+  check_drivers (mode);
 
   /* On v2 a relative path nests beside the caller; starting it with the
      caller's own name keeps it below the caller's cgroup. */
