@@ -1,4 +1,5 @@
 #include "cgroup/cgroup.h"
+#include "cgroup/cgroup_priv.h"
 #include "cleanup.h"
 #include "base/utils.h"
 
@@ -19,22 +20,22 @@
 #define CG_UNIFIED CG_ROOT "/unified"
 #define JPATH ".linux.cgroupsPath"
 
-static int
-oom (struct berth_error *err)
+int
+cgroup_oom (struct berth_error *err)
 {
   return berth_err_sys (err, ENOMEM, "cgroup: out of memory");
 }
 
-static char *
-join (const char *dir, const char *file)
+char *
+cgroup_join (const char *dir, const char *file)
 {
   char *r = NULL;
   return asprintf (&r, "%s/%s", dir, file) < 0 ? NULL : r;
 }
 
 /* cgroupfs files report st_size 0, so read until EOF instead of trusting stat. */
-static int
-read_all (const char *path, char **out, struct berth_error *err)
+int
+cgroup_read_file (const char *path, char **out, struct berth_error *err)
 {
   cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
   cleanup_free char *buf = NULL;
@@ -47,7 +48,7 @@ read_all (const char *path, char **out, struct berth_error *err)
     {
       char *nb = cap - len < 4096 ? realloc (buf, cap += 8192) : buf;
       if (nb == NULL)
-        return oom (err);
+        return cgroup_oom (err);
       if ((r = read (fd, (buf = nb) + len, cap - len - 1)) < 0 && errno != EINTR)
         return berth_err_sys (err, errno, "read %s", path);
     }
@@ -56,8 +57,8 @@ read_all (const char *path, char **out, struct berth_error *err)
   return 0;
 }
 
-static int
-write_str (const char *path, const char *s, struct berth_error *err)
+int
+cgroup_write_file (const char *path, const char *s, struct berth_error *err)
 {
   cleanup_close int fd = open (path, O_WRONLY | O_CLOEXEC);
   ssize_t r = fd < 0 ? -1 : write (fd, s, strlen (s));
@@ -162,7 +163,7 @@ normalise (const char *in, char **out, struct berth_error *err)
   size_t len = 0, l;
 
   if (res == NULL)
-    return oom (err);
+    return cgroup_oom (err);
   for (in += strspn (in, "/"); *in; in += l + strspn (in + l, "/"))
     {
       char *up = strrchr (res, '/');
@@ -193,11 +194,11 @@ add_dir (struct berth_cgroup *cg, const char *ctrl, char *path, struct berth_err
   cleanup_free char *p = path;
 
   if (nd == NULL || path == NULL)
-    return oom (err);
+    return cgroup_oom (err);
   cg->dirs = nd;
   nd = memset (&cg->dirs[cg->n_dirs], 0, sizeof *nd);
   if ((nd->controller = strdup (ctrl)) == NULL)
-    return oom (err);
+    return cgroup_oom (err);
   nd->path = steal_pointer (&p);
   cg->n_dirs++;
   return 0;
@@ -221,7 +222,7 @@ place (struct berth_cgroup *cg, const char *ctrl, const char *point, const char 
   /* own is now "" or "/a/b"; "/" (len 1) too is the hierarchy's root. */
   len = *ctrl || !(slash = strrchr (own, '/')) ? strlen (own) : (size_t) (slash - own);
   if (asprintf (&path, "%s%.*s/%s", point, len > 1 ? (int) len : 0, own, rel) < 0)
-    return oom (err);
+    return cgroup_oom (err);
   return add_dir (cg, ctrl, path, err);
 }
 
@@ -239,8 +240,9 @@ cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *c
     return berth_err_at (err, BERTH_E_VALUE, JPATH, "no cgroups path and no container id");
   if (normalise (p, &rel, err) < 0)
     return berth_err_prefix (err, "cgroups path \"%s\" ", p), -1;
-  if (cgroup_detect_mode (&tmp.mode, err) < 0 || read_all ("/proc/self/cgroup", &self, err) < 0
-      || read_all ("/proc/self/mountinfo", &mi, err) < 0)
+  if (cgroup_detect_mode (&tmp.mode, err) < 0
+      || cgroup_read_file ("/proc/self/cgroup", &self, err) < 0
+      || cgroup_read_file ("/proc/self/mountinfo", &mi, err) < 0)
     return -1;
   /* Lines are "N:ctrl1,ctrl2:/path" for v1 and "0::/path" for v2. */
   for (line = strtok_r (self, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
@@ -272,16 +274,16 @@ static void
 enable_controllers (const char *dir)
 {
   static const char *const wanted[] = { "+cpu", "+memory", "+pids", "+io", "+cpuset", "+hugetlb" };
-  cleanup_free char *avail = NULL, *ctl = join (dir, "cgroup.controllers");
-  cleanup_free char *sub = join (dir, "cgroup.subtree_control");
+  cleanup_free char *avail = NULL, *ctl = cgroup_join (dir, "cgroup.controllers");
+  cleanup_free char *sub = cgroup_join (dir, "cgroup.subtree_control");
   struct berth_error ignored;
   size_t i;
 
-  if (!ctl || !sub || read_all (ctl, &avail, &ignored) < 0)
+  if (!ctl || !sub || cgroup_read_file (ctl, &avail, &ignored) < 0)
     return;
   for (i = 0; i < sizeof wanted / sizeof *wanted; i++)
     if (has_word (avail, wanted[i] + 1, " \n"))
-      (void) write_str (sub, wanted[i], &ignored); /* one by one: a refusal fails a write */
+      (void) cgroup_write_file (sub, wanted[i], &ignored); /* one by one: a refusal fails a write */
 }
 
 /* mkdir -p; *top receives the first directory made, the topmost as the
@@ -297,7 +299,7 @@ make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
   if (stat (path, &st) == 0)
     return 0;
   if (slash == NULL || slash == parent)
-    return parent ? berth_err_sys (err, ENOENT, "mkdir %s", path) : oom (err);
+    return parent ? berth_err_sys (err, ENOENT, "mkdir %s", path) : cgroup_oom (err);
   *slash = '\0';
   if (make_dirs (parent, v2, top, err) < 0)
     return -1;
@@ -305,7 +307,7 @@ make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
     enable_controllers (parent);
   if (mkdir (path, 0755) < 0) /* EEXIST: made by someone else meanwhile */
     return errno == EEXIST ? 0 : berth_err_sys (err, errno, "mkdir %s", path);
-  return *top || (*top = strdup (path)) ? 0 : oom (err);
+  return *top || (*top = strdup (path)) ? 0 : cgroup_oom (err);
 }
 
 /* A new v1 cpuset cgroup has empty cpuset.cpus/mems and refuses tasks until
@@ -313,22 +315,22 @@ make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
 static int
 cpuset_inherit (const char *dir, const char *file, struct berth_error *err)
 {
-  cleanup_free char *path = join (dir, file), *parent = strdup (dir), *val = NULL, *pval = NULL;
-  cleanup_free char *ppath = NULL;
+  cleanup_free char *path = cgroup_join (dir, file), *parent = strdup (dir);
+  cleanup_free char *ppath = NULL, *val = NULL, *pval = NULL;
   char *slash = parent ? strrchr (parent, '/') : NULL;
 
-  if (!path || !parent || read_all (path, &val, err) < 0)
-    return path && parent ? -1 : oom (err);
+  if (!path || !parent || cgroup_read_file (path, &val, err) < 0)
+    return path && parent ? -1 : cgroup_oom (err);
   if (val[strspn (val, " \n")] != '\0')
     return 0;
   if (slash == NULL || slash == parent)
     return berth_err (err, BERTH_E_SYSTEM, "no ancestor of %s has %s set", dir, file);
   *slash = '\0';
-  if ((ppath = join (parent, file)) == NULL)
-    return oom (err);
-  if (cpuset_inherit (parent, file, err) < 0 || read_all (ppath, &pval, err) < 0)
+  if ((ppath = cgroup_join (parent, file)) == NULL)
+    return cgroup_oom (err);
+  if (cpuset_inherit (parent, file, err) < 0 || cgroup_read_file (ppath, &pval, err) < 0)
     return -1;
-  return write_str (path, pval, err);
+  return cgroup_write_file (path, pval, err);
 }
 
 int
@@ -362,9 +364,9 @@ cgroup_enter (const struct berth_cgroup *cg, pid_t pid, struct berth_error *err)
   snprintf (buf, sizeof buf, "%d", (int) pid);
   for (i = 0; i < cg->n_dirs; i++)
     {
-      cleanup_free char *procs = join (cg->dirs[i].path, "cgroup.procs");
-      if (procs == NULL || write_str (procs, buf, err) < 0)
-        return procs ? -1 : oom (err);
+      cleanup_free char *procs = cgroup_join (cg->dirs[i].path, "cgroup.procs");
+      if (procs == NULL || cgroup_write_file (procs, buf, err) < 0)
+        return procs ? -1 : cgroup_oom (err);
     }
   return 0;
 }
@@ -381,19 +383,16 @@ cgroup_dir (const struct berth_cgroup *cg, const char *controller)
   return NULL;
 }
 
-/* The container may have made cgroups of its own: walk `dir` and those below
-   it, collecting pids or (pids NULL) removing them deepest first, as a
-   cgroup with sub-cgroups cannot go.  Only `dir` itself must exist. */
 /* EBUSY from rmdir: something still runs in the cgroup.  Say what, since
    "Device or resource busy" alone sends people looking at mounts. */
 static int
 busy (const char *dir, struct berth_error *err)
 {
-  cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
+  cleanup_free char *procs = cgroup_join (dir, "cgroup.procs"), *text = NULL;
   struct berth_error ignored;
   size_t n = 0;
 
-  if (procs && read_all (procs, &text, &ignored) == 0)
+  if (procs && cgroup_read_file (procs, &text, &ignored) == 0)
     for (const char *p = text; *p; p++)
       n += *p == '\n';
   if (n)
@@ -410,13 +409,16 @@ sleep_ms (long ms)
   nanosleep (&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
 }
 
-/* Removing (pids NULL), a directory still EBUSY is retried until
-   `deadline` (monotonic_ms), one budget for the whole destroy. */
+/* The container may have made cgroups of its own: walk `dir` and those below
+   it, collecting pids or (pids NULL) removing them deepest first, as a
+   cgroup with sub-cgroups cannot go.  Only `dir` itself must exist.
+   Removing, a directory still EBUSY is retried until `deadline`
+   (monotonic_ms), one budget for the whole destroy. */
 static int
 walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
       struct berth_error *err)
 {
-  cleanup_free char *procs = join (dir, "cgroup.procs"), *text = NULL;
+  cleanup_free char *procs = cgroup_join (dir, "cgroup.procs"), *text = NULL;
   cleanup_closedir DIR *d = NULL;
   struct berth_error mine;
   struct dirent *de;
@@ -424,14 +426,14 @@ walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
   long v, step = 10;
 
   if (procs == NULL)
-    return oom (err);
-  if (pids && read_all (procs, &text, &mine) < 0)
+    return cgroup_oom (err);
+  if (pids && cgroup_read_file (procs, &text, &mine) < 0)
     return nested && mine.errnum == ENOENT ? 0 : (*err = mine, -1);
   for (p = text; text && (v = strtol (p, &e, 10), e != p); p = e)
     {
       pid_t *nv = *n % 64 ? *pids : realloc (*pids, (*n + 64) * sizeof *nv);
       if (nv == NULL)
-        return oom (err);
+        return cgroup_oom (err);
       (*pids = nv)[(*n)++] = (pid_t) v;
     }
   if ((d = opendir (dir)) == NULL)
@@ -441,8 +443,9 @@ walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
       cleanup_free char *sub = NULL;
       if (de->d_type != DT_DIR || strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
-      if ((sub = join (dir, de->d_name)) == NULL || walk (sub, pids, n, true, deadline, err) < 0)
-        return sub ? -1 : oom (err);
+      if ((sub = cgroup_join (dir, de->d_name)) == NULL
+          || walk (sub, pids, n, true, deadline, err) < 0)
+        return sub ? -1 : cgroup_oom (err);
     }
   /* The kernel reports EBUSY while the last tasks of a cgroup are still
      exiting: back off 10, 20, 40 ... ms until the deadline. */
@@ -457,12 +460,8 @@ walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
 }
 
 int
-cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err)
+cgroup_pids_below (const char *dir, pid_t **pids, size_t *n, struct berth_error *err)
 {
-  const char *dir = cg->mode == BERTH_CGROUP_V2 ? cgroup_dir (cg, "") : NULL;
-
-  if (!dir && !(dir = cgroup_dir (cg, "pids")) && !(dir = cgroup_dir (cg, "memory")))
-    dir = cg->n_dirs ? cg->dirs[0].path : NULL;
   if (dir == NULL)
     return berth_err (err, BERTH_E_STATE, "container has no cgroup");
   /* No duplicates to weed out: a process is in one cgroup per hierarchy,
@@ -476,10 +475,10 @@ cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct bert
 }
 
 int
-cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err)
+cgroup_layout_kill_all (const struct cgroup_layout *l, const struct berth_cgroup *cg,
+                        const char *kill_dir, long timeout_ms, struct berth_error *err)
 {
-  const char *v2 = cg->mode != BERTH_CGROUP_V1 ? cgroup_dir (cg, "") : NULL;
-  cleanup_free char *kill_file = v2 ? join (v2, "cgroup.kill") : NULL;
+  cleanup_free char *kill_file = kill_dir ? cgroup_join (kill_dir, "cgroup.kill") : NULL;
   long deadline = monotonic_ms () + timeout_ms, step = 5;
   bool thawed = false;
 
@@ -490,7 +489,7 @@ cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_er
       size_t n = 0;
       long left;
 
-      if (cgroup_pids (cg, &pids, &n, &e) < 0)
+      if (l->pids (cg, &pids, &n, &e) < 0)
         return e.errnum == ENOENT ? 0 : (*err = e, -1);
       if (n == 0)
         return 0;
@@ -498,12 +497,12 @@ cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_er
          so no pid read above can have been recycled by the time it is
          signalled; elsewhere pid by pid, as runc does.  Again on every
          round: a process may have forked meanwhile. */
-      if (kill_file == NULL || write_str (kill_file, "1", &e) < 0)
+      if (kill_file == NULL || cgroup_write_file (kill_file, "1", &e) < 0)
         for (size_t i = 0; i < n; i++)
           kill (pids[i], SIGKILL);
       /* A v1 freezer holds SIGKILL until thawed. */
-      if (!thawed && cgroup_is_frozen (cg))
-        (void) cgroup_freeze (cg, false, &e);
+      if (!thawed && l->is_frozen (cg))
+        (void) l->freeze (cg, false, &e);
       thawed = true;
       left = deadline - monotonic_ms ();
       if (left <= 0)
@@ -516,30 +515,16 @@ cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_er
     }
 }
 
-bool
-cgroup_is_frozen (const struct berth_cgroup *cg)
-{
-  const char *v1 = cg->mode == BERTH_CGROUP_V2 ? NULL : cgroup_dir (cg, "freezer");
-  const char *dir = v1 ? v1 : cgroup_dir (cg, "");
-  cleanup_free char *path = dir ? join (dir, v1 ? "freezer.state" : "cgroup.events") : NULL;
-  cleanup_free char *text = NULL;
-
-  if (path == NULL || read_all (path, &text, &(struct berth_error){ 0 }) < 0)
-    return false;
-  if (v1)
-    return strcmp (text, "FROZEN\n") == 0 || strcmp (text, "FROZEN") == 0;
-  return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
-}
-
 int
-cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err)
+cgroup_layout_check_unused (const struct cgroup_layout *l, const struct berth_cgroup *cg,
+                            struct berth_error *err)
 {
   cleanup_free pid_t *pids = NULL;
   size_t n = 0;
   bool all_new = cg->n_dirs > 0;
 
   /* A new cgroup under a frozen parent is frozen too: always read. */
-  if (cgroup_is_frozen (cg))
+  if (l->is_frozen (cg))
     return berth_err (err, BERTH_E_STATE,
                       "container's cgroup unexpectedly frozen (thaw it, or choose another "
                       "cgroupsPath)");
@@ -549,65 +534,13 @@ cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err)
     all_new &= cg->dirs[i].created;
   if (all_new)
     return 0;
-  if (cgroup_pids (cg, &pids, &n, err) < 0)
+  if (l->pids (cg, &pids, &n, err) < 0)
     return -1;
   if (n > 0)
     return berth_err (err, BERTH_E_STATE,
                       "container's cgroup is not empty: %zu process(es) found (pid %d%s)", n,
                       (int) pids[0], n > 1 ? ", ..." : "");
   return 0;
-}
-
-/* The kernel's word on the freeze: v1 "FROZEN"/"THAWED" (or "FREEZING"),
-   v2 the "frozen" key of cgroup.events. */
-static bool
-freeze_done (const char *dir, bool v1, bool freeze)
-{
-  cleanup_free char *path = join (dir, v1 ? "freezer.state" : "cgroup.events");
-  cleanup_free char *text = NULL;
-  const char *want = v1 ? (freeze ? "FROZEN\n" : "THAWED\n")
-                        : (freeze ? "frozen 1\n" : "frozen 0\n");
-
-  if (path == NULL || read_all (path, &text, &(struct berth_error){ 0 }) < 0)
-    return false;
-  if (v1)
-    return strcmp (text, want) == 0;
-  for (const char *p = text; p; p = strchr (p, '\n') ? strchr (p, '\n') + 1 : NULL)
-    if (strncmp (p, want, strlen (want)) == 0)
-      return true;
-  return false;
-}
-
-int
-cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err)
-{
-  const char *v1 = cg->mode == BERTH_CGROUP_V2 ? NULL : cgroup_dir (cg, "freezer");
-  const char *dir = v1 ? v1 : cg->mode == BERTH_CGROUP_V1 ? NULL : cgroup_dir (cg, "");
-  cleanup_free char *path = dir ? join (dir, v1 ? "freezer.state" : "cgroup.freeze") : NULL;
-  const char *val = v1 ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
-  long waited = 0, step = 1;
-
-  if (dir == NULL)
-    return berth_err (err, BERTH_E_UNSUPPORTED,
-                      "the freezer controller is not mounted on this host");
-  if (path == NULL)
-    return oom (err);
-  /* v1 may stay FREEZING while tasks are busy in the kernel: write again
-     (as runc does) until it settles; v2 just takes its time.  5 s in all. */
-  for (;; waited += step, step = step < 50 ? step * 2 : 50)
-    {
-      if ((v1 || waited == 0) && write_str (path, val, err) < 0)
-        return -1;
-      if (freeze_done (dir, v1 != NULL, freeze))
-        return 0;
-      if (waited >= 5000)
-        break;
-      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
-    }
-  if (freeze)
-    (void) write_str (path, v1 ? "THAWED" : "0", &(struct berth_error){ 0 });
-  return berth_err (err, BERTH_E_SYSTEM, "the container's cgroup did not %s in 5s (%s)",
-                    freeze ? "freeze" : "thaw", path);
 }
 
 /* Remove a directory with its sub-cgroups; never the parents mkdir -p
@@ -662,7 +595,7 @@ cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct be
   bool ok;
 
   if (v == NULL)
-    return oom (err);
+    return cgroup_oom (err);
   ok = asprintf (&v[k++], "mode=%s", mode_names[cg->mode]) >= 0
        && (!cg->systemd_unit || (v[k++] = strdup ("driver=systemd")) != NULL);
   for (i = 0; ok && i < cg->n_dirs; i++)
@@ -672,7 +605,7 @@ cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct be
            && (!d->created_top || asprintf (&v[k++], "created=%s", d->created_top) >= 0);
     }
   if (!ok) /* asprintf leaves its pointer undefined: clear it for cleanup_strv */
-    return v[k - 1] = NULL, oom (err);
+    return v[k - 1] = NULL, cgroup_oom (err);
   *n = k;
   *out = steal_pointer (&v);
   return 0;
@@ -709,7 +642,7 @@ cgroup_from_strv (char *const *v, size_t n, struct berth_cgroup *cg, struct bert
       else if (i == 1 && strcmp (v[i], "driver=systemd") == 0)
         tmp.systemd_unit = true;
       else if (eq && ctrl == NULL)
-        return oom (err);
+        return cgroup_oom (err);
       else if (ctrl == NULL || !clean_abs (eq + 1))
         break;
       else if (strcmp (ctrl, "created") != 0)
@@ -748,7 +681,7 @@ cgroup_path_of (pid_t pid, char **out, struct berth_error *err)
     snprintf (path, sizeof path, "/proc/self/cgroup");
   else
     snprintf (path, sizeof path, "/proc/%d/cgroup", (int) pid);
-  if (read_all (path, &buf, err) < 0)
+  if (cgroup_read_file (path, &buf, err) < 0)
     return -1;
   for (line = buf; line && *line; line = next)
     {
@@ -762,7 +695,7 @@ cgroup_path_of (pid_t pid, char **out, struct berth_error *err)
   if (sd == NULL && v2 == NULL)
     return berth_err (err, BERTH_E_SYSTEM, "%s names no cgroup of systemd's", path);
   *out = strdup (sd ? sd : v2);
-  return *out ? 0 : oom (err);
+  return *out ? 0 : cgroup_oom (err);
 }
 
 int

@@ -1,4 +1,7 @@
-/* berth — cgroup placement (cgroupfs driver) on v1, hybrid and v2 hosts.
+/* berth — cgroup placement on v1, hybrid and v2 hosts: what every layout
+ * and driver shares.  The work that differs by layout (freeze, listing and
+ * killing processes) is in cgroupfs_v1.h and cgroupfs_v2.h, reached through
+ * the driver tables of driver.h.
  *
  * Contract:
  *  - The layout is read from the filesystem (statfs of /sys/fs/cgroup and
@@ -20,10 +23,10 @@
  *  - cgroup_destroy() rmdir()s every directory (never a parent), retrying
  *    for one second in all while the kernel still reports EBUSY; ENOENT is
  *    success.
- *  - cgroup_kill_all() is the one place that kills: every process of the
- *    container's cgroup and its sub-cgroups.  Nothing here touches cgroups
- *    outside the resolved paths; nothing unmounts or remounts host cgroup
- *    filesystems.
+ *  - The drivers' kill_all (the loop in cgroup_priv.h) is the one place
+ *    that kills: every process of the container's cgroup and its
+ *    sub-cgroups.  Nothing here touches cgroups outside the resolved paths;
+ *    nothing unmounts or remounts host cgroup filesystems.
  */
 #ifndef BERTH_CGROUP_H
 #define BERTH_CGROUP_H
@@ -77,28 +80,6 @@ int cgroup_create (struct berth_cgroup *cg, struct berth_error *err);
 int cgroup_enter (const struct berth_cgroup *cg, pid_t pid, struct berth_error *err);
 /* The directory for `controller` ("" = v2/unified), or NULL. */
 const char *cgroup_dir (const struct berth_cgroup *cg, const char *controller);
-/* Every pid in the container's cgroup and its sub-cgroups (from one hierarchy
-   that has them all: v2, else v1 "pids", "memory" or the first one).  *pids
-   is malloc'd. */
-int cgroup_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err);
-/* SIGKILL every process of the container's cgroup and its sub-cgroups (v2:
-   cgroup.kill where the kernel has it; else each pid), thawing a frozen
-   one, again until the cgroup is empty or `timeout_ms` has passed (then
-   fails naming what is left).  A cgroup that no longer exists is empty. */
-int cgroup_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err);
-/* True when the container's cgroup is frozen (v1 freezer.state FROZEN, v2
-   cgroup.events "frozen 1"). */
-bool cgroup_is_frozen (const struct berth_cgroup *cg);
-/* For a new container: fails, in runc's words, when the cgroup (which may
-   have existed before create) is frozen, or holds processes (runc 1.2
-   refuses what 1.1 warned about: they would share the container's limits
-   and be killed with it). */
-int cgroup_check_unused (const struct berth_cgroup *cg, struct berth_error *err);
-/* Freeze (freeze true) or thaw every process of the container: v1
-   freezer.state FROZEN/THAWED, v2 cgroup.freeze 1/0; returns once the kernel
-   reports the new state (freezer.state, cgroup.events "frozen"), within a
-   few seconds, else fails (a freeze that does not complete is undone). */
-int cgroup_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err);
 /* Remove the directories, sub-cgroups first; the parents mkdir -p made
    above them (created_top) stay, as in runc.  With only_created, only the
    directories flagged created.  EBUSY is retried for one second in all. */

@@ -1,6 +1,8 @@
-/* The two cgroup drivers' operation tables, and the choice between them.
+/* The three cgroup drivers' operation tables, and the choice between them.
    See driver.h for the contract. */
 #include "cgroup/driver.h"
+#include "cgroup/cgroupfs_v1.h"
+#include "cgroup/cgroupfs_v2.h"
 #include "cgroup/resources.h"
 #include "cgroup/systemd_cgroup.h"
 #include "cleanup.h"
@@ -8,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- shared by both: the cgroupfs mechanics of cgroup.h -------------------- */
+/* ---- shared by all three: the cgroupfs mechanics of cgroup.h ---------------- */
 
 static int
 apply_files (const struct berth_cgroup *cg, const struct oci_resources *r,
@@ -17,7 +19,7 @@ apply_files (const struct berth_cgroup *cg, const struct oci_resources *r,
   return cgroup_apply_resources (cg, r, false, err);
 }
 
-/* ---- cgroupfs ------------------------------------------------------------------ */
+/* ---- cgroupfs: berth makes the directories (v1 and hybrid, or v2) ------------ */
 
 static int
 fs_available (struct berth_error *err)
@@ -62,22 +64,47 @@ fs_update (const struct berth_cgroup *cg, const struct oci_resources *r, struct 
   return cgroup_apply_resources (cg, r, true, err);
 }
 
-static const struct cgroup_driver cgroupfs_driver = {
-  .name = "cgroupfs",
+/* v1 hierarchies, alone or with the unified v2 one of a hybrid host. */
+static const struct cgroup_driver cgroupfs_v1_driver = {
+  .name = "cgroupfs-v1",
   .available = fs_available,
   .check_path = fs_check_path,
   .prepare = fs_prepare,
-  .check_unused = cgroup_check_unused,
+  .check_unused = cgroupfs_v1_check_unused,
   .attach_init = fs_attach_init,
   .apply = apply_files,
   .update = fs_update,
   .enter = cgroup_enter,
-  .freeze = cgroup_freeze,
-  .is_frozen = cgroup_is_frozen,
-  .pids = cgroup_pids,
-  .kill_all = cgroup_kill_all,
+  .freeze = cgroupfs_v1_freeze,
+  .is_frozen = cgroupfs_v1_is_frozen,
+  .pids = cgroupfs_v1_pids,
+  .kill_all = cgroupfs_v1_kill_all,
   .destroy = cgroup_destroy,
 };
+
+static const struct cgroup_driver cgroupfs_v2_driver = {
+  .name = "cgroupfs-v2",
+  .available = fs_available,
+  .check_path = fs_check_path,
+  .prepare = fs_prepare,
+  .check_unused = cgroupfs_v2_check_unused,
+  .attach_init = fs_attach_init,
+  .apply = apply_files,
+  .update = fs_update,
+  .enter = cgroup_enter,
+  .freeze = cgroupfs_v2_freeze,
+  .is_frozen = cgroupfs_v2_is_frozen,
+  .pids = cgroupfs_v2_pids,
+  .kill_all = cgroupfs_v2_kill_all,
+  .destroy = cgroup_destroy,
+};
+
+/* The layout is the host's: every cgroup of one host has the same. */
+static const struct cgroup_driver *
+cgroupfs_for (enum berth_cgroup_mode mode)
+{
+  return mode == BERTH_CGROUP_V2 ? &cgroupfs_v2_driver : &cgroupfs_v1_driver;
+}
 
 /* ---- systemd ------------------------------------------------------------------- */
 
@@ -132,6 +159,32 @@ sd_update (const struct berth_cgroup *cg, const struct oci_resources *r, struct 
   return 0;
 }
 
+/* The unit's cgroup is worked on as any other of its layout: systemd only
+   placed it. */
+static int
+sd_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_error *err)
+{
+  return cgroupfs_for (cg->mode)->freeze (cg, freeze, err);
+}
+
+static bool
+sd_is_frozen (const struct berth_cgroup *cg)
+{
+  return cgroupfs_for (cg->mode)->is_frozen (cg);
+}
+
+static int
+sd_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err)
+{
+  return cgroupfs_for (cg->mode)->pids (cg, pids, n, err);
+}
+
+static int
+sd_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err)
+{
+  return cgroupfs_for (cg->mode)->kill_all (cg, timeout_ms, err);
+}
+
 /* A unit is always this create's own: stopping it (and removing what
    directories remain) is the whole undo. */
 static int
@@ -142,7 +195,8 @@ sd_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err)
 }
 
 /* Placement is systemd's; everything done to the live cgroup is the same
-   file work as with cgroupfs (as runc's systemd drivers do). */
+   file work as with cgroupfs on the cgroup's layout (as runc's systemd
+   drivers do). */
 static const struct cgroup_driver systemd_driver = {
   .name = "systemd",
   .available = systemd_cgroup_available,
@@ -153,10 +207,10 @@ static const struct cgroup_driver systemd_driver = {
   .apply = apply_files,
   .update = sd_update,
   .enter = cgroup_enter,
-  .freeze = cgroup_freeze,
-  .is_frozen = cgroup_is_frozen,
-  .pids = cgroup_pids,
-  .kill_all = cgroup_kill_all,
+  .freeze = sd_freeze,
+  .is_frozen = sd_is_frozen,
+  .pids = sd_pids,
+  .kill_all = sd_kill_all,
   .destroy = sd_destroy,
 };
 
@@ -165,11 +219,19 @@ static const struct cgroup_driver systemd_driver = {
 const struct cgroup_driver *
 cgroup_driver_select (bool systemd_cgroup)
 {
-  return systemd_cgroup ? &systemd_driver : &cgroupfs_driver;
+  enum berth_cgroup_mode mode = BERTH_CGROUP_V1;
+
+  if (systemd_cgroup)
+    return &systemd_driver;
+  /* A host whose layout cannot be read gets the v1 table: its prepare
+     (cgroup_resolve) reads the layout again and reports why it cannot. */
+  if (cgroup_detect_mode (&mode, &(struct berth_error){ 0 }) < 0)
+    return &cgroupfs_v1_driver;
+  return cgroupfs_for (mode);
 }
 
 const struct cgroup_driver *
 cgroup_driver_of (const struct berth_cgroup *cg)
 {
-  return cg->systemd_unit ? &systemd_driver : &cgroupfs_driver;
+  return cg->systemd_unit ? &systemd_driver : cgroupfs_for (cg->mode);
 }

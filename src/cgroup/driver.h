@@ -1,18 +1,25 @@
-/* berth — the cgroup driver: who makes and removes a container's cgroup.
+/* berth — the cgroup driver: who makes and removes a container's cgroup,
+ * and how its files are worked on.
  *
- * Two managers exist: cgroupfs (berth makes the directories itself) and
- * systemd (--systemd-cgroup: a transient unit, systemd_cgroup.h).  The host's
- * layout (v1, hybrid, v2) is not a driver: it is data of each cgroup
- * (berth_cgroup.mode and one directory per hierarchy; a hybrid container has
- * v1 and v2 directories at once), and both drivers work on every layout
- * through the same cgroupfs mechanics of cgroup.h.
+ * Three tables:
+ *  - cgroupfs-v1: berth makes the directories, on a v1 or hybrid host (the
+ *    v1 hierarchies, plus the unified v2 directory of a hybrid one:
+ *    cgroupfs_v1.h);
+ *  - cgroupfs-v2: berth makes the directories, on a pure v2 host
+ *    (cgroupfs_v2.h);
+ *  - systemd (--systemd-cgroup: a transient unit, systemd_cgroup.h) on any
+ *    layout: its freeze, is_frozen, pids and kill_all are those of the
+ *    cgroupfs table of the cgroup's layout (berth_cgroup.mode).
+ * Placement, mkdir/rmdir, entering and the resource files (cgroup.h,
+ * resources.h) are the same for all three.
  *
  * Contract:
- *  - The driver is chosen once.  create takes it from the flag
- *    (cgroup_driver_select); every later command from the cgroup the state
- *    recorded (cgroup_driver_of: the "driver=systemd" entry of
- *    cgroup_to_strv), whatever flags that command is given.  No caller asks
- *    which driver it holds: it calls the ops.
+ *  - The driver is chosen once.  create takes it from the flag and the
+ *    host's layout (cgroup_driver_select); every later command from the
+ *    cgroup the state recorded (cgroup_driver_of: its "mode=" and
+ *    "driver=systemd" entries of cgroup_to_strv), whatever flags that
+ *    command is given.  No caller asks which driver it holds, nor which
+ *    layout the cgroup has, for what the ops do: it calls the ops.
  *  - create's order: prepare (before the init exists), and, once the init is
  *    cloned and waiting, attach_init.  prepare either fills `cg` (and makes
  *    its directories) or leaves it empty when the driver can only make the
@@ -40,7 +47,7 @@
 #include "spec.h"
 
 struct cgroup_driver {
-  const char *name; /* "cgroupfs", "systemd" */
+  const char *name; /* "cgroupfs-v1", "cgroupfs-v2", "systemd" */
 
   /* berth check: whether the host can use the driver (no bus traffic). */
   int (*available) (struct berth_error *err);
@@ -78,7 +85,8 @@ struct cgroup_driver {
   int (*destroy) (struct berth_cgroup *cg, bool only_created, struct berth_error *err);
 };
 
-/* For create and check: the driver the --systemd-cgroup flag asks for. */
+/* For create and check: the driver the --systemd-cgroup flag asks for, for
+   this host's layout. */
 const struct cgroup_driver *cgroup_driver_select (bool systemd_cgroup);
 /* For every other command: the driver that made `cg` (as the state holds it). */
 const struct cgroup_driver *cgroup_driver_of (const struct berth_cgroup *cg);

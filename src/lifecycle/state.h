@@ -34,7 +34,6 @@
   F (berth_state, no_process, "noProcess", BOOL, _, OPT)                       \
   F (berth_state, host_mounts, "hostMounts", STRVEC, _, OPT)                   \
   F (berth_state, config, "config", STR, _, OPT)                               \
-  F (berth_state, systemd, "systemd", BOOL, _, OPT)                           \
   F (berth_state, notify_socket, "notifySocket", STR, _, OPT)
 
 OCI_DECLARE_STRUCT (berth_state)
