@@ -516,6 +516,29 @@ cgroup_layout_kill_all (const struct cgroup_layout *l, const struct berth_cgroup
 }
 
 int
+cgroup_freeze_poll (const char *dir, const char *path, bool freeze, const char *value,
+                    const char *undo, bool rewrite, bool (*done) (const char *dir, bool freeze),
+                    struct berth_error *err)
+{
+  long waited = 0, step = 1;
+
+  for (;; waited += step, step = step < 50 ? step * 2 : 50)
+    {
+      if ((waited == 0 || rewrite) && cgroup_write_file (path, value, err) < 0)
+        return -1;
+      if (done (dir, freeze))
+        return 0;
+      if (waited >= 5000)
+        break;
+      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
+    }
+  if (freeze)
+    (void) cgroup_write_file (path, undo, &(struct berth_error){ 0 });
+  return berth_err (err, BERTH_E_SYSTEM, "the container's cgroup did not %s in 5s (%s)",
+                    freeze ? "freeze" : "thaw", path);
+}
+
+int
 cgroup_layout_check_unused (const struct cgroup_layout *l, const struct berth_cgroup *cg,
                             struct berth_error *err)
 {

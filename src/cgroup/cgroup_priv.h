@@ -28,6 +28,15 @@ int cgroup_write_file (const char *path, const char *s, struct berth_error *err)
    without a cgroup (BERTH_E_STATE).  *pids is malloc'd. */
 int cgroup_pids_below (const char *dir, pid_t **pids, size_t *n, struct berth_error *err);
 
+/* Freeze or thaw through the control file `path` of the cgroup `dir`:
+   write `value` (again at every poll when `rewrite`: v1's freezer may stay
+   FREEZING while tasks are busy in the kernel), then poll done(dir, freeze)
+   with a growing step, 5 s in all.  A freeze that does not settle writes
+   `undo` and fails naming the file. */
+int cgroup_freeze_poll (const char *dir, const char *path, bool freeze, const char *value,
+                        const char *undo, bool rewrite, bool (*done) (const char *dir, bool freeze),
+                        struct berth_error *err);
+
 /* A layout's answers to the loops below. */
 struct cgroup_layout {
   int (*pids) (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err);

@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The kernel's word on the freeze: "FROZEN" or "THAWED" (or "FREEZING"). */
 static bool
@@ -26,7 +25,6 @@ cgroupfs_v1_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_err
 {
   const char *dir = cgroup_dir (cg, "freezer");
   cleanup_free char *path = dir ? cgroup_join (dir, "freezer.state") : NULL;
-  long waited = 0, step = 1;
 
   /* A hybrid host without a v1 freezer still has the unified one. */
   if (dir == NULL)
@@ -34,21 +32,9 @@ cgroupfs_v1_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_err
   if (path == NULL)
     return cgroup_oom (err);
   /* The state may stay FREEZING while tasks are busy in the kernel: write
-     again (as runc does) until it settles.  5 s in all. */
-  for (;; waited += step, step = step < 50 ? step * 2 : 50)
-    {
-      if (cgroup_write_file (path, freeze ? "FROZEN" : "THAWED", err) < 0)
-        return -1;
-      if (freeze_done (dir, freeze))
-        return 0;
-      if (waited >= 5000)
-        break;
-      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
-    }
-  if (freeze)
-    (void) cgroup_write_file (path, "THAWED", &(struct berth_error){ 0 });
-  return berth_err (err, BERTH_E_SYSTEM, "the container's cgroup did not %s in 5s (%s)",
-                    freeze ? "freeze" : "thaw", path);
+     again (as runc does) until it settles. */
+  return cgroup_freeze_poll (dir, path, freeze, freeze ? "FROZEN" : "THAWED", "THAWED", true,
+                             freeze_done, err);
 }
 
 bool

@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The kernel's word on the freeze: the "frozen" key of cgroup.events. */
 static bool
@@ -29,28 +28,14 @@ cgroupfs_v2_freeze (const struct berth_cgroup *cg, bool freeze, struct berth_err
 {
   const char *dir = cgroup_dir (cg, "");
   cleanup_free char *path = dir ? cgroup_join (dir, "cgroup.freeze") : NULL;
-  long waited = 0, step = 1;
 
   if (dir == NULL)
     return berth_err (err, BERTH_E_UNSUPPORTED,
                       "the freezer controller is not mounted on this host");
   if (path == NULL)
     return cgroup_oom (err);
-  /* One write; the kernel then takes its time.  5 s in all. */
-  for (;; waited += step, step = step < 50 ? step * 2 : 50)
-    {
-      if (waited == 0 && cgroup_write_file (path, freeze ? "1" : "0", err) < 0)
-        return -1;
-      if (freeze_done (dir, freeze))
-        return 0;
-      if (waited >= 5000)
-        break;
-      nanosleep (&(struct timespec){ 0, step * 1000000L }, NULL);
-    }
-  if (freeze)
-    (void) cgroup_write_file (path, "0", &(struct berth_error){ 0 });
-  return berth_err (err, BERTH_E_SYSTEM, "the container's cgroup did not %s in 5s (%s)",
-                    freeze ? "freeze" : "thaw", path);
+  /* One write; the kernel then takes its time. */
+  return cgroup_freeze_poll (dir, path, freeze, freeze ? "1" : "0", "0", false, freeze_done, err);
 }
 
 bool
