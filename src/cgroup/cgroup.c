@@ -515,6 +515,23 @@ cgroup_layout_kill_all (const struct cgroup_layout *l, const struct berth_cgroup
     }
 }
 
+/* Whether the v2 directory `dir` has `ctrl` among its cgroup.controllers. */
+bool
+cgroup_v2_has_controller (const char *dir, const char *ctrl)
+{
+  cleanup_free char *text = NULL;
+  char path[PATH_MAX + 32];
+  size_t l = strlen (ctrl);
+
+  snprintf (path, sizeof path, "%s/cgroup.controllers", dir);
+  if (read_file_at (AT_FDCWD, path, &text, NULL, &(struct berth_error){ 0 }) < 0)
+    return false;
+  for (char *p = text; (p = strstr (p, ctrl)) != NULL; p += l)
+    if ((p == text || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
+      return true;
+  return false;
+}
+
 int
 cgroup_freeze_poll (const char *dir, const char *path, bool freeze, const char *value,
                     const char *undo, bool rewrite, bool (*done) (const char *dir, bool freeze),

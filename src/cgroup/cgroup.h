@@ -92,4 +92,8 @@ void cgroup_free (struct berth_cgroup *cg);
 int cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct berth_error *err);
 int cgroup_from_strv (char *const *v, size_t n, struct berth_cgroup *cg, struct berth_error *err);
 
+/* Whether the v2 directory `dir` lists `ctrl` in its cgroup.controllers
+   (false when the file cannot be read). */
+bool cgroup_v2_has_controller (const char *dir, const char *ctrl);
+
 #endif

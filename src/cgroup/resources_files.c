@@ -27,23 +27,6 @@ res_has_file (const char *dir, const char *file)
   return access (path, F_OK) == 0;
 }
 
-/* Whether the v2 directory `dir` has `ctrl` among its cgroup.controllers. */
-static bool
-v2_has_controller (const char *dir, const char *ctrl)
-{
-  cleanup_free char *text = NULL;
-  char path[4096];
-  size_t l = strlen (ctrl);
-
-  snprintf (path, sizeof path, "%s/cgroup.controllers", dir);
-  if (read_file_at (AT_FDCWD, path, &text, NULL, &(struct berth_error){ 0 }) < 0)
-    return false;
-  for (char *p = text; (p = strstr (p, ctrl)) != NULL; p += l)
-    if ((p == text || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
-      return true;
-  return false;
-}
-
 int
 res_locate (struct res_ctx *c, const char *v1, const char *v2, const char *jpath,
             struct res_ctl *out)
@@ -54,7 +37,7 @@ res_locate (struct res_ctx *c, const char *v1, const char *v2, const char *jpath
   out->v2 = false;
   if (out->dir)
     return 0;
-  if (v2 && udir && v2_has_controller (udir, v2))
+  if (v2 && udir && cgroup_v2_has_controller (udir, v2))
     {
       out->dir = udir;
       out->v2 = true;

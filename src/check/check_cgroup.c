@@ -81,22 +81,6 @@ is_fs_root (const char *dir)
   return stat (dir, &a) < 0 || stat (parent, &b) < 0 || a.st_dev != b.st_dev;
 }
 
-static bool
-v2_lists (const char *dir, const char *ctrl)
-{
-  cleanup_free char *text = NULL;
-  char path[PATH_MAX + 32];
-  size_t l = strlen (ctrl);
-
-  snprintf (path, sizeof path, "%s/cgroup.controllers", dir);
-  if (read_file_at (AT_FDCWD, path, &text, NULL, &(struct berth_error){ 0 }) < 0)
-    return false;
-  for (char *p = text; (p = strstr (p, ctrl)) != NULL; p += l)
-    if ((p == text || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\n' || p[l] == '\0'))
-      return true;
-  return false;
-}
-
 /* A non-root cgroup of the v1 hierarchy holding `path`. */
 static void
 v1_sample (const char *path, struct where *w)
@@ -152,7 +136,7 @@ locate (struct cgx *g, const char *v1, const char *v2, const char *jpath, struct
   if (v2 && udir)
     {
       nearest_existing (udir, near, sizeof near);
-      if (v2_lists (near, v2))
+      if (cgroup_v2_has_controller (near, v2))
         {
           w->ctrl = v2;
           w->v2 = true;
@@ -445,7 +429,7 @@ check_unified (struct cgx *g, const struct oci_resources *r)
           char ctrl[64];
           snprintf (ctrl, sizeof ctrl, "%.*s", (int) strcspn (key, "."), key);
           nearest_existing (udir, near, sizeof near);
-          if (!v2_lists (near, ctrl))
+          if (!cgroup_v2_has_controller (near, ctrl))
             check_add (g->x, CHECK_ERROR, BERTH_E_UNSUPPORTED, jpath,
                        "needs the %s controller, which %s does not offer", ctrl, near);
           else if (!is_fs_root (near) && !has_file (near, key))
