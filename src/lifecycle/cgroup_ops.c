@@ -103,6 +103,23 @@ sections_of (const struct oci_resources *merged, const struct oci_resources *del
   return v;
 }
 
+struct oci_resources
+cgops_update_view (struct oci_resources *stored, struct oci_resources *delta)
+{
+  struct oci_resources named;
+  bool devices;
+
+  /* runc: unlimited memory with no word on swap lifts the swap limit too;
+     the stored one would stay below it, which v1 refuses. */
+  if (delta->memory && delta->memory->has_limit && delta->memory->limit == -1
+      && !delta->memory->has_swap)
+    OCI_SET (delta->memory, swap, -1);
+  named = *delta; /* only its has_* flags are read: the move swaps them */
+  devices = delta->has_devices && !same_devices (stored, delta);
+  cgops_merge_move (&oci_type_resources, stored, delta);
+  return sections_of (stored, &named, devices);
+}
+
 static int
 save_config (struct container *c, const struct oci_config *config, struct berth_error *err)
 {
@@ -135,8 +152,7 @@ container_update (const struct berth_runtime *rt, const char *id, struct oci_res
 {
   __attribute__ ((cleanup (container_close))) struct container c = { 0 };
   cleanup_config struct oci_config *config = NULL;
-  struct oci_resources *merged, view, named;
-  bool devices;
+  struct oci_resources view;
 
   c.state.root_fd = c.state.dir_fd = -1;
   if (container_open (rt, id, &c, err) < 0)
@@ -145,16 +161,7 @@ container_update (const struct berth_runtime *rt, const char *id, struct oci_res
     return berth_err (err, BERTH_E_STATE, "container not running");
   if (container_config (&c, &config, err) < 0 || ensure_resources (config, err) < 0)
     return -1;
-  merged = config->linux->resources;
-  /* runc: unlimited memory with no word on swap lifts the swap limit too;
-     the stored one would stay below it, which v1 refuses. */
-  if (delta->memory && delta->memory->has_limit && delta->memory->limit == -1
-      && !delta->memory->has_swap)
-    OCI_SET (delta->memory, swap, -1);
-  named = *delta; /* only its has_* flags are read: the move swaps them */
-  devices = delta->has_devices && !same_devices (merged, delta);
-  cgops_merge_move (&oci_type_resources, merged, delta);
-  view = sections_of (merged, &named, devices);
+  view = cgops_update_view (config->linux->resources, delta);
   if (c.cgroup_driver->update (&c.cgroup, &view, err) < 0)
     return -1;
   return save_config (&c, config, err);

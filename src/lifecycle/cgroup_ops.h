@@ -35,4 +35,12 @@ int container_pids (const struct berth_runtime *rt, const char *id, pid_t **pids
    ends up in `src`, to be freed with it. */
 void cgops_merge_move (const struct oci_type *t, void *dst, void *src);
 
+/* update's document work, without a container: merge `delta` into `stored`
+   (cgops_merge_move; memory.limit -1 with no swap given lifts swap too, as
+   runc) and return what to write: the merged sections `delta` names, the
+   device rules only when they differ from the stored ones.  The result
+   points into `stored`, which stays the owner. */
+struct oci_resources cgops_update_view (struct oci_resources *stored,
+                                        struct oci_resources *delta);
+
 #endif

@@ -26,9 +26,10 @@
  * tier (tests/integration/test_cgroups.py).  v1 device rules are files and
  * are checked here.
  *
- * The update merge (cgops_merge_move, lifecycle/cgroup_ops.c) is checked as
- * far as it is a callable function: which sections an update then writes
- * (sections_of) and the -1 swap rule are static in container_update().
+ * The update merge (lifecycle/cgroup_ops.c) is checked as two pure
+ * functions: cgops_merge_move (what the stored resources become) and
+ * cgops_update_view (what an update then writes: the sections it names,
+ * device rules only when they changed, runc's -1 swap rule).
  */
 #include "cgroup/cgroup.h"
 #include "cgroup/resources.h"
@@ -550,6 +551,60 @@ test_merge (void)
     }
 }
 
+/* cgops_update_view: what update writes, given the stored resources and
+   the update's document. */
+static void
+test_update_view (void)
+{
+  static const struct {
+    const char *name, *stored, *update, *view;
+  } t[] = {
+    { "only the sections the update names",
+      "{\"memory\":{\"limit\":1000,\"reservation\":500},\"pids\":{\"limit\":10}}",
+      "{\"memory\":{\"limit\":2000}}", "{\"memory\":{\"limit\":2000,\"reservation\":500}}" },
+    { "unlimited memory with no swap given lifts swap too",
+      "{\"memory\":{\"limit\":1000,\"swap\":2000}}", "{\"memory\":{\"limit\":-1}}",
+      "{\"memory\":{\"limit\":-1,\"swap\":-1}}" },
+    { "unlimited memory with a swap given keeps that swap",
+      "{\"memory\":{\"limit\":1000,\"swap\":2000}}",
+      "{\"memory\":{\"limit\":-1,\"swap\":3000}}", "{\"memory\":{\"limit\":-1,\"swap\":3000}}" },
+    { "device rules resent unchanged are not written again",
+      "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],\"pids\":{\"limit\":10}}",
+      "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],\"pids\":{\"limit\":20}}",
+      "{\"pids\":{\"limit\":20}}" },
+    { "changed device rules are written",
+      "{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}",
+      "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}",
+      "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}" },
+    { "an empty update writes nothing", "{\"memory\":{\"limit\":1000}}", "{}", "{}" },
+  };
+
+  for (size_t i = 0; i < N (t); i++)
+    {
+      struct oci_resources *stored = NULL, *update = NULL, *want = NULL, view;
+      struct berth_error err = { 0 };
+      bool ok = oci_parse_data (&oci_type_resources, t[i].stored, strlen (t[i].stored), "config",
+                                (void **) &stored, &err) == 0
+                && oci_parse_data (&oci_type_resources, t[i].update, strlen (t[i].update),
+                                   "update", (void **) &update, &err) == 0
+                && oci_parse_data (&oci_type_resources, t[i].view, strlen (t[i].view), "view",
+                                   (void **) &want, &err) == 0;
+      cleanup_free char *got = NULL;
+      if (ok)
+        {
+          view = cgops_update_view (stored, update);
+          ok = oci_equal (&oci_type_resources, &view, want);
+          if (oci_emit (&oci_type_resources, &view, NULL, &got, NULL, &err) < 0)
+            got = NULL;
+        }
+      if (!tap_ok (ok, "update writes: %s", t[i].name))
+        tap_diag ("want %s, got %s (%s)", t[i].view, got ? got : "?", err.msg);
+      oci_free (&oci_type_resources, stored);
+      oci_free (&oci_type_resources, update);
+      oci_free (&oci_type_resources, want);
+    }
+}
+
 int
 main (void)
 {
@@ -571,6 +626,7 @@ main (void)
   tap_diag ("%zu fixture cases in %.1f ms", N (cases),
             (double) (b.tv_sec - a.tv_sec) * 1e3 + (double) (b.tv_nsec - a.tv_nsec) / 1e6);
   test_merge ();
+  test_update_view ();
   unlink (log);
   return tap_done ();
 }
