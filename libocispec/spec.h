@@ -374,6 +374,8 @@ int oci_rlimit_resource (const char *name);
    name is not one; and back, NULL when the flag is not one. */
 int oci_namespace_flag (const char *type);
 const char *oci_namespace_type (int flag);
+/* The i-th namespace type of the spec, NULL past the last. */
+const char *oci_namespace_name (size_t i);
 
 /* The six hook lists of config.md, each with its property name, in the
    spec's order; `h` may be NULL (all empty). */

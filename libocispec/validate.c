@@ -121,10 +121,17 @@ static const struct {
   const char *name;
   int flag;
 } namespaces[] = {
-  { "pid", CLONE_NEWPID },   { "network", CLONE_NEWNET },   { "mount", CLONE_NEWNS },
-  { "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS },       { "user", CLONE_NEWUSER },
-  { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+  /* In the order `berth features` lists them. */
+  { "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC },   { "mount", CLONE_NEWNS },
+  { "network", CLONE_NEWNET },   { "pid", CLONE_NEWPID },   { "time", CLONE_NEWTIME },
+  { "user", CLONE_NEWUSER },     { "uts", CLONE_NEWUTS },
 };
+
+const char *
+oci_namespace_name (size_t i)
+{
+  return i < ARRAY_LEN (namespaces) ? namespaces[i].name : NULL;
+}
 
 int
 oci_namespace_flag (const char *type)

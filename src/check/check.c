@@ -5,6 +5,7 @@
 #include "cleanup.h"
 #include "security/lsm.h"
 #include "fs/mountopts.h"
+#include "fs/rootfs.h"
 #include "init/mempolicy.h"
 #include "init/namespaces.h"
 #include "init/netdev.h"
@@ -22,8 +23,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool
 file_starts_with (const char *path, char c)
@@ -124,31 +123,18 @@ check_create_rules (struct check_ctx *x)
 
 /* ---- the filesystem: rootfs, mounts, hooks, the program --------------------- */
 
+/* rootfs_resolve(), create's rule. */
 static bool
 check_rootfs (struct check_ctx *x, char *rootfs)
 {
   const char *rp = x->c->root ? x->c->root->path : NULL;
-  char joined[PATH_MAX];
-  struct stat st;
+  struct berth_error e = { 0 };
 
   if (rp == NULL || rp[0] == '\0')
     return false; /* check_spec said so */
-  if (snprintf (joined, sizeof joined, "%s%s%s", rp[0] == '/' ? "" : x->bundle,
-                rp[0] == '/' ? "" : "/", rp) >= (int) sizeof joined)
+  if (rootfs_resolve (x->c, x->bundle, rootfs, &e) < 0)
     {
-      check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".root.path", "path too long");
-      return false;
-    }
-  if (realpath (joined, rootfs) == NULL || stat (rootfs, &st) < 0)
-    {
-      check_add (x, CHECK_ERROR, BERTH_E_NOT_FOUND, ".root.path", "rootfs %s: %s", joined,
-                 strerror (errno));
-      return false;
-    }
-  if (!S_ISDIR (st.st_mode))
-    {
-      check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".root.path", "rootfs %s is not a directory",
-                 rootfs);
+      check_add_error (x, CHECK_ERROR, &e, NULL);
       return false;
     }
   return true;
@@ -219,68 +205,56 @@ under_a_mount (const struct oci_config *c, const char *abs)
   return false;
 }
 
-/* 1 executable file, 0 absent (or not executable), -1 cannot tell. */
+struct program_probe {
+  const struct oci_config *c;
+  int root_fd;
+  const char *cwd;
+};
+
+/* process_find_program_with()'s probe, in the rootfs seen from outside:
+   a name that a mount may provide passes (the rootfs alone cannot tell). */
 static int
-program_at (const struct oci_config *c, int root_fd, const char *cwd, const char *name)
+probe_rootfs (void *ctx, const char *name)
 {
+  const struct program_probe *pp = ctx;
   char joined[PATH_MAX * 2];
   cleanup_free char *abs = NULL;
   cleanup_close int fd = -1;
+  struct berth_error e = { 0 };
   struct stat st;
 
-  snprintf (joined, sizeof joined, "%s%s%s", name[0] == '/' ? "" : cwd,
+  snprintf (joined, sizeof joined, "%s%s%s", name[0] == '/' ? "" : pp->cwd,
             name[0] == '/' ? "" : "/", name);
-  if ((abs = safepath_clean (joined)) == NULL || under_a_mount (c, abs))
-    return -1;
-  fd = safepath_open (root_fd, abs, O_PATH | O_CLOEXEC, 0, &(struct berth_error){ 0 });
-  return fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0111);
+  if ((abs = safepath_clean (joined)) == NULL || under_a_mount (pp->c, abs))
+    return 0;
+  if ((fd = safepath_open (pp->root_fd, abs, O_PATH | O_CLOEXEC, 0, &e)) < 0)
+    return e.errnum > 0 ? e.errnum : ENOENT;
+  return fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 0111) ? 0 : -1;
 }
 
-/* process.args[0] as process_find_program() will look for it, in the root. */
+/* process.args[0] as the init will look for it, in the root. */
 static void
 check_program (struct check_ctx *x, const char *rootfs)
 {
   const struct oci_process *p = x->c->process;
-  const char *prog, *search = NULL;
+  struct program_probe pp = { .c = x->c, .root_fd = -1 };
   cleanup_close int root_fd = -1;
-  cleanup_free char *copy = NULL;
-  char *save = NULL;
+  cleanup_free char *found = NULL;
+  struct berth_error e = { 0 };
 
   if (p == NULL || p->args_len == 0 || p->cwd[0] != '/')
-    return;
-  prog = p->args[0];
-  if (prog[0] == '\0')
-    {
-      check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".process.args[0]", "the program name is empty");
-      return;
-    }
+    return; /* check_spec said so */
   if ((root_fd = open (rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     return;
-  if (strchr (prog, '/'))
+  pp.root_fd = root_fd;
+  pp.cwd = p->cwd;
+  if (process_find_program_with (p, ".process", probe_rootfs, &pp, &found, &e) < 0)
     {
-      if (program_at (x->c, root_fd, p->cwd, prog) == 0)
-        check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".process.args[0]",
-                   "exec: \"%s\": no executable file in the rootfs", prog);
-      return;
+      if (e.errnum == ENOMEM)
+        x->oom = true;
+      else
+        check_add_error (x, CHECK_ERROR, &e, NULL);
     }
-  for (size_t i = 0; i < p->env_len; i++)
-    if (strncmp (p->env[i], "PATH=", 5) == 0)
-      search = p->env[i] + 5;
-  if ((copy = strdup (search ? search : DEFAULT_PATH)) == NULL)
-    {
-      x->oom = true;
-      return;
-    }
-  for (char *dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
-    {
-      char candidate[PATH_MAX];
-      snprintf (candidate, sizeof candidate, "%s/%s", *dir ? dir : ".", prog);
-      if (program_at (x->c, root_fd, p->cwd, candidate) != 0)
-        return; /* found, or a mount may provide it */
-    }
-  check_add (x, CHECK_ERROR, BERTH_E_VALUE, ".process.args[0]",
-             "exec: \"%s\": executable file not found in $PATH (%s)", prog,
-             search ? search : DEFAULT_PATH);
 }
 
 /* ---- the kernel: namespaces, capabilities, rlimits, sysctls ---------------- */
@@ -324,19 +298,18 @@ check_namespaces (struct check_ctx *x)
 static void
 check_cap_set (struct check_ctx *x, const char *set, char *const *names, size_t n)
 {
-  int last = (int) cap_max_bits () - 1;
   char path[96];
 
   for (size_t i = 0; i < n; i++)
     {
-      cap_value_t c;
+      int c;
+      enum process_cap_name r = process_cap_resolve (names[i], &c);
       CHECK_PATHF (path, ".process.capabilities.%s[%zu]", set, i);
-      /* process.c's rule: a CAP_ name libcap knows, within this kernel's
-         range; create skips the others with a warning (config.md). */
-      if (cap_from_name (names[i], &c) < 0 || strncmp (names[i], "CAP_", 4) != 0)
+      /* Warnings: create skips them, with a warning (config.md). */
+      if (r == PROCESS_CAP_UNKNOWN)
         check_add (x, CHECK_WARNING, BERTH_E_VALUE, path,
                    "unknown capability \"%s\" (skipped)", names[i]);
-      else if (c > last)
+      else if (r == PROCESS_CAP_NOT_IN_KERNEL)
         check_add (x, CHECK_WARNING, BERTH_E_UNSUPPORTED, path,
                    "%s is not supported by this kernel (skipped)", names[i]);
     }

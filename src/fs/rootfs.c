@@ -727,3 +727,34 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
   return 0;
 }
 
+/* The rule create applies and check reports: root.path, relative to the
+   bundle, names an existing directory. */
+int
+rootfs_resolve (const struct oci_config *c, const char *bundle_abs, char *rootfs,
+                struct berth_error *err)
+{
+  char joined[PATH_MAX];
+  struct stat st;
+  int n;
+
+  if (c->root->path[0] == '/')
+    n = snprintf (joined, sizeof joined, "%s", c->root->path);
+  else
+    n = snprintf (joined, sizeof joined, "%s/%s", bundle_abs, c->root->path);
+  if (n < 0 || (size_t) n >= sizeof joined)
+    return berth_err_at (err, BERTH_E_VALUE, ".root.path", "path too long");
+  if (realpath (joined, rootfs) == NULL || stat (rootfs, &st) < 0)
+    {
+      berth_err_sys (err, errno, "rootfs %s", joined);
+      snprintf (err->path, sizeof err->path, ".root.path");
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      berth_err_at (err, BERTH_E_VALUE, ".root.path", "rootfs %s is not a directory", rootfs);
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  return 0;
+}

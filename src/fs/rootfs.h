@@ -62,6 +62,11 @@ struct rootfs_options {
    source only the host's root can reach still mounts (runc does the same
    since 1.1).  *fds has c->mounts_len entries, -1 for other mounts; free
    with rootfs_close_bind_sources.  Errors name .mounts[i].source. */
+/* root.path as the host path of an existing directory, into rootfs (of
+   PATH_MAX), a relative path taken from the bundle (`bundle_abs`, an
+   absolute path); errors name ".root.path". */
+int rootfs_resolve (const struct oci_config *c, const char *bundle_abs, char *rootfs,
+                    struct berth_error *err);
 int rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_error *err);
 void rootfs_close_bind_sources (int *fds, size_t n);
 

@@ -18,10 +18,11 @@ static const struct {
   int value;
   int nodes;
 } modes[] = {
-  { "MPOL_DEFAULT", 0, NODES_NONE },    { "MPOL_PREFERRED", 1, NODES_ANY },
-  { "MPOL_BIND", 2, NODES_SOME },       { "MPOL_INTERLEAVE", 3, NODES_SOME },
-  { "MPOL_LOCAL", 4, NODES_NONE },      { "MPOL_PREFERRED_MANY", 5, NODES_SOME },
-  { "MPOL_WEIGHTED_INTERLEAVE", 6, NODES_SOME },
+  /* In the order `berth features` lists them. */
+  { "MPOL_DEFAULT", 0, NODES_NONE },    { "MPOL_BIND", 2, NODES_SOME },
+  { "MPOL_INTERLEAVE", 3, NODES_SOME }, { "MPOL_WEIGHTED_INTERLEAVE", 6, NODES_SOME },
+  { "MPOL_PREFERRED", 1, NODES_ANY },   { "MPOL_PREFERRED_MANY", 5, NODES_SOME },
+  { "MPOL_LOCAL", 4, NODES_NONE },
 };
 static const struct {
   const char *name;
@@ -32,13 +33,13 @@ static const struct {
   { "MPOL_F_STATIC_NODES", 1 << 15 },
 };
 
-const char *const mempolicy_mode_names[] = {
-  "MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-  "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL", NULL,
-};
-const char *const mempolicy_flag_names[] = {
-  "MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES", NULL,
-};
+const char *
+mempolicy_name (bool flag, size_t i)
+{
+  if (flag)
+    return i < sizeof flags / sizeof flags[0] ? flags[i].name : NULL;
+  return i < sizeof modes / sizeof modes[0] ? modes[i].name : NULL;
+}
 
 /* "0-3,7" into the mask; the highest node + 1 into *count. */
 static int

@@ -29,8 +29,8 @@ int mempolicy_plan (const struct oci_memory_policy *mp, struct mempolicy_plan *o
                     struct berth_error *err);
 int mempolicy_apply (const struct mempolicy_plan *plan, struct berth_error *err);
 
-/* The names berth knows, for `features` (NULL-terminated). */
-extern const char *const mempolicy_mode_names[];
-extern const char *const mempolicy_flag_names[];
+/* The i-th mode (or, with `flag`, flag) name mempolicy_plan() knows, for
+   `features`; NULL past the last. */
+const char *mempolicy_name (bool flag, size_t i);
 
 #endif

@@ -39,21 +39,35 @@ env_get (const struct oci_process *p, const char *name)
   return NULL;
 }
 
-static bool
-is_executable_file (const char *path)
+/* The process's view: the init has entered the root and the cwd. */
+static int
+probe_here (void *ctx, const char *path)
 {
   struct stat st;
-  return stat (path, &st) == 0 && S_ISREG (st.st_mode) && access (path, X_OK) == 0;
+
+  (void) ctx;
+  if (stat (path, &st) < 0)
+    return errno;
+  return S_ISREG (st.st_mode) && access (path, X_OK) == 0 ? 0 : -1;
 }
 
 int
 process_find_program (const struct oci_process *p, const char *base, char **out,
                       struct berth_error *err)
 {
+  return process_find_program_with (p, base, probe_here, NULL, out, err);
+}
+
+int
+process_find_program_with (const struct oci_process *p, const char *base,
+                           int (*probe) (void *ctx, const char *path), void *ctx, char **out,
+                           struct berth_error *err)
+{
   const char *prog = p->args[0];
   const char *search;
   cleanup_free char *copy = NULL;
   char *save = NULL;
+  int e;
 
   if (prog[0] == '\0')
     {
@@ -63,13 +77,11 @@ process_find_program (const struct oci_process *p, const char *base, char **out,
     }
   if (strchr (prog, '/'))
     {
-      struct stat st;
       /* runc's words, errno texts in lower case as Go writes them: the
          Docker CLI picks its exit status by matching them ("no such file
          or directory": 127, "permission denied": 126). */
-      if (stat (prog, &st) < 0)
+      if ((e = probe (ctx, prog)) > 0)
         {
-          int e = errno;
           char why[96];
           snprintf (why, sizeof why, "%s", strerror (e));
           why[0] = (char) tolower ((unsigned char) why[0]);
@@ -77,7 +89,7 @@ process_find_program (const struct oci_process *p, const char *base, char **out,
           set_path (err, base, ".args[0]");
           return -1;
         }
-      if (!S_ISREG (st.st_mode) || access (prog, X_OK) < 0)
+      if (e < 0)
         {
           berth_err (err, BERTH_E_VALUE, "exec: \"%s\": permission denied", prog);
           set_path (err, base, ".args[0]");
@@ -96,7 +108,7 @@ process_find_program (const struct oci_process *p, const char *base, char **out,
       if (snprintf (candidate, sizeof candidate, "%s/%s", *dir ? dir : ".", prog)
           >= (int) sizeof candidate)
         continue;
-      if (is_executable_file (candidate))
+      if (probe (ctx, candidate) == 0)
         {
           *out = strdup (candidate);
           return *out ? 0 : berth_err_sys (err, ENOMEM, "out of memory");
@@ -279,6 +291,17 @@ process_apply_personality (const struct oci_linux *l, struct berth_error *err)
   return 0;
 }
 
+enum process_cap_name
+process_cap_resolve (const char *name, int *cap)
+{
+  cap_value_t c;
+
+  if (cap_from_name (name, &c) < 0 || strncmp (name, "CAP_", 4) != 0)
+    return PROCESS_CAP_UNKNOWN;
+  *cap = c;
+  return c > (int) cap_max_bits () - 1 ? PROCESS_CAP_NOT_IN_KERNEL : PROCESS_CAP_OK;
+}
+
 /* Resolve a list of capability names; unknown ones are warned about and
    skipped, as config.md asks of runtimes.  So are capabilities berth does
    not hold itself (a host whose bounding set lacks CAP_SYS_RESOURCE): no
@@ -289,20 +312,20 @@ cap_list (char *const *names, size_t n, const char *base, const char *set, cap_t
 {
   cap_value_t *v = calloc (n + 1, sizeof *v);
   size_t k = 0;
-  int last = (int) cap_max_bits () - 1;
 
   if (v == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++)
     {
-      cap_value_t c;
-      if (cap_from_name (names[i], &c) < 0 || strncmp (names[i], "CAP_", 4) != 0)
+      int c;
+      enum process_cap_name r = process_cap_resolve (names[i], &c);
+      if (r == PROCESS_CAP_UNKNOWN)
         {
           berth_warn ("%s.capabilities.%s[%zu]: unknown capability \"%s\" skipped", base, set,
                       i, names[i]);
           continue;
         }
-      if (c > last)
+      if (r == PROCESS_CAP_NOT_IN_KERNEL)
         {
           berth_warn ("%s.capabilities.%s[%zu]: %s is not supported by this kernel; skipped",
                       base, set, i, names[i]);

@@ -21,6 +21,19 @@
 /* base: ".process" for config.json, "" for an exec --process file. */
 int process_find_program (const struct oci_process *p, const char *base, char **path,
                           struct berth_error *err);
+/* The same rule (args[0] with a slash taken as it is, else looked for in
+   the process's PATH or the default one) and the same errors, with `probe`
+   deciding what a path is: 0 an executable file (or one the caller cannot
+   rule out), -1 something else, an errno why it cannot be reached.  process_find_program() probes in the calling process; `berth
+   check` probes the rootfs from outside. */
+int process_find_program_with (const struct oci_process *p, const char *base,
+                               int (*probe) (void *ctx, const char *path), void *ctx,
+                               char **path, struct berth_error *err);
+/* A capability name as the capability sets take it: a CAP_ name libcap
+   knows (its number into *cap), within this kernel's range.  create skips
+   the others with a warning (config.md: runtimes SHOULD NOT fail). */
+enum process_cap_name { PROCESS_CAP_OK, PROCESS_CAP_UNKNOWN, PROCESS_CAP_NOT_IN_KERNEL };
+enum process_cap_name process_cap_resolve (const char *name, int *cap);
 /* Enter p->cwd, resolved inside the process's root as every config path is
    (safepath: no symlink or magic link leads out of it), then check that the
    kernel sees the new working directory under that root.  With `create`, a

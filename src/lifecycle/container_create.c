@@ -103,36 +103,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
   return c->process ? process_check (c->process, ".process", l, err) : 0;
 }
 
-static int
-resolve_rootfs (const struct oci_config *c, const char *bundle_abs, char *rootfs,
-                struct berth_error *err)
-{
-  char joined[PATH_MAX];
-  struct stat st;
-
-  int n;
-
-  if (c->root->path[0] == '/')
-    n = snprintf (joined, sizeof joined, "%s", c->root->path);
-  else
-    n = snprintf (joined, sizeof joined, "%s/%s", bundle_abs, c->root->path);
-  if (n < 0 || (size_t) n >= sizeof joined)
-    return berth_err_at (err, BERTH_E_VALUE, ".root.path", "path too long");
-  if (realpath (joined, rootfs) == NULL || stat (rootfs, &st) < 0)
-    {
-      berth_err_sys (err, errno, "rootfs %s", joined);
-      snprintf (err->path, sizeof err->path, ".root.path");
-      berth_err_set_source (err, "config.json");
-      return -1;
-    }
-  if (!S_ISDIR (st.st_mode))
-    {
-      berth_err_at (err, BERTH_E_VALUE, ".root.path", "rootfs %s is not a directory", rootfs);
-      berth_err_set_source (err, "config.json");
-      return -1;
-    }
-  return 0;
-}
 
 struct create_job {
   const char *notify_socket; /* the caller's NOTIFY_SOCKET, relayed at start */
@@ -606,7 +576,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       || check_config_for_create (config, o, err) < 0
       || mempolicy_plan (config->linux ? config->linux->memory_policy : NULL, &j.mempolicy, err)
              < 0
-      || resolve_rootfs (config, j.bundle, j.rootfs, err) < 0)
+      || rootfs_resolve (config, j.bundle, j.rootfs, err) < 0)
     {
       if (err->path[0])
         berth_err_set_source (err, "config.json");

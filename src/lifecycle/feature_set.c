@@ -2,54 +2,32 @@
 #include "init/mempolicy.h"
 #include "cleanup.h"
 #include "fs/mountopts.h"
+#include "security/seccomp.h"
 #include "spec.h"
 
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
 
 #define LEN(a) (sizeof (a) / sizeof (a)[0])
-#define SET_STRV(obj, m, arr) ((obj)->m = (char **) (arr), (obj)->m##_len = LEN (arr), (obj)->has_##m = true)
+#define SET_STRV(obj, m, arr, n) ((obj)->m = (char **) (arr), (obj)->m##_len = (n), (obj)->has_##m = true)
 
-static const char *const hooks[] = { "prestart", "createRuntime", "createContainer",
-                                     "startContainer", "poststart", "poststop" };
-static const char *const namespaces[] = { "cgroup", "ipc", "mount", "network",
-                                          "pid", "time", "user", "uts" };
-static const char *const actions[] = { "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
-                                       "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                                       "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-                                       "SCMP_ACT_TRAP" };
-static const char *const operators[] = { "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
-                                         "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
-                                         "SCMP_CMP_NE" };
-static const char *const known_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC",
-                                           "SECCOMP_FILTER_FLAG_LOG",
-                                           "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-                                           "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" };
-/* TSYNC is accepted and moot (the init is single-threaded), as in runc;
-   WAIT_KILLABLE_RECV is refused while libseccomp is older than 2.6. */
-static const char *const supported_flags[] = { "SECCOMP_FILTER_FLAG_TSYNC",
-                                               "SECCOMP_FILTER_FLAG_LOG",
-                                               "SECCOMP_FILTER_FLAG_SPEC_ALLOW" };
+/* Every list below comes from the table the rules of create and check use,
+   so that features cannot offer what create refuses, or the reverse. */
 
-/* libseccomp's architecture names, as the spec spells them. */
-static const struct {
-  const char *lib;
-  const char *spec;
-} arch_names[] = {
-  { "x86", "SCMP_ARCH_X86" },         { "x86_64", "SCMP_ARCH_X86_64" },
-  { "x32", "SCMP_ARCH_X32" },         { "arm", "SCMP_ARCH_ARM" },
-  { "aarch64", "SCMP_ARCH_AARCH64" }, { "mips", "SCMP_ARCH_MIPS" },
-  { "mips64", "SCMP_ARCH_MIPS64" },   { "mips64n32", "SCMP_ARCH_MIPS64N32" },
-  { "mipsel", "SCMP_ARCH_MIPSEL" },   { "mipsel64", "SCMP_ARCH_MIPSEL64" },
-  { "mipsel64n32", "SCMP_ARCH_MIPSEL64N32" }, { "ppc", "SCMP_ARCH_PPC" },
-  { "ppc64", "SCMP_ARCH_PPC64" },     { "ppc64le", "SCMP_ARCH_PPC64LE" },
-  { "s390", "SCMP_ARCH_S390" },       { "s390x", "SCMP_ARCH_S390X" },
-  { "parisc", "SCMP_ARCH_PARISC" },   { "parisc64", "SCMP_ARCH_PARISC64" },
-  { "riscv64", "SCMP_ARCH_RISCV64" },
-};
+/* The names of an enumerator (the i-th, NULL past the last) that pass
+   `keep`, into a (of LEN (a)); the count into *n. */
+#define COLLECT(a, n, name_of_i, keep)                                                       \
+  do                                                                                         \
+    {                                                                                        \
+      const char *name_;                                                                     \
+      (n) = 0;                                                                               \
+      for (size_t i = 0; (n) < LEN (a) && (name_ = (name_of_i)) != NULL; i++)                \
+        if (keep)                                                                            \
+          (a)[(n)++] = name_;                                                                \
+    }                                                                                        \
+  while (0)
 
 int
 berth_features_json (char **out, struct berth_error *err)
@@ -63,7 +41,10 @@ berth_features_json (char **out, struct berth_error *err)
   struct oci_features_intel_rdt rdt = { 0 };
   struct oci_features_memory_policy mpol = { 0 };
   const char *mount_opts[128];
-  const char *archs[LEN (arch_names)];
+  struct oci_hook_list hook_lists[OCI_HOOK_KINDS];
+  const char *hooks[OCI_HOOK_KINDS], *namespaces[16], *actions[32], *operators[16];
+  const char *known_flags[16], *supported_flags[16], *archs[64], *modes[16], *mflags[16];
+  size_t n_hooks, n_namespaces, n_actions, n_operators, n_known, n_supported, n_modes, n_mflags;
   cleanup_free char **caps = NULL;
   char *ann_keys[2], *ann_vals[2];
   char libseccomp_version[32];
@@ -72,12 +53,15 @@ berth_features_json (char **out, struct berth_error *err)
 
   OCI_SET (&f, oci_version_min, "1.0.0");
   OCI_SET (&f, oci_version_max, OCI_SPEC_VERSION);
-  SET_STRV (&f, hooks, hooks);
+  oci_hook_lists (NULL, hook_lists);
+  COLLECT (hooks, n_hooks, i < OCI_HOOK_KINDS ? hook_lists[i].name : NULL, true);
+  SET_STRV (&f, hooks, hooks, n_hooks);
   f.mount_options = (char **) mount_opts;
   f.mount_options_len = mount_opts_known (mount_opts, LEN (mount_opts));
   f.has_mount_options = true;
 
-  SET_STRV (&l, namespaces, namespaces);
+  COLLECT (namespaces, n_namespaces, oci_namespace_name (i), true);
+  SET_STRV (&l, namespaces, namespaces, n_namespaces);
   /* Every capability libcap knows; unknown names in a config are skipped
      with a warning. */
   caps = calloc (CAP_LAST_CAP + 2, sizeof (char *));
@@ -104,16 +88,17 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&l, cgroup, &cg);
 
   OCI_SET (&sc, enabled, true);
-  SET_STRV (&sc, actions, actions);
-  SET_STRV (&sc, operators, operators);
-  for (size_t i = 0; i < LEN (arch_names); i++)
-    if (seccomp_arch_resolve_name (arch_names[i].lib) != 0)
-      archs[n_archs++] = arch_names[i].spec;
-  sc.archs = (char **) archs;
-  sc.archs_len = n_archs;
-  sc.has_archs = true;
-  SET_STRV (&sc, known_flags, known_flags);
-  SET_STRV (&sc, supported_flags, supported_flags);
+  COLLECT (actions, n_actions, seccomp_name (SECCOMP_ACTIONS, i), true);
+  SET_STRV (&sc, actions, actions, n_actions);
+  COLLECT (operators, n_operators, seccomp_name (SECCOMP_OPERATORS, i), true);
+  SET_STRV (&sc, operators, operators, n_operators);
+  COLLECT (archs, n_archs, seccomp_name (SECCOMP_ARCHES, i), seccomp_arch_known (name_));
+  SET_STRV (&sc, archs, archs, n_archs);
+  COLLECT (known_flags, n_known, seccomp_name (SECCOMP_FLAGS, i), true);
+  SET_STRV (&sc, known_flags, known_flags, n_known);
+  COLLECT (supported_flags, n_supported, seccomp_name (SECCOMP_FLAGS, i),
+           seccomp_flag_supported (name_));
+  SET_STRV (&sc, supported_flags, supported_flags, n_supported);
   OCI_SET (&l, seccomp, &sc);
 
   OCI_SET (&off, enabled, false);
@@ -128,12 +113,10 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&mext, idmap, &idmap_off);
   OCI_SET (&l, mount_extensions, &mext);
   OCI_SET (&l, net_devices, &on);
-  for (mpol.modes_len = 0; mempolicy_mode_names[mpol.modes_len]; mpol.modes_len++)
-    ;
-  for (mpol.flags_len = 0; mempolicy_flag_names[mpol.flags_len]; mpol.flags_len++)
-    ;
-  OCI_SET (&mpol, modes, (char **) mempolicy_mode_names);
-  OCI_SET (&mpol, flags, (char **) mempolicy_flag_names);
+  COLLECT (modes, n_modes, mempolicy_name (false, i), true);
+  SET_STRV (&mpol, modes, modes, n_modes);
+  COLLECT (mflags, n_mflags, mempolicy_name (true, i), true);
+  SET_STRV (&mpol, flags, mflags, n_mflags);
   OCI_SET (&l, memory_policy, &mpol);
   OCI_SET (&f, linux, &l);
 

@@ -54,47 +54,96 @@ seccomp_notify_refusal (const char *syscall)
   return NULL;
 }
 
+/* ---- the names berth knows: one table each, for create, check and
+   `berth features` (which lists them in these orders) ---------------------- */
+
+/* For an action with `ret`, errnoRet goes into the low 16 bits
+   (SECCOMP_RET_DATA); absent, it is EPERM (for TRACE too, as runc). */
+static const struct {
+  const char *name;
+  uint32_t act;
+  bool ret;
+} actions[] = {
+  { "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false },
+  { "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO (0), true },
+  { "SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false }, /* KILL is KILL_THREAD */
+  { "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false },
+  { "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false },
+  { "SCMP_ACT_LOG", SCMP_ACT_LOG, false },
+  { "SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY, false },
+  { "SCMP_ACT_TRACE", SCMP_ACT_TRACE (0), true },
+  { "SCMP_ACT_TRAP", SCMP_ACT_TRAP, false },
+};
+
+static const struct {
+  const char *name;
+  enum scmp_compare op;
+} operators[] = {
+  { "SCMP_CMP_EQ", SCMP_CMP_EQ }, { "SCMP_CMP_GE", SCMP_CMP_GE },
+  { "SCMP_CMP_GT", SCMP_CMP_GT }, { "SCMP_CMP_LE", SCMP_CMP_LE },
+  { "SCMP_CMP_LT", SCMP_CMP_LT }, { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+  { "SCMP_CMP_NE", SCMP_CMP_NE },
+};
+
+/* TSYNC is accepted and moot: the installing process is single-threaded
+   (as runc).  `libseccomp` is the version (major * 100 + minor) that can
+   apply the flag. */
+static const struct {
+  const char *name;
+  unsigned value;
+  unsigned libseccomp;
+} flags[] = {
+  { "SECCOMP_FILTER_FLAG_TSYNC", 0, 0 },
+  { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG, 0 },
+  { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW, 0 },
+  { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 206 },
+};
+
+/* The architectures `features` offers, when libseccomp knows them;
+   resolve_arch() takes any SCMP_ARCH_ name libseccomp knows. */
+static const char *const arch_names[] = {
+  "SCMP_ARCH_X86",         "SCMP_ARCH_X86_64",    "SCMP_ARCH_X32",
+  "SCMP_ARCH_ARM",         "SCMP_ARCH_AARCH64",   "SCMP_ARCH_MIPS",
+  "SCMP_ARCH_MIPS64",      "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
+  "SCMP_ARCH_MIPSEL64",    "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+  "SCMP_ARCH_PPC64",       "SCMP_ARCH_PPC64LE",   "SCMP_ARCH_S390",
+  "SCMP_ARCH_S390X",       "SCMP_ARCH_PARISC",    "SCMP_ARCH_PARISC64",
+  "SCMP_ARCH_RISCV64",
+};
+
+#define LEN(a) (sizeof (a) / sizeof (a)[0])
+
 /* An action name and its errno value as libseccomp's action word; false
-   when the name is not an action.  Absent errnoRet means EPERM, for ERRNO
-   and (as runc does) TRACE. */
+   when the name is not an action. */
 static bool
 resolve_action (const char *name, bool has_ret, uint32_t ret, uint32_t *out)
 {
-  uint32_t data = has_ret ? ret : EPERM;
+  for (size_t i = 0; i < LEN (actions); i++)
+    if (strcmp (name, actions[i].name) == 0)
+      {
+        *out = actions[i].act;
+        if (actions[i].ret)
+          *out |= (has_ret ? ret : EPERM) & 0xffffu;
+        return true;
+      }
+  return false;
+}
 
-  if (strcmp (name, "SCMP_ACT_ALLOW") == 0)
-    *out = SCMP_ACT_ALLOW;
-  else if (strcmp (name, "SCMP_ACT_ERRNO") == 0)
-    *out = SCMP_ACT_ERRNO (data);
-  else if (strcmp (name, "SCMP_ACT_TRACE") == 0)
-    *out = SCMP_ACT_TRACE (data);
-  else if (strcmp (name, "SCMP_ACT_KILL") == 0 || strcmp (name, "SCMP_ACT_KILL_THREAD") == 0)
-    *out = SCMP_ACT_KILL_THREAD;
-  else if (strcmp (name, "SCMP_ACT_KILL_PROCESS") == 0)
-    *out = SCMP_ACT_KILL_PROCESS;
-  else if (strcmp (name, "SCMP_ACT_TRAP") == 0)
-    *out = SCMP_ACT_TRAP;
-  else if (strcmp (name, "SCMP_ACT_LOG") == 0)
-    *out = SCMP_ACT_LOG;
-  else if (strcmp (name, "SCMP_ACT_NOTIFY") == 0)
-    *out = SCMP_ACT_NOTIFY;
-  else
-    return false;
-  return true;
+static bool
+action_takes_ret (const char *name)
+{
+  for (size_t i = 0; i < LEN (actions); i++)
+    if (strcmp (name, actions[i].name) == 0)
+      return actions[i].ret;
+  return false;
 }
 
 static int
 resolve_op (const char *name, enum scmp_compare *out)
 {
-  static const struct { const char *name; enum scmp_compare op; } ops[] = {
-    { "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-    { "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-    { "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
-    { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
-  };
-  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-    if (strcmp (name, ops[i].name) == 0)
-      return *out = ops[i].op, 0;
+  for (size_t i = 0; i < LEN (operators); i++)
+    if (strcmp (name, operators[i].name) == 0)
+      return *out = operators[i].op, 0;
   return -1;
 }
 
@@ -114,25 +163,50 @@ resolve_arch (const char *name)
 }
 
 static bool
-libseccomp_at_least (unsigned major, unsigned minor)
+libseccomp_at_least (unsigned version)
 {
   const struct scmp_version *v = seccomp_version ();
-  return v->major > major || (v->major == major && v->minor >= minor);
+  return v->major * 100 + v->minor >= version;
 }
 
-/* The flags berth knows; WAIT_KILLABLE_RECV also needs libseccomp 2.6. */
-static unsigned
-flag_value (const char *name)
+/* The flag's index in flags[], -1 when berth does not know it. */
+static int
+flag_index (const char *name)
 {
-  if (strcmp (name, "SECCOMP_FILTER_FLAG_TSYNC") == 0)
-    return 0; /* the installing process is single-threaded (as runc) */
-  if (strcmp (name, "SECCOMP_FILTER_FLAG_LOG") == 0)
-    return SECCOMP_FILTER_FLAG_LOG;
-  if (strcmp (name, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") == 0)
-    return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-  if (strcmp (name, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") == 0)
-    return SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-  return ~0u;
+  for (size_t i = 0; i < LEN (flags); i++)
+    if (strcmp (name, flags[i].name) == 0)
+      return (int) i;
+  return -1;
+}
+
+const char *
+seccomp_name (enum seccomp_name_set set, size_t i)
+{
+  switch (set)
+    {
+    case SECCOMP_ACTIONS:
+      return i < LEN (actions) ? actions[i].name : NULL;
+    case SECCOMP_OPERATORS:
+      return i < LEN (operators) ? operators[i].name : NULL;
+    case SECCOMP_FLAGS:
+      return i < LEN (flags) ? flags[i].name : NULL;
+    case SECCOMP_ARCHES:
+      return i < LEN (arch_names) ? arch_names[i] : NULL;
+    }
+  return NULL;
+}
+
+bool
+seccomp_flag_supported (const char *name)
+{
+  int f = flag_index (name);
+  return f >= 0 && libseccomp_at_least (flags[f].libseccomp);
+}
+
+bool
+seccomp_arch_known (const char *name)
+{
+  return resolve_arch (name) != 0;
 }
 
 #define REPORT(...)                                                                          \
@@ -151,8 +225,7 @@ validate_action (const char *name, bool has_ret, uint32_t ret, const char *path,
 
   if (!resolve_action (name, has_ret, ret, &act))
     REPORT (BERTH_E_VALUE, path, "unknown seccomp action \"%s\"", name);
-  else if ((strcmp (name, "SCMP_ACT_ERRNO") == 0 || strcmp (name, "SCMP_ACT_TRACE") == 0)
-           && has_ret && ret > 0xffff)
+  else if (action_takes_ret (name) && has_ret && ret > 0xffff)
     /* SECCOMP_RET_DATA has 16 bits; a wider value would silently change. */
     REPORT (BERTH_E_RANGE, ret_path, "%u does not fit in 16 bits", ret);
   return 0;
@@ -222,13 +295,13 @@ seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
       const char *fl = s->flags[i];
       const struct scmp_version *v = seccomp_version ();
       snprintf (path, sizeof path, BASE ".flags[%zu]", i);
-      if (flag_value (fl) == ~0u)
+      int f = flag_index (fl);
+      if (f < 0)
         REPORT (BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
-      else if (flag_value (fl) == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-               && !libseccomp_at_least (2, 6))
+      else if (!seccomp_flag_supported (fl))
         REPORT (BERTH_E_UNSUPPORTED, path,
-                "%s is not supported by libseccomp %u.%u.%u (needs 2.6)", fl, v->major,
-                v->minor, v->micro);
+                "%s is not supported by libseccomp %u.%u.%u (needs %u.%u)", fl, v->major,
+                v->minor, v->micro, flags[f].libseccomp / 100, flags[f].libseccomp % 100);
     }
   for (size_t i = 0; i < s->architectures_len; i++)
     if (resolve_arch (s->architectures[i]) == 0)
@@ -255,7 +328,7 @@ check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
     return -1;
   (void) resolve_action (s->default_action, s->has_default_errno_ret, s->default_errno_ret, def);
   for (size_t i = 0; i < s->flags_len; i++)
-    f->flags |= flag_value (s->flags[i]);
+    f->flags |= flags[flag_index (s->flags[i])].value; /* known: validated */
   for (size_t i = 0; i < s->syscalls_len; i++)
     f->listener |= strcmp (s->syscalls[i].action, "SCMP_ACT_NOTIFY") == 0;
   if (f->listener)

@@ -68,6 +68,14 @@ int seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *ca
    conditions.  Collecting, it also warns of syscall names libseccomp does
    not know (create skips them). */
 int seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep);
+/* The names of linux.seccomp's closed sets, from the tables the rules above
+   use, for `berth features`: the i-th of a set, NULL past its end. */
+enum seccomp_name_set { SECCOMP_ACTIONS, SECCOMP_OPERATORS, SECCOMP_FLAGS, SECCOMP_ARCHES };
+const char *seccomp_name (enum seccomp_name_set set, size_t i);
+/* A flag create applies with the running libseccomp (it refuses the
+   others named in SECCOMP_FLAGS); an architecture libseccomp knows. */
+bool seccomp_flag_supported (const char *name);
+bool seccomp_arch_known (const char *name);
 void seccomp_free (struct berth_seccomp *f);
 /* Free s->syscalls, the bulk of a profile, once the filter is compiled and
    the config emitted for state.json: nothing after that reads the rules. */

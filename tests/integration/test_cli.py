@@ -156,3 +156,37 @@ def test_features_document():
     assert lx["cgroup"]["v1"] and lx["cgroup"]["v2"]
     assert "SCMP_ARCH_X86_64" in lx["seccomp"]["archs"]
     assert lx["apparmor"] == {"enabled": True} and lx["selinux"] == {"enabled": True}
+
+
+def test_features_lists_what_the_rules_accept(berth, bundle):
+    """features lists come from the tables create and check use: every name
+    it offers passes `berth check` at its property, and a flag it knows but
+    does not list as supported is refused."""
+    f = json.loads(run("features").stdout)
+    sc = f["linux"]["seccomp"]
+    c = bundle.config
+    c["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/berth-test-agent.sock",
+        "architectures": sc["archs"], "flags": sc["supportedFlags"],
+        "syscalls": [{"names": ["getpid"], "action": a} for a in sc["actions"]]
+        + [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO",
+            "args": [{"index": 0, "value": 1, "op": o} for o in sc["operators"]]}]}
+    have = {n["type"] for n in c["linux"]["namespaces"]}
+    c["linux"]["namespaces"] += [{"type": t} for t in f["linux"]["namespaces"] if t not in have]
+
+    def errors():
+        bundle.write()
+        q = berth.cmd("check", "-b", bundle.path, "--format", "json")
+        return [e["path"] for e in json.loads(q.stdout)["errors"]]
+
+    assert not [p for p in errors() if p.startswith((".linux.seccomp", ".linux.namespaces"))]
+    for mode in f["linux"]["memoryPolicy"]["modes"]:
+        c["linux"]["memoryPolicy"] = {"mode": mode,
+                                      "flags": f["linux"]["memoryPolicy"]["flags"]}
+        bad = [p for p in errors() if p.startswith(".linux.memoryPolicy.")]
+        assert not [p for p in bad if p == ".linux.memoryPolicy.mode"
+                    or p.startswith(".linux.memoryPolicy.flags")], (mode, bad)
+    del c["linux"]["memoryPolicy"]
+    for flag in set(sc["knownFlags"]) - set(sc["supportedFlags"]):
+        c["linux"]["seccomp"]["flags"] = [flag]
+        assert ".linux.seccomp.flags[0]" in errors(), flag

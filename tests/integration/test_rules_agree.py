@@ -5,9 +5,10 @@ reports an error at that same path.
 Each case is one small mutation of the default test config, one rule each,
 so that a rule living in one of the two paths and not the other (a drift)
 shows up here: create refuses what check calls clean, or the two name
-different properties.  Host-dependent rules (the rootfs, bind sources,
-namespace paths) are covered as far as this host decides them the same
-way for both."""
+different properties.  Host-dependent rules (the rootfs, the program,
+bind sources, namespace paths) are covered as far as this host decides
+them the same way for both.  Unknown capabilities are no case: create
+skips them with a warning (config.md), and check warns."""
 import json
 import re
 
@@ -59,6 +60,9 @@ CASES = [
     # the document
     ("version", lambda c: c.update(ociVersion="2.0.0"), ".ociVersion"),
     ("root-path-empty", lambda c: c["root"].update(path=""), ".root.path"),
+    # the rootfs (rootfs_resolve)
+    ("rootfs-missing", lambda c: c["root"].update(path="/nonexistent/rootfs"), ".root.path"),
+    ("rootfs-not-a-directory", lambda c: c["root"].update(path="/etc/hostname"), ".root.path"),
     # process
     ("cwd-relative", lambda c: c["process"].update(cwd="relative"), ".process.cwd"),
     ("args-empty", lambda c: c["process"].update(args=[]), ".process.args"),
@@ -80,6 +84,14 @@ CASES = [
         ioPriority={"class": "IOPRIO_CLASS_BOGUS", "priority": 0}), ".process.ioPriority.class"),
     ("ioprio-priority", lambda c: c["process"].update(
         ioPriority={"class": "IOPRIO_CLASS_BE", "priority": 9}), ".process.ioPriority.priority"),
+    # the program (process_find_program_with)
+    ("program-not-found", lambda c: c["process"].update(args=["no-such-program"]),
+     ".process.args[0]"),
+    ("program-path-missing", lambda c: c["process"].update(args=["/bin/nope"]),
+     ".process.args[0]"),
+    ("program-not-executable", lambda c: c["process"].update(args=["/tmp"]),
+     ".process.args[0]"),
+    ("program-name-empty", lambda c: c["process"].update(args=[""]), ".process.args[0]"),
     ("cpu-affinity", lambda c: c["process"].update(execCPUAffinity={"initial": "x"}),
      ".process.execCPUAffinity.initial"),
     # hooks
