@@ -78,4 +78,15 @@ int berth_reporter_warn (struct berth_reporter *r, enum berth_error_kind kind, c
 /* An error value some function returned (its path, kind and errno kept). */
 int berth_reporter_error (struct berth_reporter *r, const struct berth_error *e);
 
+/* The rule's usual last line, in a function returning int with a
+   `struct berth_reporter *rep` in scope: report, and return -1 when the
+   reporter says stop. */
+#define BERTH_REPORT(...)                                                                    \
+  do                                                                                         \
+    {                                                                                        \
+      if (berth_reporter_at (rep, __VA_ARGS__) < 0)                                          \
+        return -1;                                                                           \
+    }                                                                                        \
+  while (0)
+
 #endif

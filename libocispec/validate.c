@@ -36,14 +36,6 @@ bad_value (struct berth_reporter *rep, const char *path, const char *what, const
   return berth_reporter_at (rep, BERTH_E_VALUE, path, "unknown %s \"%s\"", what, value);
 }
 
-/* Report and go on, or return -1 when the reporter stops. */
-#define REPORT(...)                                                                          \
-  do                                                                                         \
-    {                                                                                        \
-      if (berth_reporter_at (rep, __VA_ARGS__) < 0)                                          \
-        return -1;                                                                           \
-    }                                                                                        \
-  while (0)
 #define UNKNOWN(path, what, value)                                                           \
   do                                                                                         \
     {                                                                                        \
@@ -51,7 +43,7 @@ bad_value (struct berth_reporter *rep, const char *path, const char *what, const
         return -1;                                                                           \
     }                                                                                        \
   while (0)
-#define NOT_ABSOLUTE(path, value) REPORT (BERTH_E_VALUE, path, "must be an absolute path, got \"%s\"", value)
+#define NOT_ABSOLUTE(path, value) BERTH_REPORT (BERTH_E_VALUE, path, "must be an absolute path, got \"%s\"", value)
 
 bool
 oci_version_supported (const char *v)
@@ -164,7 +156,7 @@ validate_process (const struct oci_process *p, const char *base, struct berth_re
     NOT_ABSOLUTE (path, p->cwd);
   PATHF (path, "%s.args", base);
   if (!p->has_args || p->args_len == 0)
-    REPORT (BERTH_E_MISSING, path, "at least one argument (the program to run) is required");
+    BERTH_REPORT (BERTH_E_MISSING, path, "at least one argument (the program to run) is required");
   for (size_t i = 0; i < p->rlimits_len; i++)
     {
       PATHF (path, "%s.rlimits[%zu].type", base, i);
@@ -173,16 +165,16 @@ validate_process (const struct oci_process *p, const char *base, struct berth_re
       for (size_t j = 0; j < i; j++)
         if (strcmp (p->rlimits[i].type, p->rlimits[j].type) == 0)
           {
-            REPORT (BERTH_E_VALUE, path, "duplicate rlimit type \"%s\"", p->rlimits[i].type);
+            BERTH_REPORT (BERTH_E_VALUE, path, "duplicate rlimit type \"%s\"", p->rlimits[i].type);
             break;
           }
       PATHF (path, "%s.rlimits[%zu].soft", base, i);
       if (p->rlimits[i].soft > p->rlimits[i].hard)
-        REPORT (BERTH_E_VALUE, path, "soft limit is greater than the hard limit");
+        BERTH_REPORT (BERTH_E_VALUE, path, "soft limit is greater than the hard limit");
     }
   PATHF (path, "%s.oomScoreAdj", base);
   if (p->has_oom_score_adj && (p->oom_score_adj < -1000 || p->oom_score_adj > 1000))
-    REPORT (BERTH_E_RANGE, path, "%d is outside -1000..1000", (int) p->oom_score_adj);
+    BERTH_REPORT (BERTH_E_RANGE, path, "%d is outside -1000..1000", (int) p->oom_score_adj);
   return 0;
 }
 
@@ -215,7 +207,7 @@ validate_hooks (const struct oci_hooks *h, struct berth_reporter *rep)
           NOT_ABSOLUTE (path, k->path);
         PATHF (path, ".hooks.%s[%zu].timeout", lists[l].name, i);
         if (k->has_timeout && k->timeout <= 0)
-          REPORT (BERTH_E_VALUE, path, "must be greater than zero");
+          BERTH_REPORT (BERTH_E_VALUE, path, "must be greater than zero");
       }
   return 0;
 }
@@ -253,7 +245,7 @@ validate_namespaces (const struct oci_linux *l, bool *uts, bool *user,
       for (size_t j = 0; j < i; j++)
         if (strcmp (t, l->namespaces[j].type) == 0)
           {
-            REPORT (BERTH_E_VALUE, path, "duplicate namespace type \"%s\"", t);
+            BERTH_REPORT (BERTH_E_VALUE, path, "duplicate namespace type \"%s\"", t);
             break;
           }
       *uts |= strcmp (t, "uts") == 0;
@@ -279,7 +271,7 @@ validate_devices (const struct oci_linux *l, struct berth_reporter *rep)
       else if (d->type[0] != 'p' && (!d->has_major || !d->has_minor))
         {
           PATHF (path, ".linux.devices[%zu].%s", i, d->has_major ? "minor" : "major");
-          REPORT (BERTH_E_MISSING, path, "required for a device of type \"%s\"", d->type);
+          BERTH_REPORT (BERTH_E_MISSING, path, "required for a device of type \"%s\"", d->type);
         }
       PATHF (path, ".linux.devices[%zu].path", i);
       if (d->path[0] != '/')
@@ -298,16 +290,16 @@ validate_linux (const struct oci_config *c, struct berth_reporter *rep)
   if (validate_namespaces (l, &have_uts, &have_user, rep) < 0)
     return -1;
   if ((c->hostname && c->hostname[0]) && !have_uts)
-    REPORT (BERTH_E_VALUE, ".hostname",
+    BERTH_REPORT (BERTH_E_VALUE, ".hostname",
             "setting the hostname needs a new UTS namespace "
             "(add {\"type\": \"uts\"} to .linux.namespaces)");
   if ((c->domainname && c->domainname[0]) && !have_uts)
-    REPORT (BERTH_E_VALUE, ".domainname", "setting the domainname needs a new UTS namespace");
+    BERTH_REPORT (BERTH_E_VALUE, ".domainname", "setting the domainname needs a new UTS namespace");
   if (l->uid_mappings_len && !have_user)
-    REPORT (BERTH_E_VALUE, ".linux.uidMappings",
+    BERTH_REPORT (BERTH_E_VALUE, ".linux.uidMappings",
             "ID mappings need a user namespace in .linux.namespaces");
   if (l->gid_mappings_len && !have_user)
-    REPORT (BERTH_E_VALUE, ".linux.gidMappings",
+    BERTH_REPORT (BERTH_E_VALUE, ".linux.gidMappings",
             "ID mappings need a user namespace in .linux.namespaces");
   if (validate_devices (l, rep) < 0)
     return -1;
@@ -315,7 +307,7 @@ validate_linux (const struct oci_config *c, struct berth_reporter *rep)
     if (!in_set (l->time_offsets_keys[i], time_clocks, ARRAY_LEN (time_clocks)))
       {
         oci_path_key (path, sizeof path, ".linux.timeOffsets", l->time_offsets_keys[i]);
-        REPORT (BERTH_E_VALUE, path, "unknown clock (want boottime or monotonic)");
+        BERTH_REPORT (BERTH_E_VALUE, path, "unknown clock (want boottime or monotonic)");
       }
   if (l->resources && validate_resources (l->resources, rep) < 0)
     return -1;
@@ -326,12 +318,12 @@ int
 oci_config_report (const struct oci_config *c, struct berth_reporter *rep)
 {
   if (!oci_version_supported (c->oci_version))
-    REPORT (BERTH_E_VERSION, ".ociVersion",
+    BERTH_REPORT (BERTH_E_VERSION, ".ociVersion",
             "unsupported version \"%s\" (berth accepts 1.0.0 to 1.3.x)", c->oci_version);
   if (c->root == NULL)
-    REPORT (BERTH_E_MISSING, ".root", "required property is missing");
+    BERTH_REPORT (BERTH_E_MISSING, ".root", "required property is missing");
   else if (c->root->path[0] == '\0')
-    REPORT (BERTH_E_VALUE, ".root.path", "must not be empty");
+    BERTH_REPORT (BERTH_E_VALUE, ".root.path", "must not be empty");
   if (c->process && validate_process (c->process, ".process", rep) < 0)
     return -1;
   for (size_t i = 0; i < c->mounts_len; i++)
@@ -339,14 +331,14 @@ oci_config_report (const struct oci_config *c, struct berth_reporter *rep)
       {
         char path[64];
         PATHF (path, ".mounts[%zu].destination", i);
-        REPORT (BERTH_E_VALUE, path, "must not be empty");
+        BERTH_REPORT (BERTH_E_VALUE, path, "must not be empty");
       }
   if (c->hooks && validate_hooks (c->hooks, rep) < 0)
     return -1;
   if (c->linux && validate_linux (c, rep) < 0)
     return -1;
   if (c->linux == NULL && c->hostname && c->hostname[0])
-    REPORT (BERTH_E_VALUE, ".hostname", "setting the hostname needs a new UTS namespace");
+    BERTH_REPORT (BERTH_E_VALUE, ".hostname", "setting the hostname needs a new UTS namespace");
   return 0;
 }
 

@@ -209,13 +209,6 @@ seccomp_arch_known (const char *name)
   return resolve_arch (name) != 0;
 }
 
-#define REPORT(...)                                                                          \
-  do                                                                                         \
-    {                                                                                        \
-      if (berth_reporter_at (rep, __VA_ARGS__) < 0)                                          \
-        return -1;                                                                           \
-    }                                                                                        \
-  while (0)
 
 static int
 validate_action (const char *name, bool has_ret, uint32_t ret, const char *path,
@@ -224,10 +217,10 @@ validate_action (const char *name, bool has_ret, uint32_t ret, const char *path,
   uint32_t act;
 
   if (!resolve_action (name, has_ret, ret, &act))
-    REPORT (BERTH_E_VALUE, path, "unknown seccomp action \"%s\"", name);
+    BERTH_REPORT (BERTH_E_VALUE, path, "unknown seccomp action \"%s\"", name);
   else if (action_takes_ret (name) && has_ret && ret > 0xffff)
     /* SECCOMP_RET_DATA has 16 bits; a wider value would silently change. */
-    REPORT (BERTH_E_RANGE, ret_path, "%u does not fit in 16 bits", ret);
+    BERTH_REPORT (BERTH_E_RANGE, ret_path, "%u does not fit in 16 bits", ret);
   return 0;
 }
 
@@ -244,13 +237,13 @@ validate_syscall (const struct oci_seccomp *s, size_t i, struct berth_reporter *
     return -1;
   if (notify && (s->listener_path == NULL || s->listener_path[0] == '\0'))
     /* config-linux.md: the runtime MUST error. */
-    REPORT (BERTH_E_MISSING, path, "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
+    BERTH_REPORT (BERTH_E_MISSING, path, "SCMP_ACT_NOTIFY needs " BASE ".listenerPath");
   for (size_t j = 0; notify && j < sc->names_len; j++)
     {
       const char *why = seccomp_notify_refusal (sc->names[j]);
       snprintf (path, sizeof path, BASE ".syscalls[%zu].names[%zu]", i, j);
       if (why)
-        REPORT (BERTH_E_UNSUPPORTED, path, "%s", why);
+        BERTH_REPORT (BERTH_E_UNSUPPORTED, path, "%s", why);
     }
   for (size_t j = 0; rep->collect && j < sc->names_len; j++)
     if (seccomp_syscall_resolve_name (sc->names[j]) == __NR_SCMP_ERROR)
@@ -269,11 +262,11 @@ validate_syscall (const struct oci_seccomp *s, size_t i, struct berth_reporter *
       enum scmp_compare op;
       snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].op", i, j);
       if (resolve_op (sc->args[j].op, &op) < 0)
-        REPORT (BERTH_E_VALUE, path, "unknown seccomp operator \"%s\"", sc->args[j].op);
+        BERTH_REPORT (BERTH_E_VALUE, path, "unknown seccomp operator \"%s\"", sc->args[j].op);
       /* add_rule() counts conditions per index in an array of 6. */
       snprintf (path, sizeof path, BASE ".syscalls[%zu].args[%zu].index", i, j);
       if (sc->args[j].index > 5)
-        REPORT (BERTH_E_RANGE, path, "%u is not a syscall argument index (0..5)",
+        BERTH_REPORT (BERTH_E_RANGE, path, "%u is not a syscall argument index (0..5)",
                 sc->args[j].index);
     }
   return 0;
@@ -289,7 +282,7 @@ seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
       < 0)
     return -1;
   if (strcmp (s->default_action, "SCMP_ACT_NOTIFY") == 0)
-    REPORT (BERTH_E_VALUE, BASE ".defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+    BERTH_REPORT (BERTH_E_VALUE, BASE ".defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
   for (size_t i = 0; i < s->flags_len; i++)
     {
       const char *fl = s->flags[i];
@@ -297,9 +290,9 @@ seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
       snprintf (path, sizeof path, BASE ".flags[%zu]", i);
       int f = flag_index (fl);
       if (f < 0)
-        REPORT (BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
+        BERTH_REPORT (BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
       else if (!seccomp_flag_supported (fl))
-        REPORT (BERTH_E_UNSUPPORTED, path,
+        BERTH_REPORT (BERTH_E_UNSUPPORTED, path,
                 "%s is not supported by libseccomp %u.%u.%u (needs %u.%u)", fl, v->major,
                 v->minor, v->micro, flags[f].libseccomp / 100, flags[f].libseccomp % 100);
     }
@@ -307,7 +300,7 @@ seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
     if (resolve_arch (s->architectures[i]) == 0)
       {
         snprintf (path, sizeof path, BASE ".architectures[%zu]", i);
-        REPORT (BERTH_E_VALUE, path, "unknown architecture \"%s\"", s->architectures[i]);
+        BERTH_REPORT (BERTH_E_VALUE, path, "unknown architecture \"%s\"", s->architectures[i]);
       }
   for (size_t i = 0; i < s->syscalls_len; i++)
     if (validate_syscall (s, i, rep) < 0)
