@@ -265,6 +265,19 @@ validate_idmap (const struct oci_mount *m, size_t i, const struct mount_opts *op
   bool uid = m->uid_mappings_len > 0, gid = m->gid_mappings_len > 0;
   char path[64];
 
+  /* crun's own spelling of a mapping (idmap=uids=0-1-10;gids=...) would
+     otherwise be filesystem data a bind mount ignores: the mount would
+     silently go unmapped. */
+  for (size_t k = 0; k < m->options_len; k++)
+    if (strncmp (m->options[k], "idmap=", 6) == 0 || strncmp (m->options[k], "ridmap=", 7) == 0)
+      {
+        snprintf (path, sizeof path, ".mounts[%zu].options[%zu]", i, k);
+        if (berth_reporter_at (rep, BERTH_E_UNSUPPORTED, path,
+                               "mappings in the option (crun's idmap=uids=...) are not "
+                               "supported: give the mount uidMappings and gidMappings")
+            < 0)
+          return -1;
+      }
   if (uid != gid)
     {
       snprintf (path, sizeof path, ".mounts[%zu].%s", i, uid ? "gidMappings" : "uidMappings");

@@ -66,7 +66,7 @@ bool mount_is_idmapped (const struct oci_mount *m);
    mount without a type; ID-mapped mounts: uidMappings and gidMappings come
    together, only a bind mount is ID-mapped, and idmap/ridmap without
    mappings of the mount's own need the container to have a user namespace
-   (`userns`).  Paths: .mounts[i].options[k] (the idmap option) or
+   (`userns`), crun's "idmap=uids=..." spelling is refused.  Paths: .mounts[i].options[k] (the idmap option) or
    .mounts[i].uidMappings / gidMappings. */
 int mount_validate (const struct oci_mount *m, size_t i, bool userns,
                     struct berth_reporter *rep);

@@ -310,6 +310,12 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
     return -1;
   if (check_proc_dest (x, i, fd, "bind", source, tree, err) < 0)
     return -1;
+  if (tree < 0 && mount_is_idmapped (&x->c->mounts[i]))
+    {
+      /* Only the runtime can map it (rootfs.h): never bind it unmapped. */
+      berth_err (err, BERTH_E_UNSUPPORTED, "ID-mapped mount without the runtime's mapped source");
+      return rootfs_at_path (err, ".mounts[%zu]", i);
+    }
   if (tree >= 0)
     {
       /* The runtime's detached copy, attached here. */
