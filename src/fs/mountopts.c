@@ -96,15 +96,6 @@ static const struct rec_opt rec_opts[] = {
   { "rnostrictatime", false, MOUNT_ATTR_RELATIME, true },
 };
 
-/* Recognised but not implemented. */
-static const struct {
-  const char *name;
-  const char *why;
-} unsupported_opts[] = {
-  { "idmap", "ID-mapped mounts are not implemented" },
-  { "ridmap", "ID-mapped mounts are not implemented" },
-};
-
 #define ARRAY_LEN(a) (sizeof (a) / sizeof (a)[0])
 
 unsigned long
@@ -198,20 +189,19 @@ mount_opts_parse (char *const *options, size_t n, const char *jpath, struct moun
     {
       const char *opt = options[i];
 
-      for (size_t j = 0; j < ARRAY_LEN (unsupported_opts); j++)
-        if (strcmp (opt, unsupported_opts[j].name) == 0)
-          {
-            berth_err_at (err, BERTH_E_UNSUPPORTED, NULL, "mount option \"%s\": %s", opt,
-                          unsupported_opts[j].why);
-            if (err)
-              snprintf (err->path, sizeof err->path, "%s[%zu]", jpath, i);
-            return -1;
-          }
       if (apply_known (&o, opt))
         continue;
       if (strcmp (opt, "tmpcopyup") == 0)
         {
           o.tmpcopyup = true;
+          continue;
+        }
+      /* Later wins, as with every other pair of options. */
+      if (strcmp (opt, "idmap") == 0 || strcmp (opt, "ridmap") == 0)
+        {
+          o.idmap = true;
+          o.ridmap = opt[0] == 'r';
+          o.idmap_index = i;
           continue;
         }
       /* Everything else belongs to the filesystem, as with mount(8). */
@@ -238,6 +228,10 @@ mount_opts_known (const char **names, size_t max)
     names[n++] = rec_opts[i].name;
   if (n < max)
     names[n++] = "tmpcopyup";
+  if (n < max)
+    names[n++] = "idmap";
+  if (n < max)
+    names[n++] = "ridmap";
   return n;
 }
 
@@ -252,8 +246,65 @@ mount_is_bind (const struct oci_mount *m)
   return false;
 }
 
+bool
+mount_is_idmapped (const struct oci_mount *m)
+{
+  for (size_t k = 0; k < m->options_len; k++)
+    if (strcmp (m->options[k], "idmap") == 0 || strcmp (m->options[k], "ridmap") == 0)
+      return true;
+  return m->uid_mappings_len || m->gid_mappings_len;
+}
+
+/* ID-mapped mounts (config.md, "idmap"): runc's rules.  The mappings
+   without an idmap option still map the mount (as runc, which reads the
+   option as "how", the mappings as "what"). */
+static int
+validate_idmap (const struct oci_mount *m, size_t i, const struct mount_opts *opts, bool userns,
+                struct berth_reporter *rep)
+{
+  bool uid = m->uid_mappings_len > 0, gid = m->gid_mappings_len > 0;
+  char path[64];
+
+  /* crun's own spelling of a mapping (idmap=uids=0-1-10;gids=...) would
+     otherwise be filesystem data a bind mount ignores: the mount would
+     silently go unmapped. */
+  for (size_t k = 0; k < m->options_len; k++)
+    if (strncmp (m->options[k], "idmap=", 6) == 0 || strncmp (m->options[k], "ridmap=", 7) == 0)
+      {
+        snprintf (path, sizeof path, ".mounts[%zu].options[%zu]", i, k);
+        if (berth_reporter_at (rep, BERTH_E_UNSUPPORTED, path,
+                               "mappings in the option (crun's idmap=uids=...) are not "
+                               "supported: give the mount uidMappings and gidMappings")
+            < 0)
+          return -1;
+      }
+  if (uid != gid)
+    {
+      snprintf (path, sizeof path, ".mounts[%zu].%s", i, uid ? "gidMappings" : "uidMappings");
+      if (berth_reporter_at (rep, BERTH_E_MISSING, path, "%s need %s too (config.md)",
+                             uid ? "uidMappings" : "gidMappings",
+                             uid ? "gidMappings" : "uidMappings")
+          < 0)
+        return -1;
+    }
+  if (opts->idmap)
+    snprintf (path, sizeof path, ".mounts[%zu].options[%zu]", i, opts->idmap_index);
+  else
+    snprintf (path, sizeof path, ".mounts[%zu].%s", i, uid ? "uidMappings" : "gidMappings");
+  if ((opts->idmap || uid || gid) && !mount_is_bind (m))
+    return berth_reporter_at (rep, BERTH_E_VALUE, path,
+                              "only a bind mount can be ID-mapped (type \"%s\")",
+                              m->type ? m->type : "");
+  if (opts->idmap && !uid && !gid && !userns)
+    return berth_reporter_at (rep, BERTH_E_VALUE, path,
+                              "\"%s\" without the mount's uidMappings and gidMappings maps "
+                              "with the container's user namespace, and it has none",
+                              opts->ridmap ? "ridmap" : "idmap");
+  return 0;
+}
+
 int
-mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep)
+mount_validate (const struct oci_mount *m, size_t i, bool userns, struct berth_reporter *rep)
 {
   cleanup_mount_opts struct mount_opts opts = { 0 };
   struct berth_error e = { 0 };
@@ -264,18 +315,10 @@ mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep)
     {
       if (!e.path[0])
         snprintf (e.path, sizeof e.path, "%s", path);
-      if (berth_reporter_error (rep, &e) < 0)
-        return -1;
+      return berth_reporter_error (rep, &e);
     }
-  if (m->uid_mappings_len || m->gid_mappings_len)
-    {
-      snprintf (path, sizeof path, ".mounts[%zu].%s", i,
-                m->uid_mappings_len ? "uidMappings" : "gidMappings");
-      if (berth_reporter_at (rep, BERTH_E_UNSUPPORTED, path,
-                             "ID-mapped mounts are not implemented")
-          < 0)
-        return -1;
-    }
+  if (validate_idmap (m, i, &opts, userns, rep) < 0)
+    return -1;
   if (mount_is_bind (m) && (m->source == NULL || m->source[0] == '\0'))
     {
       snprintf (path, sizeof path, ".mounts[%zu].source", i);
@@ -300,8 +343,12 @@ mount_validate_config (const struct oci_config *c, struct berth_reporter *rep)
                             "unknown propagation \"%s\"", prop)
              < 0)
     return -1;
+  bool userns = false;
+
+  for (size_t i = 0; c->linux && i < c->linux->namespaces_len; i++)
+    userns |= c->linux->namespaces[i].type && strcmp (c->linux->namespaces[i].type, "user") == 0;
   for (size_t i = 0; i < c->mounts_len; i++)
-    if (mount_validate (&c->mounts[i], i, rep) < 0)
+    if (mount_validate (&c->mounts[i], i, userns, rep) < 0)
       return -1;
   return 0;
 }

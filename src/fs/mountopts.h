@@ -14,8 +14,9 @@
  *    and the recursive rro/rrw/rnosuid/rsuid/rnodev/rdev/rnoexec/rexec/
  *    rnoatime/ratime/rrelatime/rnorelatime/rstrictatime/rnostrictatime/
  *    rnodiratime/rdiratime/rnosymfollow/rsymfollow.  Later options win.
- *  - tmpcopyup sets `tmpcopyup`; idmap and ridmap are refused with
- *    BERTH_E_UNSUPPORTED and the JSON path of the option (`jpath` + "[i]").
+ *  - tmpcopyup sets `tmpcopyup`; idmap and ridmap set `idmap` (ridmap also
+ *    `ridmap`: the mapping reaches every mount of an rbind) and where the
+ *    option was.  Only running out of memory fails.
  *  - Nothing else is checked here (no system calls): validity of the data
  *    string is the filesystem's business at mount time.
  */
@@ -38,6 +39,8 @@ struct mount_opts {
   uint64_t rec_set, rec_clr;   /* MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE) */
   char *data;                  /* fs data, or NULL when there is none */
   bool tmpcopyup;              /* copy the image's content into a new tmpfs */
+  bool idmap, ridmap;          /* "idmap" or "ridmap" (then both are set) */
+  size_t idmap_index;          /* the last of them, in options[] */
 };
 
 int mount_opts_parse (char *const *options, size_t n, const char *jpath,
@@ -56,10 +59,17 @@ size_t mount_opts_known (const char **names, size_t max);
 
 /* A bind mount: type "bind", or a "bind"/"rbind" option (runc's rule). */
 bool mount_is_bind (const struct oci_mount *m);
+/* An ID-mapped mount: an idmap/ridmap option, or mappings of its own. */
+bool mount_is_idmapped (const struct oci_mount *m);
 /* .mounts[i]'s rules, for create (rootfs.c, stopping at the first) and
-   `berth check` (collecting): options berth refuses, ID-mapped mounts, a
-   bind mount without a source, any other mount without a type. */
-int mount_validate (const struct oci_mount *m, size_t i, struct berth_reporter *rep);
+   `berth check` (collecting): a bind mount without a source, any other
+   mount without a type; ID-mapped mounts: uidMappings and gidMappings come
+   together, only a bind mount is ID-mapped, and idmap/ridmap without
+   mappings of the mount's own need the container to have a user namespace
+   (`userns`), crun's "idmap=uids=..." spelling is refused.  Paths: .mounts[i].options[k] (the idmap option) or
+   .mounts[i].uidMappings / gidMappings. */
+int mount_validate (const struct oci_mount *m, size_t i, bool userns,
+                    struct berth_reporter *rep);
 /* linux.rootfsPropagation (a propagation name) and every mount_validate(). */
 int mount_validate_config (const struct oci_config *c, struct berth_reporter *rep);
 

@@ -310,6 +310,12 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
     return -1;
   if (check_proc_dest (x, i, fd, "bind", source, tree, err) < 0)
     return -1;
+  if (tree < 0 && mount_is_idmapped (&x->c->mounts[i]))
+    {
+      /* Only the runtime can map it (rootfs.h): never bind it unmapped. */
+      berth_err (err, BERTH_E_UNSUPPORTED, "ID-mapped mount without the runtime's mapped source");
+      return rootfs_at_path (err, ".mounts[%zu]", i);
+    }
   if (tree >= 0)
     {
       /* The runtime's detached copy, attached here. */
@@ -331,49 +337,6 @@ mount_bind (struct ctx *x, size_t i, const char *dest, const struct mount_opts *
         return mount_err (err, errno, i, "remount %s with its options", dest);
     }
   return finish_mount (x, i, dest, opts, 0, err);
-}
-
-int
-rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_error *err)
-{
-  int *v = NULL;
-
-  *fds = NULL;
-  if (c->mounts_len == 0)
-    return 0;
-  if ((v = malloc (c->mounts_len * sizeof *v)) == NULL)
-    return berth_err_sys (err, ENOMEM, "out of memory");
-  for (size_t i = 0; i < c->mounts_len; i++)
-    v[i] = -1;
-  for (size_t i = 0; i < c->mounts_len; i++)
-    {
-      const struct oci_mount *m = &c->mounts[i];
-      cleanup_mount_opts struct mount_opts opts = { 0 };
-      if (!mount_is_bind (m) || m->source == NULL || m->source[0] == '\0')
-        continue;
-      if (mount_opts_parse (m->options, m->options_len, "", &opts, &(struct berth_error){ 0 }) < 0)
-        continue; /* the init reports it, with its path */
-      v[i] = open_tree (AT_FDCWD, m->source,
-                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC
-                            | ((opts.flags & MS_REC) ? AT_RECURSIVE : 0));
-      if (v[i] < 0)
-        {
-          berth_err_sys (err, errno, "bind-mount source %s", m->source);
-          rootfs_close_bind_sources (v, c->mounts_len);
-          return rootfs_at_path (err, ".mounts[%zu].source", i);
-        }
-    }
-  *fds = v;
-  return 0;
-}
-
-void
-rootfs_close_bind_sources (int *fds, size_t n)
-{
-  for (size_t i = 0; fds && i < n; i++)
-    if (fds[i] >= 0)
-      close (fds[i]);
-  free (fds);
 }
 
 /* The recursive attributes equivalent to a mount's plain flags, for

@@ -52,22 +52,48 @@ struct rootfs_options {
      as runc does.  NULL: bind the host's tree. */
   const struct berth_cgroup *cgroup;
   /* One per mount: a detached copy of a bind mount's source made by the
-     runtime (rootfs_open_bind_sources), or -1; NULL: none. */
+     runtime (rootfs_open_bind_sources), ID-mapped already when the mount
+     is, or -1; NULL: none. */
   const int *bind_sources;
 };
 
-/* In the runtime, before the init is cloned, when the container has a user
-   namespace of its own and the runtime is root: each bind mount's source as
-   a detached copy (open_tree), made with the host's credentials, so that a
-   source only the host's root can reach still mounts (runc does the same
-   since 1.1).  *fds has c->mounts_len entries, -1 for other mounts; free
-   with rootfs_close_bind_sources.  Errors name .mounts[i].source. */
 /* root.path as the host path of an existing directory, into rootfs (of
    PATH_MAX), a relative path taken from the bundle (`bundle_abs`, an
    absolute path); errors name ".root.path". */
 int rootfs_resolve (const struct oci_config *c, const char *bundle_abs, char *rootfs,
                     struct berth_error *err);
-int rootfs_open_bind_sources (const struct oci_config *c, int **fds, struct berth_error *err);
+
+/* Bind sources opened by the runtime (bind_sources.c).  In the runtime,
+   before the init is cloned, as the host's root: each bind mount's source
+   as a detached copy (open_tree(OPEN_TREE_CLONE), AT_RECURSIVE for rbind).
+   `all` (the container has a user namespace of its own): every bind mount,
+   so that a source only the host's root can reach still mounts (runc does
+   the same since 1.1); otherwise the ID-mapped ones only.  *fds has
+   c->mounts_len entries, -1 for the others, or is NULL when no mount needs
+   one; the init inherits them and attaches each with move_mount onto its
+   verified destination fd (mount_bind); free with rootfs_close_bind_sources.
+   Errors name .mounts[i].source.
+
+   ID-mapped mounts ("idmap", "ridmap", mounts[].uidMappings/gidMappings):
+   the kernel maps only a detached mount (MOUNT_ATTR_IDMAP through
+   mount_setattr), and only for a caller privileged over that mount and the
+   mapping's user namespace: the host's root, so the runtime does it, on
+   these very copies, before the init may attach them.  Which namespace:
+    - the mount has mappings of its own: one made for them, here (a child
+      cloned into a new user namespace, its maps written, the namespace
+      opened, the child killed);
+    - otherwise the container's (runc): rootfs_idmap_bind_sources(), called
+      by create with the namespace joined (before the clone) or the new one
+      once its maps are written (before the init is let go).
+   ridmap maps every mount of the copied tree (AT_RECURSIVE), idmap the top
+   one only: with "rbind" the mounts below stay unmapped, with "bind" there
+   are none below (both as runc).  A filesystem the kernel will not ID-map
+   (EINVAL/EPERM) is an error at .mounts[i].  Not rootless: the runtime
+   must be root. */
+int rootfs_open_bind_sources (const struct oci_config *c, bool all, int **fds,
+                              struct berth_error *err);
+int rootfs_idmap_bind_sources (const struct oci_config *c, const int *fds, int userns_fd,
+                               struct berth_error *err);
 void rootfs_close_bind_sources (int *fds, size_t n);
 
 int rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,

@@ -230,6 +230,22 @@ enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
   return made ? 0 : cgroup_ready (j, err);
 }
 
+/* ID-mapped mounts that take the container's mapping (rootfs.h), once its
+   new user namespace has its maps and before the init may mount. */
+static int
+idmap_mounts (struct create_job *j, pid_t child, struct berth_error *err)
+{
+  char path[64];
+  cleanup_close int userns = -1;
+
+  if (j->bind_sources == NULL)
+    return 0;
+  snprintf (path, sizeof path, "/proc/%d/ns/user", (int) child);
+  if ((userns = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    return berth_err_sys (err, errno, "open the container's user namespace");
+  return rootfs_idmap_bind_sources (j->config, j->bind_sources, userns, err);
+}
+
 static int
 spawn_init (struct create_job *j, struct berth_error *err)
 {
@@ -300,7 +316,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
     {
       if (sync_expect (sock, SYNC_NEED_MAPS, NULL, NULL, err) < 0)
         return -1;
-      if (ns_write_id_maps (child, j->config->linux, err) < 0)
+      if (ns_write_id_maps (child, j->config->linux, err) < 0 || idmap_mounts (j, child, err) < 0)
         {
           berth_err_set_source (err, "config.json");
           return -1;
@@ -520,8 +536,11 @@ create_steps (struct create_job *j, struct berth_error *err)
     seccomp_drop_rules (l->seccomp);
   /* In a user namespace of its own the init is no longer the host's root:
      the sources are taken now, as the host's root. */
-  if ((j->ns.new_flags & CLONE_NEWUSER) && geteuid () == 0
-      && rootfs_open_bind_sources (j->config, &j->bind_sources, err) < 0)
+  if (rootfs_open_bind_sources (j->config, (j->ns.new_flags & CLONE_NEWUSER) && geteuid () == 0,
+                                &j->bind_sources, err) < 0
+      || (j->ns.join_fd[NS_USER] >= 0
+          && rootfs_idmap_bind_sources (j->config, j->bind_sources, j->ns.join_fd[NS_USER], err)
+                 < 0))
     {
       berth_err_set_source (err, "config.json");
       return -1;

@@ -36,7 +36,7 @@ berth_features_json (char **out, struct berth_error *err)
   struct oci_features_linux l = { 0 };
   struct oci_features_cgroup cg = { 0 };
   struct oci_features_seccomp sc = { 0 };
-  struct oci_features_enabled off = { 0 }, on = { 0 }, idmap_off = { 0 };
+  struct oci_features_enabled off = { 0 }, on = { 0 };
   struct oci_features_mount_extensions mext = { 0 };
   struct oci_features_intel_rdt rdt = { 0 };
   struct oci_features_memory_policy mpol = { 0 };
@@ -109,8 +109,7 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&l, selinux, &on);
   OCI_SET (&rdt, enabled, false);
   OCI_SET (&l, intel_rdt, &rdt);
-  OCI_SET (&idmap_off, enabled, false);
-  OCI_SET (&mext, idmap, &idmap_off);
+  OCI_SET (&mext, idmap, &on);
   OCI_SET (&l, mount_extensions, &mext);
   OCI_SET (&l, net_devices, &on);
   COLLECT (modes, n_modes, mempolicy_name (false, i), true);

@@ -120,9 +120,24 @@ CASES = [
         uidMappings=[{"containerID": 0, "hostID": 100000, "size": 1}]), ".linux.uidMappings"),
     ("gid-mappings-without-userns", lambda c: c["linux"].update(
         gidMappings=[{"containerID": 0, "hostID": 100000, "size": 1}]), ".linux.gidMappings"),
-    ("mount-idmapped", add_mount({"destination": "/mnt", "type": "bind", "source": "/tmp",
-                                  "options": ["rbind"], "uidMappings": [
-                                      {"containerID": 0, "hostID": 100000, "size": 1}]}),
+    ("mount-uid-mappings-without-gid", add_mount({
+        "destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind", "idmap"],
+        "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 1}]}),
+     lambda c: f".mounts[{last_mount(c)}].gidMappings"),
+    ("mount-gid-mappings-without-uid", add_mount({
+        "destination": "/mnt", "type": "bind", "source": "/tmp", "options": ["rbind"],
+        "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 1}]}),
+     lambda c: f".mounts[{last_mount(c)}].uidMappings"),
+    ("idmap-without-userns", add_mount({"destination": "/mnt", "type": "bind", "source": "/tmp",
+                                        "options": ["rbind", "idmap"]}),
+     lambda c: f".mounts[{last_mount(c)}].options[1]"),
+    ("idmap-crun-spelling", add_mount({"destination": "/mnt", "type": "bind", "source": "/tmp",
+                                       "options": ["bind", "idmap=uids=0-1-10;gids=0-1-10"]}),
+     lambda c: f".mounts[{last_mount(c)}].options[1]"),
+    ("mount-mappings-not-bind", add_mount({
+        "destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+        "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 1}]}),
      lambda c: f".mounts[{last_mount(c)}].uidMappings"),
     # devices
     ("device-type", lambda c: c["linux"].update(devices=[{"path": "/dev/x", "type": "x"}]),
@@ -180,8 +195,8 @@ CASES = [
     ("bind-source-missing", add_mount({"destination": "/mnt", "type": "bind",
                                        "source": "/nonexistent/src", "options": ["rbind"]}),
      lambda c: f".mounts[{last_mount(c)}].source"),
-    ("mount-option-unsupported", add_mount({"destination": "/mnt", "type": "tmpfs",
-                                            "source": "tmpfs", "options": ["idmap"]}),
+    ("idmap-not-bind", add_mount({"destination": "/mnt", "type": "tmpfs",
+                                  "source": "tmpfs", "options": ["idmap"]}),
      lambda c: f".mounts[{last_mount(c)}].options[0]"),
     # seccomp
     ("seccomp-default-action", lambda c: seccomp(c, defaultAction="SCMP_ACT_BOGUS"),

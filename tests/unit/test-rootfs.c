@@ -501,7 +501,18 @@ scenario_refusals (int out, const struct world *w)
   expect_prepare_error (out, w,
                         "{\"destination\":\"/data\",\"type\":\"tmpfs\",\"options\":[\"nosuid\","
                         "\"idmap\"]}",
-                        "idmap option", BERTH_E_UNSUPPORTED, ".mounts[0].options[1]", "idmap");
+                        "idmap on a tmpfs", BERTH_E_VALUE, ".mounts[0].options[1]",
+                        "only a bind mount");
+  expect_prepare_error (out, w,
+                        "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/tmp\","
+                        "\"options\":[\"rbind\",\"ridmap\"]}",
+                        "ridmap without mappings or a user namespace", BERTH_E_VALUE,
+                        ".mounts[0].options[1]", "user namespace");
+  expect_prepare_error (out, w,
+                        "{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/tmp\","
+                        "\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}",
+                        "uidMappings without gidMappings", BERTH_E_MISSING,
+                        ".mounts[0].gidMappings", "gidMappings");
   expect_prepare_error (out, w, "{\"destination\":\"/proc\",\"type\":\"tmpfs\"}",
                         "a tmpfs on /proc", BERTH_E_VALUE, ".mounts[0]", "not a procfs");
   expect_prepare_error (out, w,
@@ -754,7 +765,7 @@ test_mountopts (void)
 {
   char *opts[] = { "nosuid", "nodev", "mode=1777", "ro",  "rshared", "rro", "rnoatime",
                    "size=10k", "rw", "private", "noatime", NULL };
-  char *bad[] = { "rbind", "idmap", NULL };
+  char *bad[] = { "rbind", "ridmap", "idmap", NULL };
   char *copyup[] = { "tmpcopyup", "mode=755", NULL };
   cleanup_mount_opts struct mount_opts o3 = { 0 };
   cleanup_mount_opts struct mount_opts o = { 0 };
@@ -772,11 +783,11 @@ test_mountopts (void)
   tap_ok (o.rec_set == (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOATIME)
               && o.rec_clr == MOUNT_ATTR__ATIME,
           "recursive attributes");
-  int r = mount_opts_parse (bad, 2, ".mounts[2].options", &o2, &err);
+  int r = mount_opts_parse (bad, 3, ".mounts[2].options", &o2, &err);
 
-  tap_ok (r < 0 && err.kind == BERTH_E_UNSUPPORTED
-              && strcmp (err.path, ".mounts[2].options[1]") == 0,
-          "idmap is refused: %s", fmt_err (&err));
+  tap_ok (r == 0 && o2.idmap && !o2.ridmap && o2.idmap_index == 2 && o2.data == NULL
+              && (o2.flags & MS_REC),
+          "idmap, the later of ridmap and idmap, is no fs data: %s", fmt_err (&err));
   tap_ok (mount_opts_parse (copyup, 2, ".mounts[3].options", &o3, &err) == 0 && o3.tmpcopyup
               && o3.data && strcmp (o3.data, "mode=755") == 0,
           "tmpcopyup is a flag, not fs data");

@@ -1,0 +1,227 @@
+"""ID-mapped mounts (config.md "idmap", "ridmap", mounts[].uidMappings and
+gidMappings): real containers, as root, on a source directory of the host
+(ext4 here, under /tmp).
+
+What the kernel does, and so what is asserted: an ID-mapped mount with the
+user namespace U shows a file whose owner on disk is N as owned by the ID
+that N is inside U, seen from the host (U's "containerID N -> hostID H"
+makes it H); a file created through the mount is stored with the reverse.
+So "idmap" with the container's own mapping (0-65535 -> 100000-165535)
+shows the host's owner N as N inside the container, and what the container
+creates lands on disk owned by the container's IDs, not 100000+ (runc's
+idmap.bats: "write to an idmap mount [userns]" gives 0:0)."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+USERNS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+OVERFLOW = 65534
+
+
+def _userns(bundle):
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    bundle.config["linux"]["uidMappings"] = USERNS
+    bundle.config["linux"]["gidMappings"] = USERNS
+
+
+def _mount(bundle, source, dest, options, maps=None):
+    m = {"destination": dest, "type": "bind", "source": source, "options": options}
+    # The container's root may not make it in a root the host's root owns.
+    os.makedirs(os.path.join(bundle.rootfs, dest.lstrip("/")), exist_ok=True)
+    if maps is not None:
+        m["uidMappings"] = maps
+        m["gidMappings"] = maps
+    bundle.config["mounts"].append(m)
+    return len(bundle.config["mounts"]) - 1
+
+
+def _owners(berth, bundle, cid, script):
+    bundle.sh(script).write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split()
+
+
+def _stat_all(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            st = os.lstat(os.path.join(d, n))
+            out[os.path.relpath(os.path.join(d, n), root)] = (st.st_uid, st.st_gid, st.st_mode,
+                                                              st.st_ctime_ns)
+    return out
+
+
+@pytest.fixture
+def source():
+    """A directory of the host with files owned by 0, 1000 and 100005."""
+    path = tempfile.mkdtemp(prefix="berth-idmap-")
+    os.chmod(path, 0o755)
+    for name, owner in (("f0", 0), ("f1000", 1000), ("f100005", 100005)):
+        p = os.path.join(path, name)
+        open(p, "w").close()
+        os.chown(p, owner, owner)
+    os.mkdir(os.path.join(path, "sub"))
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", os.path.join(path, "sub")], stderr=subprocess.DEVNULL)
+        shutil.rmtree(path)
+
+
+STAT = "stat -c %u:%g /mnt/f0 /mnt/f1000 /mnt/f100005"
+
+
+def test_features_say_idmap(berth):
+    f = json.loads(berth.cmd("features", check=True).stdout)
+    assert f["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+    assert {"idmap", "ridmap"} <= set(f["mountOptions"])
+
+
+def test_idmap_takes_the_containers_mapping(berth, open_bundle, cid, source):
+    """Without mappings of its own the mount takes the container's: the host's
+    owners show unchanged inside, and a file the container's root creates is
+    the host's root's on disk."""
+    _userns(open_bundle)
+    _mount(open_bundle, source, "/mnt", ["bind", "idmap"])
+    _mount(open_bundle, source, "/plain", ["bind"])
+    caps = open_bundle.config["process"]["capabilities"]
+    for k in ("bounding", "effective", "permitted"):
+        caps[k].append("CAP_CHOWN")
+    before = _stat_all(source)
+    out = _owners(berth, open_bundle, cid,
+                  STAT + "; stat -c %u:%g /plain/f0 /plain/f100005; touch /mnt/new; "
+                  "stat -c %u:%g /mnt/new; chown 7:8 /mnt/new; stat -c %u:%g /mnt/new")
+    assert out == ["0:0", "1000:1000", f"{OVERFLOW}:{OVERFLOW}",  # idmapped
+                   f"{OVERFLOW}:{OVERFLOW}", "5:5",                  # plain bind
+                   "0:0", "7:8"]
+    st = os.stat(os.path.join(source, "new"))
+    assert (st.st_uid, st.st_gid) == (7, 8)
+    # The host's files were not chowned: mapping is a view, not a copy.
+    after = _stat_all(source)
+    del after["new"]
+    assert after == before
+
+
+def test_ridmap_without_rbind_is_idmap(berth, open_bundle, cid, source):
+    _userns(open_bundle)
+    _mount(open_bundle, source, "/mnt", ["ridmap"])
+    assert _owners(berth, open_bundle, cid, STAT) == ["0:0", "1000:1000",
+                                                       f"{OVERFLOW}:{OVERFLOW}"]
+
+
+def test_mount_mappings_of_its_own(berth, open_bundle, cid, source):
+    """The mount's own mapping, in a container with a user namespace: on-disk
+    1000 is the container's root (host 100000)."""
+    _userns(open_bundle)
+    maps = [{"containerID": 1000, "hostID": 100000, "size": 1}]
+    _mount(open_bundle, source, "/mnt", ["bind", "idmap"], maps)
+    before = _stat_all(source)
+    assert _owners(berth, open_bundle, cid, STAT) == [
+        f"{OVERFLOW}:{OVERFLOW}", "0:0", f"{OVERFLOW}:{OVERFLOW}"]
+    assert _stat_all(source) == before
+
+
+def test_mount_mappings_without_userns(berth, bundle, cid, source):
+    """No user namespace at all, and the mappings without an idmap option
+    (as runc's idmap.bats): on-disk 0 shows as 1000, on-disk 1000 unmapped;
+    what root creates is refused (no on-disk ID for host root)."""
+    maps = [{"containerID": 0, "hostID": 1000, "size": 1}]
+    _mount(bundle, source, "/mnt", ["bind"], maps)
+    out = _owners(berth, bundle, cid, STAT + "; touch /mnt/new 2>/dev/null || echo refused")
+    assert out == ["1000:1000", f"{OVERFLOW}:{OVERFLOW}", f"{OVERFLOW}:{OVERFLOW}", "refused"]
+    assert not os.path.exists(os.path.join(source, "new"))
+
+
+@pytest.mark.parametrize("options,seen", [
+    (["rbind", "ridmap"], "0:0"),                   # the submount is mapped too
+    (["rbind", "idmap"], f"{OVERFLOW}:{OVERFLOW}"),  # there, not mapped
+    (["bind", "idmap"], "absent"),                 # not there at all
+])
+def test_submounts(berth, open_bundle, cid, source, options, seen):
+    """A tmpfs mounted below the source, holding a file of the host's root."""
+    sub = os.path.join(source, "sub")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "berth-idmap", sub], check=True)
+    open(os.path.join(sub, "file"), "w").close()
+    _userns(open_bundle)
+    _mount(open_bundle, source, "/mnt", options)
+    out = _owners(berth, open_bundle, cid,
+                  "stat -c %u:%g /mnt/f0 /mnt/sub/file 2>/dev/null || echo absent")
+    assert out == ["0:0", seen]
+
+
+def _refused(berth, bundle, cid, needle, path):
+    bundle.write()
+    p = berth.cmd("create", "-b", bundle.path, cid)
+    assert p.returncode != 0
+    assert path in p.stderr and needle in p.stderr, p.stderr
+    assert berth.ids() == []
+    c = berth.cmd("check", "-b", bundle.path)
+    assert c.returncode != 0 and path in c.stdout + c.stderr, c.stdout + c.stderr
+
+
+def test_idmap_needs_a_user_namespace(berth, bundle, cid, source):
+    i = _mount(bundle, source, "/mnt", ["rbind", "idmap"])
+    _refused(berth, bundle, cid, "user namespace", f".mounts[{i}].options[1]")
+
+
+def test_uid_mappings_need_gid_mappings(berth, bundle, cid, source):
+    i = _mount(bundle, source, "/mnt", ["bind", "idmap"])
+    bundle.config["mounts"][i]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
+    _refused(berth, bundle, cid, "gidMappings", f".mounts[{i}].gidMappings")
+
+
+def test_only_bind_mounts(berth, bundle, cid):
+    bundle.config["mounts"].append({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+                                    "uidMappings": USERNS, "gidMappings": USERNS})
+    i = len(bundle.config["mounts"]) - 1
+    _refused(berth, bundle, cid, "bind mount", f".mounts[{i}].uidMappings")
+
+
+def test_filesystem_that_refuses(berth, open_bundle, cid):
+    """sysfs cannot be ID-mapped: one error naming the mount."""
+    _userns(open_bundle)
+    i = _mount(open_bundle, "/sys/kernel", "/mnt", ["bind", "idmap"])
+    open_bundle.write()
+    p = berth.cmd("create", "-b", open_bundle.path, cid)
+    assert p.returncode != 0
+    assert f".mounts[{i}]" in p.stderr and "refuses ID-mapped mounts" in p.stderr, p.stderr
+    assert berth.ids() == []
+
+
+def test_idmap_with_a_joined_user_namespace(berth, open_bundle, cid, source):
+    """The container joins a user namespace (a path): idmap takes that one."""
+    holder = subprocess.Popen(["unshare", "--user", "sleep", "100"])
+    try:
+        for f in ("uid_map", "gid_map"):
+            deadline = 50
+            while True:
+                try:
+                    with open(f"/proc/{holder.pid}/{f}", "w") as m:
+                        m.write("0 100000 65536\n")
+                    break
+                except OSError:
+                    # unshare has not unshared yet
+                    deadline -= 1
+                    assert deadline > 0
+                    time.sleep(0.02)
+        open_bundle.config["linux"]["namespaces"].append(
+            {"type": "user", "path": f"/proc/{holder.pid}/ns/user"})
+        _mount(open_bundle, source, "/mnt", ["rbind", "idmap"])
+        assert _owners(berth, open_bundle, cid, STAT) == ["0:0", "1000:1000",
+                                                           f"{OVERFLOW}:{OVERFLOW}"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_crun_spelling_is_refused(berth, open_bundle, cid, source):
+    """crun's idmap=uids=...;gids=... would be fs data a bind ignores."""
+    _userns(open_bundle)
+    i = _mount(open_bundle, source, "/mnt", ["bind", "idmap=uids=0-1-10;gids=0-1-10"])
+    _refused(berth, open_bundle, cid, "uidMappings", f".mounts[{i}].options[1]")
