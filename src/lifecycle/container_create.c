@@ -8,6 +8,7 @@
  */
 #include "lifecycle/container.h"
 #include "lifecycle/container_priv.h"
+#include "rules/rules.h"
 #include "security/seccomp.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/driver.h"
@@ -66,7 +67,7 @@ load_bundle_config (const char *bundle, char *bundle_abs, struct oci_config **ou
     return berth_err_sys (err, errno, "open %s/config.json", bundle_abs);
   if (oci_parse_fd (&oci_type_config, fd, "config.json", &obj, err) < 0)
     return -1;
-  if (oci_config_validate (obj, err) < 0)
+  if (config_rules (obj, &(struct berth_reporter){ .err = err }) < 0)
     {
       berth_err_set_source (err, "config.json");
       oci_config_free (obj);
@@ -96,8 +97,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
     return -1;
   if (l && l->intel_rdt)
     return berth_err_at (err, BERTH_E_UNSUPPORTED, ".linux.intelRdt", "not supported by berth yet");
-  if (process_personality (l, &(unsigned long){ 0 }, err) < 0)
-    return -1;
   /* Without a process the container can be created, not started
      (config.md: REQUIRED when start is called). */
   return c->process ? process_check (c->process, ".process", l, err) : 0;
