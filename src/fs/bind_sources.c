@@ -1,6 +1,7 @@
 /* berth — bind sources the runtime opens for the init, and ID-mapped mounts
  * (see rootfs.h, rootfs_open_bind_sources). */
 #include "fs/rootfs.h"
+#include "base/idmap.h"
 #include "fs/rootfs_priv.h"
 #include "fs/mountopts.h"
 #include "cleanup.h"
@@ -17,31 +18,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int
-write_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-           struct berth_error *err)
-{
-  char path[64], buf[4096];
-  size_t used = 0;
-  cleanup_close int fd = -1;
-
-  for (size_t k = 0; k < n; k++)
-    {
-      int r = snprintf (buf + used, sizeof buf - used, "%u %u %u\n", m[k].container_id,
-                        m[k].host_id, m[k].size);
-      if (r < 0 || (size_t) r >= sizeof buf - used)
-        return berth_err (err, BERTH_E_LIMIT, "too many ID mappings");
-      used += (size_t) r;
-    }
-  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
-  if ((fd = open (path, O_WRONLY | O_CLOEXEC)) < 0)
-    return berth_err_sys (err, errno, "open %s", path);
-  if (write (fd, buf, used) != (ssize_t) used)
-    return berth_err_sys (err, errno, "write the mount's mapping \"%.*s\" to %s",
-                          (int) strcspn (buf, "\n"), buf, path);
-  return 0;
-}
 
 /* A user namespace holding the mount's own mappings: a child made in a new
    one only to carry it while its maps are written and it is opened (the
@@ -65,9 +41,9 @@ mapping_userns (const struct oci_mount *m, size_t i, int *out, struct berth_erro
       for (;;)
         pause ();
     }
-  if (write_map (pid, "uid_map", m->uid_mappings, m->uid_mappings_len, err) < 0)
+  if (id_map_write (pid, "uid_map", m->uid_mappings, m->uid_mappings_len, err) < 0)
     r = rootfs_at_path (err, ".mounts[%zu].uidMappings", i);
-  else if (write_map (pid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) < 0)
+  else if (id_map_write (pid, "gid_map", m->gid_mappings, m->gid_mappings_len, err) < 0)
     r = rootfs_at_path (err, ".mounts[%zu].gidMappings", i);
   else
     {
