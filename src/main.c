@@ -8,9 +8,13 @@
 #include <seccomp.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yajl/yajl_version.h>
 
 /* runc's statuses: 3 for an unknown command, 1 for other usage errors. */
@@ -46,15 +50,18 @@ print_help (void)
           "   --debug                   enable debug logging\n"
           "   --log FILE                log file (default: stderr)\n"
           "   --log-format text|json    log format (default: text)\n"
-          "   --root DIR                root directory for container state (default: %s)\n"
+          "   --root DIR                root directory for container state (default: %s,\n"
+          "                             or $XDG_RUNTIME_DIR/%s for a rootless user)\n"
           "   --systemd-cgroup          manage cgroups with systemd (cgroupsPath is "
           "\"slice:prefix:name\")\n"
-          "   --rootless true|false|auto  accepted for compatibility (berth runs as root)\n"
+          "   --rootless true|false|auto  a cgroup the host refuses is no error when no\n"
+          "                             resource needs one (auto: not root, or root in a\n"
+          "                             user namespace)\n"
           "   --criu PATH               accepted for compatibility; unused\n"
           "   --help, -h                show help\n"
           "   --version, -v             print the version\n\n"
           "Run 'berth COMMAND --help' for a command's options.\n",
-          BERTH_DEFAULT_ROOT);
+          BERTH_DEFAULT_ROOT, BERTH_XDG_ROOT_NAME);
 }
 
 static const struct berth_command *
@@ -126,9 +133,72 @@ parse_globals (int argc, char **argv, struct berth_globals *g, struct berth_erro
       default:
         return -1;
       }
-  if (g->root[0] == '\0')
+  if (g->root && g->root[0] == '\0')
     return berth_err (err, BERTH_E_USAGE, "--root must not be empty");
   return 0;
+}
+
+/* runc's test: any /proc/self/uid_map but the initial namespace's
+   identity map ("0 0 4294967295") is a user namespace's. */
+static bool
+in_user_namespace (void)
+{
+  char buf[128];
+  unsigned long a, b, c;
+  ssize_t n;
+  int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  if (sscanf (buf, "%lu %lu %lu", &a, &b, &c) != 3)
+    return false;
+  return !(a == 0 && b == 0 && c == 4294967295UL && strchr (buf, '\n') == buf + n - 1);
+}
+
+/* Who counts as rootless: a user other than root, or root in a user
+   namespace (runc 1.1.5, for both the state root and the cgroups). */
+static bool
+rootless_user (void)
+{
+  return geteuid () != 0 || in_user_namespace ();
+}
+
+/* The state root without --root: $XDG_RUNTIME_DIR/berth when the variable
+   is set and the caller is rootless, root in a user namespace only when
+   $USER does not say "root" (runc's rule: the real root keeps /run/berth
+   even with /run/user/0 in its environment).  That directory is made 0700
+   with the sticky bit, so that the XDG cleaner leaves it alone. */
+static int
+default_root (struct berth_globals *g, char *buf, size_t size, struct berth_error *err)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR"), *user = getenv ("USER");
+  bool honour = xdg && xdg[0]
+                && (geteuid () != 0 || (in_user_namespace () && (!user || strcmp (user, "root"))));
+
+  g->root = BERTH_DEFAULT_ROOT;
+  if (!honour)
+    return 0;
+  if ((size_t) snprintf (buf, size, "%s/%s", xdg, BERTH_XDG_ROOT_NAME) >= size)
+    return berth_err (err, BERTH_E_USAGE, "$XDG_RUNTIME_DIR is too long");
+  if ((mkdir (xdg, 0700) < 0 && errno != EEXIST) || (mkdir (buf, 0700) < 0 && errno != EEXIST))
+    return berth_err_sys (err, errno, "create the state root %s", buf);
+  if (chmod (buf, 01700) < 0)
+    return berth_err_sys (err, errno, "chmod the state root %s", buf);
+  g->root = buf;
+  return 0;
+}
+
+static bool
+rootless_cgroup (const char *flag)
+{
+  if (strcmp (flag, "auto") != 0)
+    return strcmp (flag, "true") == 0;
+  return rootless_user ();
 }
 
 /* --debug: the fds still open when berth exits, so tests can prove that no
@@ -169,7 +239,6 @@ int
 main (int argc, char **argv)
 {
   struct berth_globals g = {
-    .root = BERTH_DEFAULT_ROOT,
     .log_format = BERTH_LOG_TEXT,
     .rootless = "auto",
     .argv0 = argv[0],
@@ -177,6 +246,7 @@ main (int argc, char **argv)
   };
   struct berth_error err = { 0 };
   const struct berth_command *cmd;
+  char xdg_root[4096];
   int r;
 
   if (parse_globals (argc, argv, &g, &err) < 0)
@@ -187,6 +257,9 @@ main (int argc, char **argv)
     }
   if (berth_log_setup (g.log_file, g.log_format, g.debug, &err) < 0)
     return fail (&err, EXIT_FAILURE);
+  if (g.root == NULL && default_root (&g, xdg_root, sizeof xdg_root, &err) < 0)
+    return fail (&err, EXIT_FAILURE);
+  g.rootless_cgroup = rootless_cgroup (g.rootless);
 
   if (optind >= argc)
     {

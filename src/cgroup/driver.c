@@ -1,16 +1,26 @@
-/* The three cgroup drivers' operation tables, and the choice between them.
-   See driver.h for the contract. */
+/* The cgroup drivers' operation tables (the none table is in
+   cgroup_none.c), and the choice between them.  See driver.h for the
+   contract. */
 #include "cgroup/driver.h"
 #include "cgroup/cgroupfs_v1.h"
 #include "cgroup/cgroupfs_v2.h"
+#include "cgroup/cgroup_none.h"
 #include "cgroup/resources.h"
 #include "cgroup/systemd_cgroup.h"
 #include "cleanup.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- shared by all three: the cgroupfs mechanics of cgroup.h ---------------- */
+
+static int
+has_cgroup (const struct berth_cgroup *cg, const char *what, struct berth_error *err)
+{
+  (void) cg, (void) what, (void) err;
+  return 0;
+}
 
 static int
 apply_files (const struct berth_cgroup *cg, const struct oci_resources *r,
@@ -80,6 +90,7 @@ static const struct cgroup_driver cgroupfs_v1_driver = {
   .pids = cgroupfs_v1_pids,
   .kill_all = cgroupfs_v1_kill_all,
   .destroy = cgroup_destroy,
+  .present = has_cgroup,
 };
 
 static const struct cgroup_driver cgroupfs_v2_driver = {
@@ -97,6 +108,7 @@ static const struct cgroup_driver cgroupfs_v2_driver = {
   .pids = cgroupfs_v2_pids,
   .kill_all = cgroupfs_v2_kill_all,
   .destroy = cgroup_destroy,
+  .present = has_cgroup,
 };
 
 /* The layout is the host's: every cgroup of one host has the same. */
@@ -212,6 +224,7 @@ static const struct cgroup_driver systemd_driver = {
   .pids = sd_pids,
   .kill_all = sd_kill_all,
   .destroy = sd_destroy,
+  .present = has_cgroup,
 };
 
 /* ---- the choice ---------------------------------------------------------------- */
@@ -231,7 +244,20 @@ cgroup_driver_select (bool systemd_cgroup)
 }
 
 const struct cgroup_driver *
+cgroup_driver_fallback (const struct cgroup_driver *d, const char *cgroups_path,
+                        const struct berth_error *err)
+{
+  if (d == &systemd_driver || (cgroups_path && cgroups_path[0]))
+    return NULL;
+  if (err->errnum != EACCES && err->errnum != EPERM && err->errnum != EROFS)
+    return NULL;
+  return &cgroup_none_driver;
+}
+
+const struct cgroup_driver *
 cgroup_driver_of (const struct berth_cgroup *cg)
 {
-  return cg->systemd_unit ? &systemd_driver : cgroupfs_for (cg->mode);
+  if (cg->systemd_unit)
+    return &systemd_driver;
+  return cg->n_dirs ? cgroupfs_for (cg->mode) : &cgroup_none_driver;
 }

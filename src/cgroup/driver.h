@@ -1,7 +1,7 @@
 /* berth — the cgroup driver: who makes and removes a container's cgroup,
  * and how its files are worked on.
  *
- * Three tables:
+ * Four tables:
  *  - cgroupfs-v1: berth makes the directories, on a v1 or hybrid host (the
  *    v1 hierarchies, plus the unified v2 directory of a hybrid one:
  *    cgroupfs_v1.h);
@@ -10,8 +10,11 @@
  *  - systemd (--systemd-cgroup: a transient unit, systemd_cgroup.h) on any
  *    layout: its freeze, is_frozen, pids and kill_all are those of the
  *    cgroupfs table of the cgroup's layout (berth_cgroup.mode).
+ *  - none (cgroup_none.c): no cgroup at all, for a rootless container the
+ *    host refuses one (cgroup_driver_fallback); what needs a cgroup is
+ *    refused with one line, linux.resources (but its device rules) included.
  * Placement, mkdir/rmdir, entering and the resource files (cgroup.h,
- * resources.h) are the same for all three.
+ * resources.h) are the same for the first three.
  *
  * Contract:
  *  - The driver is chosen once.  create takes it from the flag and the
@@ -20,6 +23,8 @@
  *    "driver=systemd" entries of cgroup_to_strv), whatever flags that
  *    command is given.  No caller asks which driver it holds, nor which
  *    layout the cgroup has, for what the ops do: it calls the ops.
+ *  - A recorded cgroup with no directory that is not a systemd unit's is
+ *    the none table's (its record is "mode=..." alone).
  *  - create's order: prepare (before the init exists), and, once the init is
  *    cloned and waiting, attach_init.  prepare either fills `cg` (and makes
  *    its directories) or leaves it empty when the driver can only make the
@@ -83,11 +88,23 @@ struct cgroup_driver {
   int (*pids) (const struct berth_cgroup *cg, pid_t **pids, size_t *n, struct berth_error *err);
   int (*kill_all) (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err);
   int (*destroy) (struct berth_cgroup *cg, bool only_created, struct berth_error *err);
+  /* Before reading the cgroup's own files (events' statistics): refuse,
+     saying `what` cannot be done, when the container has no cgroup. */
+  int (*present) (const struct berth_cgroup *cg, const char *what, struct berth_error *err);
 };
 
 /* For create and check: the driver the --systemd-cgroup flag asks for, for
    this host's layout. */
 const struct cgroup_driver *cgroup_driver_select (bool systemd_cgroup);
+/* For create, rootless (runc's --rootless, given or detected): `d`'s
+   prepare failed with `err`.  When the host refused an unprivileged user
+   the cgroup (EACCES, EPERM, EROFS) and the config named none
+   (linux.cgroupsPath empty), the none table to go on with, as runc's
+   rootless cgroupfs managers ignore that failure; else NULL.  The systemd
+   driver has no fallback. */
+const struct cgroup_driver *cgroup_driver_fallback (const struct cgroup_driver *d,
+                                                    const char *cgroups_path,
+                                                    const struct berth_error *err);
 /* For every other command: the driver that made `cg` (as the state holds it). */
 const struct cgroup_driver *cgroup_driver_of (const struct berth_cgroup *cg);
 

@@ -16,6 +16,8 @@
 #include "base/log.h"
 
 #define BERTH_DEFAULT_ROOT "/run/berth"
+/* Below $XDG_RUNTIME_DIR for a rootless user (runc's rule, main.c). */
+#define BERTH_XDG_ROOT_NAME "berth"
 
 /* The parsed global flags: the only process-wide mutable state berth has. */
 struct berth_globals {
@@ -25,6 +27,8 @@ struct berth_globals {
   bool debug;
   bool systemd_cgroup;
   const char *rootless;
+  bool rootless_cgroup; /* --rootless, "auto" resolved: a cgroup the host
+                           refuses is no error (cgroup/driver.h) */
   const char *argv0;
   char **argv; /* the whole command line: berth may re-execute itself
                   (sealed_exe.h) */

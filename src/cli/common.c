@@ -75,5 +75,5 @@ struct berth_runtime
 cli_runtime (const struct berth_globals *g)
 {
   return (struct berth_runtime){ .root = g->root, .systemd_cgroup = g->systemd_cgroup,
-                                 .argv = g->argv };
+                                 .rootless = g->rootless_cgroup, .argv = g->argv };
 }

@@ -107,14 +107,23 @@ stage_one (struct init_ctx *ctx)
     fail (ctx, &err);
   if (ctx->ns->new_flags & CLONE_NEWUSER)
     {
+      /* A runtime that is not the host's root opens this process's
+         /proc/PID/uid_map (as newuidmap, which checks that the caller owns
+         it) only while it is dumpable; nothing of the container runs yet. */
+      bool unprivileged = geteuid () != 0;
+
       if (unshare (CLONE_NEWUSER) < 0)
         {
           berth_err_sys (&err, errno, "create the user namespace");
           fail (ctx, &err);
         }
+      if (unprivileged)
+        prctl (PR_SET_DUMPABLE, 1, 0, 0, 0);
       if (sync_send (ctx->sync_fd, SYNC_NEED_MAPS, NULL, -1) < 0
           || sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
         _exit (1);
+      if (unprivileged)
+        prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
   if (ctx->ns->in_user_ns && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     {

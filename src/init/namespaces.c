@@ -4,11 +4,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWTIME
@@ -152,42 +156,181 @@ ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err)
   return 0;
 }
 
+/* "C H S\n" per range, as uid_map takes them; the same numbers are
+   newuidmap's arguments. */
 static int
-write_map (pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-           struct berth_error *err)
+format_map (const char *file, const struct oci_id_mapping *m, size_t n, char *buf, size_t size,
+            size_t *used, struct berth_error *err)
 {
-  char path[64], buf[4096];
-  size_t used = 0;
-  cleanup_close int fd = -1;
-
+  *used = 0;
   for (size_t i = 0; i < n; i++)
     {
-      int r = snprintf (buf + used, sizeof buf - used, "%u %u %u\n", m[i].container_id,
+      int r = snprintf (buf + *used, size - *used, "%u %u %u\n", m[i].container_id,
                         m[i].host_id, m[i].size);
-      if (r < 0 || (size_t) r >= sizeof buf - used)
+      if (r < 0 || (size_t) r >= size - *used)
         return berth_err (err, BERTH_E_LIMIT, "too many ID mappings for %s", file);
-      used += (size_t) r;
+      *used += (size_t) r;
     }
-  if (used == 0)
-    return 0;
+  return 0;
+}
+
+/* 0, or the errno of open or write (err filled). */
+static int
+write_proc_file (pid_t pid, const char *file, const char *buf, size_t len,
+                 struct berth_error *err)
+{
+  char path[64];
+  cleanup_close int fd = -1;
+
   snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
   fd = open (path, O_WRONLY | O_CLOEXEC);
   if (fd < 0)
-    return berth_err_sys (err, errno, "open %s", path);
-  if (write (fd, buf, used) != (ssize_t) used)
-    return berth_err_sys (err, errno, "write %s (\"%.*s\")", path, (int) strcspn (buf, "\n"), buf);
+    {
+      int e = errno;
+      berth_err_sys (err, e, "open %s", path);
+      return e;
+    }
+  if (write (fd, buf, len) != (ssize_t) len)
+    {
+      int e = errno ? errno : EIO;
+      berth_err_sys (err, e, "write %s (\"%.*s\")", path, (int) strcspn (buf, "\n"), buf);
+      return e;
+    }
   return 0;
+}
+
+/* The first of $PATH's directories that has `name`, executable. */
+static bool
+find_in_path (const char *name, char *out, size_t size)
+{
+  const char *path = getenv ("PATH");
+
+  for (const char *p = path ? path : "/usr/bin:/bin"; *p;)
+    {
+      size_t n = strcspn (p, ":");
+      if (n && (size_t) snprintf (out, size, "%.*s/%s", (int) n, p, name) < size
+          && access (out, X_OK) == 0)
+        return true;
+      p += n + (p[n] == ':');
+    }
+  return false;
+}
+
+/* newuidmap / newgidmap (shadow's uidmap package, setuid root): they write
+   the ranges /etc/subuid and /etc/subgid grant the caller.  Their
+   complaint, one line, is the error. */
+static int
+run_map_tool (const char *tool, pid_t pid, const char *file, const char *buf,
+              struct berth_error *err)
+{
+  char exe[4096], out[512] = "", *argv[3 + 3 * 340 + 1], pidstr[16], copy[4096];
+  int pipefd[2], status;
+  size_t argc = 0, got = 0;
+  ssize_t r;
+  pid_t child;
+
+  if (!find_in_path (tool, exe, sizeof exe))
+    return berth_err (err, BERTH_E_UNSUPPORTED,
+                      "%s: writing it is not permitted to this user, and %s (package uidmap) "
+                      "is not in $PATH to write it from /etc/sub%cid",
+                      file, tool, file[0]);
+  snprintf (pidstr, sizeof pidstr, "%d", (int) pid);
+  snprintf (copy, sizeof copy, "%s", buf);
+  argv[argc++] = (char *) tool;
+  argv[argc++] = pidstr;
+  for (char *save = NULL, *t = strtok_r (copy, " \n", &save);
+       t && argc < sizeof argv / sizeof argv[0] - 1; t = strtok_r (NULL, " \n", &save))
+    argv[argc++] = t;
+  argv[argc] = NULL;
+  if (pipe2 (pipefd, O_CLOEXEC) < 0)
+    return berth_err_sys (err, errno, "pipe for %s", tool);
+  child = fork ();
+  if (child < 0)
+    {
+      close (pipefd[0]);
+      close (pipefd[1]);
+      return berth_err_sys (err, errno, "fork for %s", tool);
+    }
+  if (child == 0)
+    {
+      dup2 (pipefd[1], STDOUT_FILENO);
+      dup2 (pipefd[1], STDERR_FILENO);
+      execv (exe, argv);
+      _exit (127);
+    }
+  close (pipefd[1]);
+  while ((r = read (pipefd[0], out + got, sizeof out - 1 - got)) > 0
+         || (r < 0 && errno == EINTR))
+    got += r > 0 ? (size_t) r : 0;
+  close (pipefd[0]);
+  out[got] = '\0';
+  out[strcspn (out, "\n")] = '\0';
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      return berth_err_sys (err, errno, "wait for %s", tool);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  return berth_err (err, BERTH_E_VALUE, "%s refused the mapping: %s", tool,
+                    out[0] ? out : "(it said nothing)");
+}
+
+/* Whether this process holds `cap` (effective) in its user namespace. */
+static bool
+have_cap (int cap)
+{
+  struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  struct __user_cap_data_struct d[2] = { { 0 } };
+
+  if (syscall (SYS_capget, &h, d) < 0)
+    return false;
+  return d[cap / 32].effective & (1U << (cap % 32));
+}
+
+/* One of the two maps.  Written directly when the kernel lets this
+   process: root, or (rootless) its own id alone, for which a gid map
+   first needs setgroups "deny" without CAP_SETGID.  Anything else, for a
+   user other than root, goes through newuidmap/newgidmap, as runc does. */
+static int
+write_map (pid_t pid, bool gid, const struct oci_id_mapping *m, size_t n,
+           struct berth_error *err)
+{
+  const char *file = gid ? "gid_map" : "uid_map";
+  char buf[4096];
+  size_t used;
+  int e;
+
+  if (format_map (file, m, n, buf, sizeof buf, &used, err) < 0)
+    return -1;
+  if (used == 0)
+    return 0;
+  if (gid && n == 1 && m[0].size == 1 && m[0].host_id == getegid () && !have_cap (CAP_SETGID)
+      && write_proc_file (pid, "setgroups", "deny", 4, err) != 0)
+    return -1;
+  e = write_proc_file (pid, file, buf, used, err);
+  if (e == 0 || geteuid () == 0 || (e != EPERM && e != EACCES))
+    return e ? -1 : 0;
+  *err = (struct berth_error){ 0 };
+  return run_map_tool (gid ? "newgidmap" : "newuidmap", pid, file, buf, err);
+}
+
+bool
+ns_setgroups_denied (void)
+{
+  char buf[16] = "";
+  cleanup_close int fd = open ("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+
+  return fd >= 0 && read (fd, buf, sizeof buf - 1) > 0 && strncmp (buf, "deny", 4) == 0;
 }
 
 int
 ns_write_id_maps (pid_t pid, const struct oci_linux *l, struct berth_error *err)
 {
-  if (write_map (pid, "uid_map", l->uid_mappings, l->uid_mappings_len, err) < 0)
+  if (write_map (pid, false, l->uid_mappings, l->uid_mappings_len, err) < 0)
     {
       snprintf (err->path, sizeof err->path, ".linux.uidMappings");
       return -1;
     }
-  if (write_map (pid, "gid_map", l->gid_mappings, l->gid_mappings_len, err) < 0)
+  if (write_map (pid, true, l->gid_mappings, l->gid_mappings_len, err) < 0)
     {
       snprintf (err->path, sizeof err->path, ".linux.gidMappings");
       return -1;

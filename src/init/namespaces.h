@@ -8,7 +8,13 @@
  *  - ns_join() setns()es the joined ones in a safe order (user first, then
  *    the rest; mount last), skipping pid and time, which apply to children
  *    and are joined by whoever forks the init.
- *  - ns_write_id_maps() writes uid_map/gid_map of a child (parent side).
+ *  - ns_write_id_maps() writes uid_map/gid_map of a child (parent side):
+ *    directly when the kernel allows it (root; a user's own uid/gid alone,
+ *    with setgroups "deny" first when it lacks CAP_SETGID), else, for a
+ *    user other than root, with newuidmap/newgidmap (/etc/subuid,
+ *    /etc/subgid); their refusal, or their absence, is one error.  The
+ *    child must be dumpable meanwhile (init.c), or neither can open its
+ *    /proc files.
  *  - ns_write_time_offsets() writes /proc/self/timens_offsets of a process
  *    that has unshared CLONE_NEWTIME but has no children in it yet.
  */
@@ -49,6 +55,9 @@ ns_host_mount (const struct ns_plan *p)
 void ns_plan_close (struct ns_plan *p);
 int ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err);
 int ns_write_id_maps (pid_t pid, const struct oci_linux *l, struct berth_error *err);
+/* This process's user namespace forbids setgroups() ("deny" in
+   /proc/self/setgroups: its gid map was written without CAP_SETGID). */
+bool ns_setgroups_denied (void);
 int ns_write_time_offsets (const struct oci_linux *l, struct berth_error *err);
 int ns_clone_flag (enum berth_ns ns);
 const char *ns_proc_name (enum berth_ns ns); /* "user", "pid", "net", ... as in /proc/PID/ns */

@@ -4,6 +4,7 @@
 #include "security/lsm.h"
 #include "base/safepath.h"
 #include "init/scheduling.h"
+#include "init/namespaces.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -399,7 +400,10 @@ process_apply_identity (const struct oci_process *p, const char *base, struct be
     return berth_err_sys (err, errno, "prctl(PR_SET_KEEPCAPS)");
   if (u->additional_gids_len > 0)
     groups = u->additional_gids;
-  if (setgroups (u->additional_gids_len, groups) < 0)
+  /* No groups to drop where an unprivileged runtime's gid map left
+     setgroups "deny" (namespaces.h), as runc. */
+  if (setgroups (u->additional_gids_len, groups) < 0
+      && !(errno == EPERM && u->additional_gids_len == 0 && ns_setgroups_denied ()))
     {
       berth_err_sys (err, errno, "setgroups");
       set_path (err, base, ".user.additionalGids");

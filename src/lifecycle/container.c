@@ -252,7 +252,7 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
 }
 
 /* Every process of the cgroup, as runc's kill --all; a cgroup that is gone
-   has none. */
+   has none.  Without a cgroup, the init (runc fails there instead). */
 static int
 signal_all (const struct oci_berth_state *s, int sig, struct berth_error *err)
 {
@@ -264,8 +264,18 @@ signal_all (const struct oci_berth_state *s, int sig, struct berth_error *err)
 
   if (saved_cgroup (s, &cg, &driver, err) < 0)
     return -1;
-  r = driver->pids (&cg, &pids, &n, err);
+  r = driver->present (&cg, "", err) < 0 ? 1 : driver->pids (&cg, &pids, &n, err);
   cgroup_free (&cg);
+  if (r > 0)
+    {
+      /* No cgroup (rootless): the init is all that is known; in a pid
+         namespace of its own the rest die with it. */
+      cleanup_close int pidfd = pidfd_for (s->pid, s->pid_start);
+      *err = (struct berth_error){ 0 };
+      if (pidfd >= 0 && pidfd_signal (pidfd, sig) < 0 && errno != ESRCH)
+        return berth_err_sys (err, errno, "unable to signal init");
+      return 0;
+    }
   if (r < 0)
     return err->errnum == ENOENT ? 0 : -1;
   for (size_t i = 0; i < n; i++)

@@ -28,6 +28,8 @@
 struct berth_runtime {
   const char *root;
   bool systemd_cgroup;
+  bool rootless; /* a cgroup the host refuses this user is no error, when
+                    no resource needs it (cgroup_driver_fallback) */
   char *const *argv; /* berth's command line, to re-execute it (sealed_exe.h) */
 };
 

@@ -114,6 +114,7 @@ struct create_job {
   struct state_handle state;
   const struct cgroup_driver *cgd; /* from --systemd-cgroup, once */
   struct berth_cgroup cg;
+  bool cg_ready; /* cgroup_ready has run */
   struct ns_plan ns;
   pid_t first_child;
   int child_pidfd;
@@ -211,6 +212,7 @@ cgroup_ready (struct create_job *j, struct berth_error *err)
         berth_err_set_source (err, "config.json");
       return -1;
     }
+  j->cg_ready = true;
   return 0;
 }
 
@@ -221,12 +223,38 @@ static int
 enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
-  bool made = j->cg.n_dirs > 0;
 
   if (j->cgd->attach_init (l ? l->cgroups_path : NULL, j->id, child, l ? l->resources : NULL,
                            &j->cg, err) < 0)
     return -1;
-  return made ? 0 : cgroup_ready (j, err);
+  return j->cg_ready ? 0 : cgroup_ready (j, err);
+}
+
+/* The driver's prepare; rootless, a cgroup the host refuses this user is
+   given up for none (cgroup_driver_fallback), and cgroup_ready then
+   refuses any resource the config asks for. */
+static int
+prepare_cgroup (struct create_job *j, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+  const char *path = l ? l->cgroups_path : NULL;
+  const struct cgroup_driver *none;
+  struct berth_error ignored = { 0 };
+  char why[1024];
+
+  if (j->cgd->prepare (path, j->id, &j->cg, err) == 0)
+    return 0;
+  if (!j->rt->rootless || (none = cgroup_driver_fallback (j->cgd, path, err)) == NULL)
+    return -1;
+  berth_debug ("rootless: running without a cgroup: %s",
+               berth_err_format (err, why, sizeof why));
+  (void) j->cgd->destroy (&j->cg, true, &ignored);
+  cgroup_free (&j->cg);
+  *err = (struct berth_error){ 0 };
+  j->cgd = none;
+  if (none->prepare (path, j->id, &j->cg, err) < 0)
+    return -1;
+  return cgroup_ready (j, err);
 }
 
 /* ID-mapped mounts that take the container's mapping (rootfs.h), once its
@@ -431,6 +459,9 @@ save_created_state (struct create_job *j, struct berth_error *err)
     OCI_SET (&s, joined_pid_ns, j->ns.join_fd[NS_PID] >= 0);
     if (j->config->process == NULL)
       OCI_SET (&s, no_process, true);
+    /* For whoever reads the state: "cgroups" then holds "mode=" alone. */
+    if (j->cgd->present (&j->cg, "", &(struct berth_error){ 0 }) < 0)
+      OCI_SET (&s, no_cgroup, true);
     if (j->host_mounts_len)
       {
         s.host_mounts_len = j->host_mounts_len;
@@ -519,8 +550,8 @@ create_steps (struct create_job *j, struct berth_error *err)
     return -1;
   /* cgroupfs makes the directories now; systemd only checks the path, and
      makes its unit with the init in it (enter_cgroup). */
-  if (j->cgd->prepare (l ? l->cgroups_path : NULL, j->id, &j->cg, err) < 0
-      || (j->cg.n_dirs > 0 && cgroup_ready (j, err) < 0))
+  if (prepare_cgroup (j, err) < 0
+      || (j->cg.n_dirs > 0 && !j->cg_ready && cgroup_ready (j, err) < 0))
     return -1;
   /* Before the clone: the buffer is written here, not in pages the parent
      then shares copy-on-write with the init (every page either of them

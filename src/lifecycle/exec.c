@@ -495,6 +495,18 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
      restored for later children right after the fork (a sanitizer's
      helper thread at exit must not land in the container). */
   cleanup_close int own_pidns = j->t.pid ? open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC) : -1;
+  /* Rootless, the container's pid namespace is joined only with the rights
+     its user namespace gives: joined here for good (a user owns those it
+     made), and not again by the child.  Ours then stays out of reach. */
+  if (j->t.pid && j->t.user && geteuid () != 0)
+    {
+      if (setns (j->t.pidfd, CLONE_NEWUSER) < 0)
+        {
+          close (sv[1]);
+          return berth_err_sys (err, errno, "join the container's user namespace");
+        }
+      j->t.user = false;
+    }
   if (j->t.pid && (own_pidns < 0 || setns (j->t.pidfd, CLONE_NEWPID) < 0))
     {
       close (sv[1]);

@@ -8,6 +8,11 @@
  *    directory for its whole run (state_open), so commands on one container
  *    are serialised; `create` makes the directory with mkdir, so of two
  *    concurrent creates of one id exactly one wins.
+ *  - ROOT is --root, else /run/berth, or $XDG_RUNTIME_DIR/berth for a
+ *    rootless user (main.c); a user other than root makes it, and so owns
+ *    it and everything below.
+ *  - "noCgroup": the container got no cgroup (rootless, the host refused
+ *    one: cgroup/driver.h's none table, which "cgroups" then selects).
  *  - The init's pid is stored with its start time, so a recycled pid is
  *    never taken for the container (status "stopped").
  */
@@ -32,6 +37,7 @@
   F (berth_state, host_pid_ns, "hostPidNamespace", BOOL, _, OPT)               \
   F (berth_state, joined_pid_ns, "joinedPidNamespace", BOOL, _, OPT)           \
   F (berth_state, no_process, "noProcess", BOOL, _, OPT)                       \
+  F (berth_state, no_cgroup, "noCgroup", BOOL, _, OPT)                         \
   F (berth_state, host_mounts, "hostMounts", STRVEC, _, OPT)                   \
   F (berth_state, config, "config", STR, _, OPT)                               \
   F (berth_state, notify_socket, "notifySocket", STR, _, OPT)

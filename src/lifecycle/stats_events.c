@@ -194,6 +194,9 @@ container_events (const struct berth_runtime *rt, const char *id, long interval_
     return -1;
   if (strcmp (c.status, "stopped") == 0)
     return berth_err (err, BERTH_E_STATE, "container with id %s is not running", id);
+  if (c.cgroup_driver->present (&c.cgroup, stats_once ? "report its statistics"
+                                                      : "report its events", err) < 0)
+    return -1;
   /* Stream without the lock: other commands (kill, delete) must go on. */
   cg = c.cgroup;
   memset (&c.cgroup, 0, sizeof c.cgroup);
