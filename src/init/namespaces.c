@@ -1,4 +1,5 @@
 #include "init/namespaces.h"
+#include "base/idmap.h"
 #include "cleanup.h"
 #include "base/utils.h"
 
@@ -156,49 +157,6 @@ ns_join (struct ns_plan *p, bool skip_user, struct berth_error *err)
   return 0;
 }
 
-/* "C H S\n" per range, as uid_map takes them; the same numbers are
-   newuidmap's arguments. */
-static int
-format_map (const char *file, const struct oci_id_mapping *m, size_t n, char *buf, size_t size,
-            size_t *used, struct berth_error *err)
-{
-  *used = 0;
-  for (size_t i = 0; i < n; i++)
-    {
-      int r = snprintf (buf + *used, size - *used, "%u %u %u\n", m[i].container_id,
-                        m[i].host_id, m[i].size);
-      if (r < 0 || (size_t) r >= size - *used)
-        return berth_err (err, BERTH_E_LIMIT, "too many ID mappings for %s", file);
-      *used += (size_t) r;
-    }
-  return 0;
-}
-
-/* 0, or the errno of open or write (err filled). */
-static int
-write_proc_file (pid_t pid, const char *file, const char *buf, size_t len,
-                 struct berth_error *err)
-{
-  char path[64];
-  cleanup_close int fd = -1;
-
-  snprintf (path, sizeof path, "/proc/%d/%s", (int) pid, file);
-  fd = open (path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0)
-    {
-      int e = errno;
-      berth_err_sys (err, e, "open %s", path);
-      return e;
-    }
-  if (write (fd, buf, len) != (ssize_t) len)
-    {
-      int e = errno ? errno : EIO;
-      berth_err_sys (err, e, "write %s (\"%.*s\")", path, (int) strcspn (buf, "\n"), buf);
-      return e;
-    }
-  return 0;
-}
-
 /* The first of $PATH's directories that has `name`, executable. */
 static bool
 find_in_path (const char *name, char *out, size_t size)
@@ -299,14 +257,14 @@ write_map (pid_t pid, bool gid, const struct oci_id_mapping *m, size_t n,
   size_t used;
   int e;
 
-  if (format_map (file, m, n, buf, sizeof buf, &used, err) < 0)
+  if (id_map_format (file, m, n, buf, sizeof buf, &used, err) < 0)
     return -1;
   if (used == 0)
     return 0;
   if (gid && n == 1 && m[0].size == 1 && m[0].host_id == getegid () && !have_cap (CAP_SETGID)
-      && write_proc_file (pid, "setgroups", "deny", 4, err) != 0)
+      && id_map_write_file (pid, "setgroups", "deny", 4, err) != 0)
     return -1;
-  e = write_proc_file (pid, file, buf, used, err);
+  e = id_map_write_file (pid, file, buf, used, err);
   if (e == 0 || geteuid () == 0 || (e != EPERM && e != EACCES))
     return e ? -1 : 0;
   *err = (struct berth_error){ 0 };
