@@ -59,6 +59,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -66,6 +67,19 @@ import pytest
 from e2e_lib import (BERTH, BERTH_DEFAULT_ROOT, BUSYBOX, DOCKER, DOCKER_GLOBALS, HERE, IMAGE,
                      CgroupParent, Containerd, Docker, Podman, _mounts_under, _procs_mentioning,
                      _require_root, _require_tools, _unmount_all_under, _wait_gone, run, wait_for)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import hostdev  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def host_devices_untouched():
+    """No engine, runtime or test may chown or chmod the host's device
+    nodes (tests/lib/hostdev.py)."""
+    before = hostdev.snapshot()
+    yield
+    diff = hostdev.changed(before, hostdev.snapshot())
+    assert not diff, f"host device nodes changed (uid, gid, mode, rdev): {diff}"
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,14 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
+import hostdev  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("BERTH_BUILD", os.path.join(REPO, "build"))
@@ -103,6 +107,16 @@ class Bundle:
         with open(self.config_path, "w") as f:
             json.dump(self.config, f, indent=2)
         return self
+
+
+@pytest.fixture(autouse=True)
+def host_devices_untouched():
+    """Nothing a test runs may chown or chmod the host's device nodes
+    (tests/lib/hostdev.py)."""
+    before = hostdev.snapshot()
+    yield
+    diff = hostdev.changed(before, hostdev.snapshot())
+    assert not diff, f"host device nodes changed (uid, gid, mode, rdev): {diff}"
 
 
 @pytest.fixture(scope="session")
