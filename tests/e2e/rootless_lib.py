@@ -32,6 +32,8 @@ from e2e_lib import _mounts_under, _unmount_all_under, run
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # What rootless Podman needs beyond Podman itself.
+# Where a stray file of the user's would show (checked at the end).
+TOP_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/run/user")
 ROOTLESS_TOOLS = ("podman", "conmon", "newuidmap", "newgidmap", "setpriv", "useradd",
                   "userdel", "usermod")
 
@@ -98,6 +100,7 @@ class RootlessUser:
         self.subuid = self.subgid = None
         self.xdg_runtime = None
         self.shm_lock = None
+        self.owned_before = set()
         self.had_shm_lock = None
 
     # ------------------------------------------------------------ life
@@ -117,6 +120,9 @@ class RootlessUser:
                  f"{start}-{end}", self.name], check=True)
             self.subuid = _sub_range("/etc/subuid", self.name)
             self.subgid = _sub_range("/etc/subgid", self.name)
+        # (a uid and range may have been someone's before: what they left
+        # is not ours)
+        self.owned_before = set(self.owned_in(TOP_DIRS))
         # The lock Podman keeps in shared memory, named after the uid.
         self.shm_lock = f"/dev/shm/libpod_rootless_lock_{self.uid}"
         self.had_shm_lock = os.path.exists(self.shm_lock)
@@ -222,8 +228,39 @@ class RootlessUser:
             shutil.rmtree(self.xdg_runtime, ignore_errors=True)
         if not self.had_shm_lock and self.shm_lock and os.path.exists(self.shm_lock):
             os.unlink(self.shm_lock)
+        # Anything else Podman or the runtime made outside the home and
+        # the runtime directory (e.g. /tmp/podman-run-UID when
+        # XDG_RUNTIME_DIR is not honoured) is owned by the user's uids.
+        strays = sorted(set(self.owned_in(TOP_DIRS)) - self.owned_before)
+        # conmon (2.1.6) leaves its console socket, /tmp/conmon-term.XXXXXX,
+        # when the runtime's create fails for a -t container: seen when a
+        # runtime fails rootless; conmon's, removed without complaint.
+        for p in [p for p in strays if os.path.basename(p).startswith("conmon-term.")]:
+            os.unlink(p)
+            strays.remove(p)
+        if strays:
+            problems.append(f"files of the user left: {strays}")
         self.created = False
         return problems
+
+    def owned_in(self, dirs):
+        """Entries directly in `dirs` owned by the user or its range."""
+        found = []
+        ranges = self.uid_ranges()
+        for d in dirs:
+            try:
+                names = os.listdir(d)
+            except OSError:
+                continue
+            for n in names:
+                p = os.path.join(d, n)
+                try:
+                    uid = os.lstat(p).st_uid
+                except OSError:
+                    continue
+                if any(lo <= uid < hi for lo, hi in ranges):
+                    found.append(p)
+        return found
 
 
 def pwd_exists(name):
