@@ -4,8 +4,9 @@ One user is made for the whole module (rootless_lib.RootlessUser: a login
 user with a subordinate uid/gid range, its own XDG_RUNTIME_DIR), the image
 (conftest's busybox rootfs) is imported into that user's storage with
 `podman import`, and every scenario runs `podman --runtime RUNTIME` as that
-user, once with berth and once with runc. Always `--network none`: on hosts
-without /dev/net/tun (this one) slirp4netns cannot start.
+user, once with berth and once with runc. Always `--network none`:
+rootless networking needs slirp4netns and /dev/net/tun (here the program
+is not installed and the device is root's only).
 
 Rootless Podman calls the runtime as uid 0 inside its own user namespace
 (0 -> the user, 1..65536 -> its subordinate range) with XDG_RUNTIME_DIR
