@@ -48,7 +48,7 @@ def user(e2e_tmp, rootfs):
     """The module's rootless user, with the image in its storage."""
     _require_root()
     _require_tools(*ROOTLESS_TOOLS)
-    u = RootlessUser(os.path.join(e2e_tmp, "rootless"), f"brl{os.getpid()}")
+    u = RootlessUser(os.path.join(e2e_tmp, "rootless"), f"brlpod{os.getpid()}")
     os.makedirs(u.base, mode=0o755)
     tar = os.path.join(u.base, "rootfs.tar")
     run(["tar", "-C", rootfs, "--numeric-owner", "-cf", tar, "."], check=True)
@@ -328,6 +328,10 @@ HOST_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/uran
 def test_host_devices_untouched(podman, user):
     devs = [p for p in HOST_DEVICES if os.path.exists(p)]
     before = {p: _node(p) for p in devs}
+    # A node owned by a uid of the test's subordinate range could be
+    # changed from inside: that would be the host's fault, not the runtime's.
+    strange = {p: (st[2], st[3]) for p, st in before.items() if st[2] != 0}
+    assert not strange, f"host device nodes not owned by root before the test: {strange}"
     # A device node of our own, root's, 0600, in a root-owned directory.
     d = os.path.join(user.base, f"nodes-{podman.runtime}")
     os.makedirs(d)
