@@ -1,6 +1,7 @@
 /* berth — entry point: global flags, command dispatch, and the one place
    where errors are printed and turned into exit statuses. */
 #include "cli/cli.h"
+#include "base/utils.h"
 #include "cleanup.h"
 #include "spec.h"
 #include "version.h"
@@ -138,34 +139,12 @@ parse_globals (int argc, char **argv, struct berth_globals *g, struct berth_erro
   return 0;
 }
 
-/* runc's test: any /proc/self/uid_map but the initial namespace's
-   identity map ("0 0 4294967295") is a user namespace's. */
-static bool
-in_user_namespace (void)
-{
-  char buf[128];
-  unsigned long a, b, c;
-  ssize_t n;
-  int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
-
-  if (fd < 0)
-    return false;
-  n = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  if (n <= 0)
-    return false;
-  buf[n] = '\0';
-  if (sscanf (buf, "%lu %lu %lu", &a, &b, &c) != 3)
-    return false;
-  return !(a == 0 && b == 0 && c == 4294967295UL && strchr (buf, '\n') == buf + n - 1);
-}
-
 /* Who counts as rootless: a user other than root, or root in a user
    namespace (runc 1.1.5, for both the state root and the cgroups). */
 static bool
 rootless_user (void)
 {
-  return geteuid () != 0 || in_user_namespace ();
+  return geteuid () != 0 || running_in_user_ns ();
 }
 
 /* The state root without --root: $XDG_RUNTIME_DIR/berth when the variable
@@ -178,7 +157,7 @@ default_root (struct berth_globals *g, char *buf, size_t size, struct berth_erro
 {
   const char *xdg = getenv ("XDG_RUNTIME_DIR"), *user = getenv ("USER");
   bool honour = xdg && xdg[0]
-                && (geteuid () != 0 || (in_user_namespace () && (!user || strcmp (user, "root"))));
+                && (geteuid () != 0 || (running_in_user_ns () && (!user || strcmp (user, "root"))));
 
   g->root = BERTH_DEFAULT_ROOT;
   if (!honour)

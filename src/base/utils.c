@@ -361,3 +361,25 @@ mountinfo_unescape (char *s)
     }
   *w = '\0';
 }
+
+/* runc's test: any /proc/self/uid_map but the initial namespace's
+   identity map ("0 0 4294967295") is a user namespace's. */
+bool
+running_in_user_ns (void)
+{
+  char buf[128];
+  unsigned long a, b, c;
+  ssize_t n;
+  int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  if (sscanf (buf, "%lu %lu %lu", &a, &b, &c) != 3)
+    return false;
+  return !(a == 0 && b == 0 && c == 4294967295UL && strchr (buf, '\n') == buf + n - 1);
+}

@@ -62,4 +62,8 @@ void test_stop_at (const char *phase);
 #define TEST_STOP_AT(phase) ((void) 0)
 #endif
 
+/* Whether this process runs in a user namespace other than the initial
+   one (runc's test: any /proc/self/uid_map but "0 0 4294967295"). */
+bool running_in_user_ns (void);
+
 #endif

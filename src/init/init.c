@@ -264,7 +264,10 @@ init_run (struct init_ctx *ctx)
   struct rootfs_options ro = {
     .rootfs = ctx->rootfs,
     .no_pivot = ctx->no_pivot,
-    .in_user_ns = ctx->ns->in_user_ns,
+    /* Devices are bound from the host, not made, in the container's user
+       namespace, and also when the runtime itself runs in one (rootless
+       Podman calls it as root of its own): mknod is not permitted there. */
+    .in_user_ns = ctx->ns->in_user_ns || running_in_user_ns (),
     .host_mount_ns = ns_host_mount (ctx->ns),
     .terminal = p && p->terminal,
     .cgroup = ctx->cgroup,

@@ -30,12 +30,10 @@ import pytest
 from e2e_lib import BERTH, IMAGE, _require_root, _require_tools, ns_of, run, run_pty, wait_for
 from rootless_lib import ROOTLESS_TOOLS, RootlessUser, procs_of_uids
 
-# Until berth runs rootless (issue #15, branch wt-rootless), it fails here
-# with "create state directory /run/berth/<id>: Permission denied". Strict:
-# once it passes, pytest says so (XPASS fails the run) and this entry must
-# go. REMOVE AT MERGE of wt-rootless: make the berth list empty.
+# Marks per runtime (e.g. an xfail with its reason where one lacks a
+# feature); none today.
 RUNTIME_MARKS = {
-    "berth": [pytest.mark.xfail(reason="berth rootless lands with wt-rootless", strict=True)],
+    "berth": [],
     "runc": [],
 }
 RUNTIME_PATHS = {"berth": BERTH, "runc": "/usr/sbin/runc"}
