@@ -16,24 +16,18 @@ sync_pair (int fds[2], struct berth_error *err)
   return 0;
 }
 
-static int
-send_msg (int sock, enum sync_kind kind, int value, const struct berth_error *e, int fd)
+int
+fd_send (int sock, int fd, const void *data, size_t len)
 {
-  struct sync_msg m;
   char cbuf[CMSG_SPACE (sizeof (int))];
-  struct iovec iov = { &m, sizeof m };
+  struct iovec iov = { (void *) data, len };
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   ssize_t n;
 
-  memset (&m, 0, sizeof m);
-  m.kind = kind;
-  m.value = value;
-  if (e)
-    m.err = *e;
+  memset (cbuf, 0, sizeof cbuf);
   if (fd >= 0)
     {
       struct cmsghdr *c;
-      memset (cbuf, 0, sizeof cbuf);
       msg.msg_control = cbuf;
       msg.msg_controllen = sizeof cbuf;
       c = CMSG_FIRSTHDR (&msg);
@@ -45,7 +39,20 @@ send_msg (int sock, enum sync_kind kind, int value, const struct berth_error *e,
   do
     n = sendmsg (sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  return n == (ssize_t) sizeof m ? 0 : -1;
+  return n == (ssize_t) len ? 0 : -1;
+}
+
+static int
+send_msg (int sock, enum sync_kind kind, int value, const struct berth_error *e, int fd)
+{
+  struct sync_msg m;
+
+  memset (&m, 0, sizeof m);
+  m.kind = kind;
+  m.value = value;
+  if (e)
+    m.err = *e;
+  return fd_send (sock, fd, &m, sizeof m);
 }
 
 int

@@ -42,4 +42,9 @@ int sync_recv (int sock, struct sync_msg *m, int *fd, pid_t *pid, struct berth_e
 /* Wait for `want`; a SYNC_ERROR from the peer becomes *err. */
 int sync_expect (int sock, enum sync_kind want, int *fd, pid_t *pid, struct berth_error *err);
 
+/* Send `data` with one fd (SCM_RIGHTS; none when fd < 0) over a connected
+   unix socket; 0 when all of it went, -1 with errno otherwise.  Also for
+   sockets other than the sync channel (the console socket). */
+int fd_send (int sock, int fd, const void *data, size_t len);
+
 #endif

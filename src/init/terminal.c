@@ -1,4 +1,5 @@
 #include "init/terminal.h"
+#include "base/sync.h"
 #include "cleanup.h"
 #include "base/log.h"
 #include "base/utils.h"
@@ -17,55 +18,6 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
-
-int
-fd_send (int sock, int fd, const void *data, size_t len)
-{
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  struct iovec iov = { (void *) data, len };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-  memset (cbuf, 0, sizeof cbuf);
-  if (fd >= 0)
-    {
-      struct cmsghdr *c;
-      msg.msg_control = cbuf;
-      msg.msg_controllen = sizeof cbuf;
-      c = CMSG_FIRSTHDR (&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (c), &fd, sizeof (int));
-    }
-  for (;;)
-    {
-      ssize_t n = sendmsg (sock, &msg, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      return n < 0 ? -1 : 0;
-    }
-}
-
-int
-fd_recv (int sock, int *fd, void *data, size_t len)
-{
-  char cbuf[CMSG_SPACE (sizeof (int))];
-  struct iovec iov = { data, len };
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof cbuf };
-  ssize_t n;
-
-  *fd = -1;
-  do
-    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return -1;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c; c = CMSG_NXTHDR (&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-      memcpy (fd, CMSG_DATA (c), sizeof (int));
-  return (int) n;
-}
 
 int
 unix_send_fd (const char *socket_path, int fd, const char *payload, const char *what,

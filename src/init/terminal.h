@@ -20,9 +20,6 @@ int terminal_send_fd (const char *socket_path, int fd, struct berth_error *err);
    `what` names the socket in errors ("pidfd socket"). */
 int unix_send_fd (const char *socket_path, int fd, const char *payload, const char *what,
                   struct berth_error *err);
-/* Send/receive one fd over a connected unix socket along with a small payload. */
-int fd_send (int sock, int fd, const void *data, size_t len);
-int fd_recv (int sock, int *fd, void *data, size_t len);
 /* Relay until the master reaches EOF/EIO.  pidfd: the process whose end
    also ends the relay. */
 int terminal_relay (int master, int pidfd, struct berth_error *err);
