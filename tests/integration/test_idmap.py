@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from conftest import BERTH
+
 USERNS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 OVERFLOW = 65534
 
@@ -225,3 +227,59 @@ def test_crun_spelling_is_refused(berth, open_bundle, cid, source):
     _userns(open_bundle)
     i = _mount(open_bundle, source, "/mnt", ["bind", "idmap=uids=0-1-10;gids=0-1-10"])
     _refused(berth, open_bundle, cid, "uidMappings", f".mounts[{i}].options[1]")
+
+
+# ---- rootless ----------------------------------------------------------------------------
+# The kernel ID-maps a detached mount only for a caller with CAP_SYS_ADMIN in
+# the user namespace that owns the mount's filesystem (can_idmap_mount) and
+# in the mapping's (build_mount_idmapped).  A host path's filesystem (ext4,
+# the host's tmpfs) is owned by the initial user namespace, where a rootless
+# runtime has nothing, and its container's user namespace is no better: the
+# same open_tree + mount_setattr in a user namespace of its own, the user's
+# uid mapped to 0, gets EPERM (and succeeds on a tmpfs mounted in that
+# namespace).  berth refuses before making anything, in one line.
+
+
+def _rootless_idmap_refused(user, ubundle, options, maps=None):
+    src = tempfile.mkdtemp(prefix="berth-idmap-rl-")
+    try:
+        os.chown(src, user.uid, user.gid)
+        # The rootfs is root's: the destination has to be there already.
+        os.makedirs(os.path.join(ubundle.path, "rootfs", "mnt"), exist_ok=True)
+        m = {"destination": "/mnt", "type": "bind", "source": src, "options": options}
+        if maps is not None:
+            m["uidMappings"] = m["gidMappings"] = maps
+        ubundle.config["mounts"].append(m)
+        ubundle.args("stat", "-c", "%u:%g", "/mnt")
+        i = len(ubundle.config["mounts"]) - 1
+        # The control: the same source, without idmap, shows its owner as 0.
+        plain = json.loads(json.dumps(ubundle.config))
+        ubundle.config["mounts"][i] = dict(m, options=["bind"])
+        ubundle.config["mounts"][i].pop("uidMappings", None)
+        ubundle.config["mounts"][i].pop("gidMappings", None)
+        ubundle.write()
+        p = user.run(BERTH, "run", "c0", cwd=ubundle.path)
+        assert (p.returncode, p.stdout.strip()) == (0, "0:0"), p.stderr
+        ubundle.config = plain
+        ubundle.write()
+        p = user.run(BERTH, "run", "c1", cwd=ubundle.path)
+        assert p.returncode != 0
+        lines = p.stderr.strip().splitlines()
+        assert lines == [f"berth: config.json: .mounts[{i}]: ID-map the bind mount of {src}: "
+                         "not possible rootless: the kernel ID-maps a mount only for a caller "
+                         "with CAP_SYS_ADMIN in the user namespace that owns its filesystem, "
+                         "the host's for a host path"], lines
+        assert not os.path.exists(os.path.join(user.xdg, "berth", "c1"))
+        assert user.processes() == []
+    finally:
+        shutil.rmtree(src)
+
+
+@pytest.mark.parametrize("options", [["bind", "idmap"], ["rbind", "ridmap"]])
+def test_rootless_idmap_refused(user, ubundle, options):
+    _rootless_idmap_refused(user, ubundle, options)
+
+
+def test_rootless_mount_mappings_refused(user, ubundle):
+    _rootless_idmap_refused(user, ubundle, ["bind"],
+                            [{"containerID": 0, "hostID": user.uid, "size": 1}])
