@@ -283,3 +283,60 @@ def test_rootless_idmap_refused(user, ubundle, options):
 def test_rootless_mount_mappings_refused(user, ubundle):
     _rootless_idmap_refused(user, ubundle, ["bind"],
                             [{"containerID": 0, "hostID": user.uid, "size": 1}])
+
+
+# What the kernel answers an unprivileged user who tries it from a user
+# namespace of its own (the user's uid mapped to 0, as berth's init has):
+# the reason for the refusal above.  Should a kernel start to allow it on a
+# host path, this fails and berth's refusal should become the mount itself.
+PROBE = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+class Attr(ctypes.Structure):
+    _fields_ = [("set", ctypes.c_uint64), ("clr", ctypes.c_uint64),
+                ("prop", ctypes.c_uint64), ("userns", ctypes.c_uint64)]
+def err(r):
+    return "ok" if r >= 0 else os.strerror(ctypes.get_errno())
+def open_tree(path):  # OPEN_TREE_CLONE
+    return libc.syscall(428, -100, path.encode(), 1)
+def idmap(fd, ns):  # mount_setattr(fd, "", AT_EMPTY_PATH, MOUNT_ATTR_IDMAP)
+    a = Attr(0x100000, 0, 0, ns)
+    return libc.syscall(442, fd, b"", 0x1000, ctypes.byref(a), ctypes.sizeof(a))
+def maps(pid, uid, gid):
+    for f, i in (("uid_map", uid), ("setgroups", None), ("gid_map", gid)):
+        with open(f"/proc/{pid}/{f}", "w") as m:
+            m.write("deny" if i is None else f"0 {i} 1\n")
+uid, gid, src = os.getuid(), os.getgid(), sys.argv[1]
+print("host", err(open_tree(src)))
+assert libc.unshare(0x10000000 | 0x20000) == 0  # CLONE_NEWUSER | CLONE_NEWNS
+maps("self", uid, gid)
+r, w = os.pipe()
+kid = os.fork()
+if kid == 0:  # a user namespace below this one, for the mapping
+    libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    libc.unshare(0x10000000); os.write(w, b"x"); time.sleep(30); os._exit(0)
+os.read(r, 1)
+maps(kid, 0, 0)  # its root is this namespace's root, the user
+ns = os.open(f"/proc/{kid}/ns/user", os.O_RDONLY)
+fd = open_tree(src)
+print("userns", err(fd), err(idmap(fd, ns)))
+assert libc.mount(b"t", src.encode(), b"tmpfs", 0, None) == 0
+fd = open_tree(src)
+print("tmpfs", err(fd), err(idmap(fd, ns)))
+os.kill(kid, 9)
+"""
+
+
+def test_rootless_kernel_refuses_idmap_of_a_host_path(user):
+    src = tempfile.mkdtemp(prefix="berth-idmap-rl-")
+    try:
+        os.chown(src, user.uid, user.gid)
+        p = user.run("/usr/bin/python3", "-c", PROBE, src)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines() == [
+            "host Operation not permitted",                 # open_tree: no mount privilege
+            "userns ok Operation not permitted",            # the source's ext4: the host's
+            "tmpfs ok ok",                                  # a tmpfs of the user namespace
+        ], p.stdout
+    finally:
+        shutil.rmtree(src)
