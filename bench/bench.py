@@ -33,12 +33,23 @@ re-execute from a sealed copy of itself, src/security/sealed_exe.h), all in the 
 shuffled rounds; the ratio to the same runtime's plain bundle in the same
 round is the cost of each.
 
+With --rootless USER, every runtime runs as that existing user (made with
+bench/rootless-user.sh), on the bundle `spec --rootless` gives (user, pid,
+ipc, uts and mount namespaces, the user's own uid and gid mapped to 0, no
+network namespace, no cgroup resources), with state roots and
+$XDG_RUNTIME_DIR in a directory of /run the user owns.  The identity is
+switched in the forked child (setgroups to the user's groups, setgid,
+setuid: what `setpriv --reuid --regid --init-groups` does) rather than
+through setpriv, whose own exec would be timed too.
+
 Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
+                      [--also NAME=PATH] [--rootless USER]
 """
 import argparse
 import json
 import os
+import pwd
 import random
 import shutil
 import subprocess
@@ -46,6 +57,8 @@ import sys
 import tempfile
 import time
 
+USER = XDG = None  # --rootless: the user's passwd entry, its $XDG_RUNTIME_DIR
+KW = {}  # what subprocess.run needs to run a runtime as that user
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
 import cgsandbox  # noqa: E402
@@ -59,10 +72,18 @@ def make_bundle(path, seccomp=None, ptrace=False):
     shutil.copy2("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
     os.symlink("busybox", os.path.join(rootfs, "bin", "true"))
     os.symlink("busybox", os.path.join(rootfs, "bin", "sh"))
-    subprocess.run(["/usr/sbin/runc", "spec", "-b", path], check=True) if os.path.exists(
-        "/usr/sbin/runc") else subprocess.run([ARGS.berth, "spec", "-b", path], check=True)
+    rootless = ["--rootless"] if ARGS.rootless else []
+    subprocess.run(["/usr/sbin/runc", "spec", *rootless, "-b", path], check=True) if os.path.exists(
+        "/usr/sbin/runc") else subprocess.run([ARGS.berth, "spec", *rootless, "-b", path],
+                                              check=True)
     with open(os.path.join(path, "config.json")) as f:
         c = json.load(f)
+    if ARGS.rootless:
+        # spec --rootless maps the caller's IDs, root's here: the user's instead.
+        for key, host in (("uidMappings", USER.pw_uid), ("gidMappings", USER.pw_gid)):
+            c["linux"][key] = [{"containerID": 0, "hostID": host, "size": 1}]
+        # The user reads the bundle; it writes nothing there.
+        os.chmod(path, 0o755)
     c["ociVersion"] = "1.0.2-dev"  # every runtime under test accepts it
     c["process"]["terminal"] = False
     c["process"]["args"] = ["/bin/true"]
@@ -101,10 +122,31 @@ def podman_profile_to_oci(p):
     return out
 
 
+def as_user():
+    """subprocess arguments that run a child as --rootless's user, or none."""
+    if not ARGS.rootless:
+        return {}
+    return {"user": USER.pw_uid, "group": USER.pw_gid,
+            "extra_groups": os.getgrouplist(USER.pw_name, USER.pw_gid),
+            "env": {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": USER.pw_dir,
+                    "USER": USER.pw_name, "LOGNAME": USER.pw_name, "XDG_RUNTIME_DIR": XDG}}
+
+
+def state_root(name):
+    """A state root on /run (tmpfs), where runtimes keep them in production;
+    rootless: below the user's own $XDG_RUNTIME_DIR, made for it."""
+    if not ARGS.rootless:
+        return tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
+    root = os.path.join(XDG, name)
+    os.mkdir(root, 0o700)
+    os.chown(root, USER.pw_uid, USER.pw_gid)
+    return root
+
+
 def run_once(argv, root, bundle, cid, timed=False):
     prefix = ["/usr/bin/time", "-f", "%M"] if timed else []
     p = subprocess.run([*prefix, *argv, "--root", root, "run", "-b", bundle, cid],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, **KW)
     if p.returncode != 0:
         sys.exit(f"{argv[0]} failed: {p.stderr.strip()}")
     return int(p.stderr.strip().splitlines()[-1]) if timed else 0
@@ -222,28 +264,34 @@ def inner():
             if os.path.exists(path):
                 cases.append((name, (path,), None))
         # State roots on /run (tmpfs), where runtimes keep them in production.
-        roots = {name: tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
-                 for name, _, _ in cases}
+        roots = {name: state_root(name) for name, _, _ in cases}
         per_round, after = rounds(cases, roots, lambda b: tmp, ARGS.n, ARGS.warmup)
         # Peak RSS of the runtime process (GNU time's %M, KiB), max of 5 runs.
         rss = {name: max(run_once(argv, roots[name], tmp, f"r{k}", timed=True)
                          for k in range(5)) if os.path.exists("/usr/bin/time") else 0
                for name, argv, _ in cases}
-        base = next((c for c in cases if c[0] == "crun"), None)
-        print(f"{'runtime':8} {'ms/container':>12} {'vs crun':>8} {'p10-p90':>12} {'peak RSS':>10}")
+        # The paired ratio to crun, else runc; rootless, to runc as well (the
+        # issue's question: rootless berth against rootless runc).
+        bases = [c for c in cases if c[0] == "crun"] + [c for c in cases if c[0] == "runc"]
+        bases = bases[:2 if ARGS.rootless else 1]
+        head = "".join(f" {'vs ' + b[0]:>8} {'p10-p90':>12}" for b in bases) or f" {'vs -':>8} {'-':>12}"
+        print(f"{'runtime':8} {'ms/container':>12}{head} {'peak RSS':>10}")
         for case in cases:
             name = case[0]
             med = pct([r[case] for r in per_round], 0.5)
-            if base:
+            ratio = ""
+            for base in bases:
                 ratios = [r[case] / r[base] for r in per_round]
-                ratio = (f"{pct(ratios, 0.5):7.2f}x "
-                         f"{pct(ratios, 0.1):5.2f}-{pct(ratios, 0.9):.2f}")
-            else:
-                ratio = f"{'-':>8} {'-':>12}"
-            print(f"{name:8} {med:12.2f} {ratio} {rss[name] / 1024:7.1f} MiB")
+                ratio += (f" {pct(ratios, 0.5):7.2f}x "
+                          f"{pct(ratios, 0.1):5.2f}-{pct(ratios, 0.9):<6.2f}")
+            print(f"{name:8} {med:12.2f}{ratio or f' {chr(45):>8} {chr(45):>12}'} "
+                  f"{rss[name] / 1024:7.1f} MiB")
+        vs = " and ".join(f"'vs {b[0]}'" for b in bases) or "'vs -'"
         print(f"({ARGS.n} rounds after {ARGS.warmup} of warm-up, order {ARGS.order}"
-              f" (seed {ARGS.seed}), settle {ARGS.settle} ms; 'vs crun' is the median of"
+              f" (seed {ARGS.seed}), settle {ARGS.settle} ms; {vs}"
+              f" {'are medians' if len(bases) > 1 else 'is the median'} of"
               f" per-round ratios; commit {git_commit()}"
+              f"{'; rootless, as ' + USER.pw_name if ARGS.rootless else ''}"
               f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
         print()
         print_predecessors(cases, after)
@@ -266,12 +314,36 @@ def main():
     ap.add_argument("--settle", type=float, default=0, help="ms to wait between containers")
     ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH",
                     help="another runtime binary (e.g. berth at an older commit) in the same rounds")
+    ap.add_argument("--rootless", metavar="USER",
+                    help="run every runtime as this existing user (bench/rootless-user.sh makes one)")
     ap.add_argument("--inner", action="store_true")
     ARGS = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench needs root (it runs containers)")
+    if ARGS.rootless:
+        global USER, XDG, KW
+        try:
+            USER = pwd.getpwnam(ARGS.rootless)
+        except KeyError:
+            sys.exit(f"no user {ARGS.rootless}: make one with bench/rootless-user.sh add NAME")
+        if USER.pw_uid == 0:
+            sys.exit("--rootless needs a user other than root")
+        if ARGS.variants:
+            sys.exit("--rootless measures the plain bundle only (no --variants)")
     if not ARGS.inner:
         sys.exit(sandboxed())
+    if ARGS.rootless:
+        # The user's $XDG_RUNTIME_DIR, as pam_systemd would make it: on /run, its own, 0700.
+        XDG = tempfile.mkdtemp(prefix="bench-xdg-", dir="/run")
+        os.chown(XDG, USER.pw_uid, USER.pw_gid)
+        try:
+            KW = as_user()
+            who = subprocess.run(["id", "-u"], capture_output=True, text=True, **KW).stdout
+            assert who.strip() == str(USER.pw_uid), who
+            inner()
+        finally:
+            shutil.rmtree(XDG, ignore_errors=True)
+        return
     variants() if ARGS.variants else inner()
 
 

@@ -62,7 +62,10 @@ mapping_userns (const struct oci_mount *m, size_t i, int *out, struct berth_erro
 
 /* MOUNT_ATTR_IDMAP on the detached tree: the kernel takes it only on a
    mount not yet attached anywhere, from a caller privileged over both the
-   tree and `userns`, here the host's root. */
+   tree and `userns`, here the host's root.  EINVAL: the filesystem has no
+   ID-mapped mounts (sysfs, ...); EPERM: the caller lacks CAP_SYS_ADMIN in
+   the user namespace owning the filesystem (a runtime in a user namespace
+   of its own over the host's filesystems) or in `userns`. */
 static int
 set_idmap (const struct oci_mount *m, size_t i, int tree, int userns, bool recursive,
            struct berth_error *err)
@@ -71,10 +74,15 @@ set_idmap (const struct oci_mount *m, size_t i, int tree, int userns, bool recur
 
   if (mount_setattr (tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) == 0)
     return 0;
-  if (errno == EINVAL || errno == EPERM)
+  if (errno == EINVAL)
     berth_err_sys (err, errno,
                    "ID-map the bind mount of %s: its filesystem%s refuses ID-mapped mounts",
                    m->source, recursive ? " (or that of a mount below it: ridmap)" : "");
+  else if (errno == EPERM)
+    berth_err_sys (err, errno,
+                   "ID-map the bind mount of %s: the kernel ID-maps a mount only for a caller "
+                   "with CAP_SYS_ADMIN in the user namespace that owns its filesystem%s",
+                   m->source, recursive ? " (and every mount below it: ridmap)" : "");
   else
     berth_err_sys (err, errno, "ID-map the bind mount of %s", m->source);
   return rootfs_at_path (err, ".mounts[%zu]", i);
@@ -95,7 +103,14 @@ open_source (const struct oci_mount *m, size_t i, const struct mount_opts *opts,
 
   if (mount_is_idmapped (m) && geteuid () != 0)
     {
-      berth_err (err, BERTH_E_UNSUPPORTED, "ID-mapped mounts need berth to run as root");
+      /* Not even from the container's user namespace: the source's
+         filesystem is the host's (its superblock's user namespace is the
+         initial one), and the kernel wants CAP_SYS_ADMIN there. */
+      berth_err (err, BERTH_E_UNSUPPORTED,
+                 "ID-map the bind mount of %s: not possible rootless: the kernel ID-maps a "
+                 "mount only for a caller with CAP_SYS_ADMIN in the user namespace that owns "
+                 "its filesystem, the host's for a host path",
+                 m->source);
       return rootfs_at_path (err, ".mounts[%zu]", i);
     }
   tree = open_tree (AT_FDCWD, m->source,

@@ -88,8 +88,14 @@ int rootfs_resolve (const struct oci_config *c, const char *bundle_abs, char *ro
    ridmap maps every mount of the copied tree (AT_RECURSIVE), idmap the top
    one only: with "rbind" the mounts below stay unmapped, with "bind" there
    are none below (both as runc).  A filesystem the kernel will not ID-map
-   (EINVAL/EPERM) is an error at .mounts[i].  Not rootless: the runtime
-   must be root. */
+   (EINVAL) is an error at .mounts[i], and so is a caller the kernel finds
+   unprivileged (EPERM).  Not rootless: the kernel wants CAP_SYS_ADMIN in
+   the user namespace owning the mount's filesystem (the initial one for a
+   host path, ext4 or the host's tmpfs) and in the mapping's; a rootless
+   runtime has it in neither, nor does its container's user namespace help
+   (open_tree works there, mount_setattr is EPERM: kernel 6.18), so a
+   non-root runtime refuses every ID-mapped mount before it makes anything,
+   in one line naming .mounts[i]. */
 int rootfs_open_bind_sources (const struct oci_config *c, bool all, int **fds,
                               struct berth_error *err);
 int rootfs_idmap_bind_sources (const struct oci_config *c, const int *fds, int userns_fd,

@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from conftest import BERTH
+
 USERNS = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 OVERFLOW = 65534
 
@@ -225,3 +227,116 @@ def test_crun_spelling_is_refused(berth, open_bundle, cid, source):
     _userns(open_bundle)
     i = _mount(open_bundle, source, "/mnt", ["bind", "idmap=uids=0-1-10;gids=0-1-10"])
     _refused(berth, open_bundle, cid, "uidMappings", f".mounts[{i}].options[1]")
+
+
+# ---- rootless ----------------------------------------------------------------------------
+# The kernel ID-maps a detached mount only for a caller with CAP_SYS_ADMIN in
+# the user namespace that owns the mount's filesystem (can_idmap_mount) and
+# in the mapping's (build_mount_idmapped).  A host path's filesystem (ext4,
+# the host's tmpfs) is owned by the initial user namespace, where a rootless
+# runtime has nothing, and its container's user namespace is no better: the
+# same open_tree + mount_setattr in a user namespace of its own, the user's
+# uid mapped to 0, gets EPERM (and succeeds on a tmpfs mounted in that
+# namespace).  berth refuses before making anything, in one line.
+
+
+def _rootless_idmap_refused(user, ubundle, options, maps=None):
+    src = tempfile.mkdtemp(prefix="berth-idmap-rl-")
+    try:
+        os.chown(src, user.uid, user.gid)
+        # The rootfs is root's: the destination has to be there already.
+        os.makedirs(os.path.join(ubundle.path, "rootfs", "mnt"), exist_ok=True)
+        m = {"destination": "/mnt", "type": "bind", "source": src, "options": options}
+        if maps is not None:
+            m["uidMappings"] = m["gidMappings"] = maps
+        ubundle.config["mounts"].append(m)
+        ubundle.args("stat", "-c", "%u:%g", "/mnt")
+        i = len(ubundle.config["mounts"]) - 1
+        # The control: the same source, without idmap, shows its owner as 0.
+        plain = json.loads(json.dumps(ubundle.config))
+        ubundle.config["mounts"][i] = dict(m, options=["bind"])
+        ubundle.config["mounts"][i].pop("uidMappings", None)
+        ubundle.config["mounts"][i].pop("gidMappings", None)
+        ubundle.write()
+        p = user.run(BERTH, "run", "c0", cwd=ubundle.path)
+        assert (p.returncode, p.stdout.strip()) == (0, "0:0"), p.stderr
+        ubundle.config = plain
+        ubundle.write()
+        p = user.run(BERTH, "run", "c1", cwd=ubundle.path)
+        assert p.returncode != 0
+        lines = p.stderr.strip().splitlines()
+        assert lines == [f"berth: config.json: .mounts[{i}]: ID-map the bind mount of {src}: "
+                         "not possible rootless: the kernel ID-maps a mount only for a caller "
+                         "with CAP_SYS_ADMIN in the user namespace that owns its filesystem, "
+                         "the host's for a host path"], lines
+        assert not os.path.exists(os.path.join(user.xdg, "berth", "c1"))
+        assert user.processes() == []
+    finally:
+        shutil.rmtree(src)
+
+
+@pytest.mark.parametrize("options", [["bind", "idmap"], ["rbind", "ridmap"]])
+def test_rootless_idmap_refused(user, ubundle, options):
+    _rootless_idmap_refused(user, ubundle, options)
+
+
+def test_rootless_mount_mappings_refused(user, ubundle):
+    _rootless_idmap_refused(user, ubundle, ["bind"],
+                            [{"containerID": 0, "hostID": user.uid, "size": 1}])
+
+
+# What the kernel answers an unprivileged user who tries it from a user
+# namespace of its own (the user's uid mapped to 0, as berth's init has):
+# the reason for the refusal above.  Should a kernel start to allow it on a
+# host path, this fails and berth's refusal should become the mount itself.
+PROBE = r"""
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+class Attr(ctypes.Structure):
+    _fields_ = [("set", ctypes.c_uint64), ("clr", ctypes.c_uint64),
+                ("prop", ctypes.c_uint64), ("userns", ctypes.c_uint64)]
+def err(r):
+    return "ok" if r >= 0 else os.strerror(ctypes.get_errno())
+def open_tree(path):  # OPEN_TREE_CLONE
+    return libc.syscall(428, -100, path.encode(), 1)
+def idmap(fd, ns):  # mount_setattr(fd, "", AT_EMPTY_PATH, MOUNT_ATTR_IDMAP)
+    a = Attr(0x100000, 0, 0, ns)
+    return libc.syscall(442, fd, b"", 0x1000, ctypes.byref(a), ctypes.sizeof(a))
+def maps(pid, uid, gid):
+    for f, i in (("uid_map", uid), ("setgroups", None), ("gid_map", gid)):
+        with open(f"/proc/{pid}/{f}", "w") as m:
+            m.write("deny" if i is None else f"0 {i} 1\n")
+uid, gid, src = os.getuid(), os.getgid(), sys.argv[1]
+print("host", err(open_tree(src)))
+assert libc.unshare(0x10000000 | 0x20000) == 0  # CLONE_NEWUSER | CLONE_NEWNS
+maps("self", uid, gid)
+r, w = os.pipe()
+kid = os.fork()
+if kid == 0:  # a user namespace below this one, for the mapping
+    libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    libc.unshare(0x10000000); os.write(w, b"x"); time.sleep(30); os._exit(0)
+os.read(r, 1)
+maps(kid, 0, 0)  # its root is this namespace's root, the user
+ns = os.open(f"/proc/{kid}/ns/user", os.O_RDONLY)
+fd = open_tree(src)
+print("userns", err(fd), err(idmap(fd, ns)))
+assert libc.mount(b"t", src.encode(), b"tmpfs", 0, None) == 0
+fd = open_tree(src)
+print("tmpfs", err(fd), err(idmap(fd, ns)))
+os.kill(kid, 9)
+"""
+
+
+def test_rootless_kernel_refuses_idmap_of_a_host_path(user):
+    src = tempfile.mkdtemp(prefix="berth-idmap-rl-")
+    try:
+        os.chown(src, user.uid, user.gid)
+        p = user.run("/usr/bin/python3", "-c", PROBE, src)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines() == [
+            "host Operation not permitted",                 # open_tree: no mount privilege
+            "userns ok Operation not permitted",            # the source's ext4: the host's
+            "tmpfs ok ok",                                  # a tmpfs of the user namespace
+        ], p.stdout
+    finally:
+        shutil.rmtree(src)

@@ -4,153 +4,19 @@ delegates nothing), ID maps written directly or through newuidmap, each bad
 input one line that leaves nothing behind.  runc runs the same cases as the
 control where it supports them.
 
-A throwaway user is made per test (useradd -m, with a subordinate range in
-/etc/subuid and /etc/subgid) and removed afterwards, home and ranges too,
-whatever the test did.
+A throwaway user is made per test (conftest.py's `user`: useradd -m, with a
+subordinate range in /etc/subuid and /etc/subgid) and removed afterwards,
+home and ranges too, whatever the test did; `ubundle` is a bundle it owns.
 """
 import json
 import os
-import pwd
 import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from conftest import BERTH, RUNC, _require_root
-
-_users = [0]
-
-
-def _subid_ranges(name, path):
-    with open(path) as f:
-        return [(int(a), int(n)) for u, a, n in
-                (l.strip().split(":") for l in f if l.count(":") == 2) if u == name]
-
-
-class User:
-    """A test user, its $XDG_RUNTIME_DIR and a way to run commands as it."""
-
-    def __init__(self, name):
-        self.name = name
-        pw = pwd.getpwnam(name)
-        self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
-        self.xdg = tempfile.mkdtemp(prefix="berth-xdg-")
-        os.chown(self.xdg, self.uid, self.gid)
-        os.chmod(self.xdg, 0o700)
-        self.subuid = _subid_ranges(name, "/etc/subuid")[0]
-        self.subgid = _subid_ranges(name, "/etc/subgid")[0]
-
-    def env(self, **extra):
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": self.home,
-               "USER": self.name, "LOGNAME": self.name, "XDG_RUNTIME_DIR": self.xdg}
-        env.update(extra)
-        return {k: v for k, v in env.items() if v is not None}
-
-    def run(self, *argv, cwd=None, env=None, timeout=60):
-        """argv as this user (setpriv: no PAM session, no tty).  Output goes
-        to files: a detached container keeps what it inherits."""
-        full = [shutil.which("setpriv"), f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
-                "--", *[str(a) for a in argv]]
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                               text=True, cwd=cwd, env=env or self.env(), timeout=timeout)
-            out.seek(0)
-            err.seek(0)
-            p.stdout, p.stderr = out.read(), err.read()
-        return p
-
-    def processes(self, timeout=5.0):
-        """This user's live processes, once the dead ones are reaped (a
-        killed init is reparented, and reaped a little later)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            p = subprocess.run(["ps", "-u", str(self.uid), "-o", "pid=,stat="],
-                               capture_output=True, text=True)
-            rows = [l.split() for l in p.stdout.splitlines() if l.strip()]
-            if not rows or time.monotonic() > deadline:
-                return [int(r[0]) for r in rows if not r[1].startswith("Z")]
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def user():
-    _require_root()
-    if shutil.which("useradd") is None or shutil.which("setpriv") is None:
-        pytest.skip("useradd and setpriv are needed to make and become a test user")
-    _users[0] += 1
-    name = f"brl{os.getpid() % 100000}x{_users[0]}"
-    subprocess.run(["useradd", "-m", "-s", "/bin/sh", name], check=True, capture_output=True)
-    u = None
-    try:
-        # useradd gives a range where login.defs says so; make sure of one.
-        if not _subid_ranges(name, "/etc/subuid") or not _subid_ranges(name, "/etc/subgid"):
-            base = 2_000_000 + (os.getpid() % 1000) * 70_000
-            subprocess.run(["usermod", "--add-subuids", f"{base}-{base + 65535}",
-                            "--add-subgids", f"{base}-{base + 65535}", name], check=True)
-        u = User(name)
-        yield u
-    finally:
-        if u is not None:
-            for d in ("berth", "runc"):
-                root = os.path.join(u.xdg, d)
-                if os.path.isdir(root):
-                    for cid in os.listdir(root):
-                        if not cid.startswith("@"):
-                            binary = BERTH if d == "berth" else RUNC
-                            u.run(binary, "delete", "--force", cid)
-            left = u.processes()
-            for pid in left:  # processes of this test's own user only
-                try:
-                    os.kill(pid, 9)
-                except ProcessLookupError:
-                    pass
-            shutil.rmtree(u.xdg, ignore_errors=True)
-        for a, n in _subid_ranges(name, "/etc/subuid"):
-            subprocess.run(["usermod", "--del-subuids", f"{a}-{a + n - 1}", name])
-        for a, n in _subid_ranges(name, "/etc/subgid"):
-            subprocess.run(["usermod", "--del-subgids", f"{a}-{a + n - 1}", name])
-        subprocess.run(["userdel", "-r", name], capture_output=True)
-        assert not _subid_ranges(name, "/etc/subuid") and not _subid_ranges(name, "/etc/subgid")
-        if u is not None:
-            assert left == [], f"processes of the test user left behind: {left}"
-
-
-@pytest.fixture
-def ubundle(user, rootfs_template):
-    """A bundle the test user owns (its rootfs is root's, readable), with the
-    config `berth spec --rootless` gives that user."""
-    path = tempfile.mkdtemp(prefix="berth-rootless-")
-    try:
-        os.chmod(path, 0o755)
-        subprocess.run(["cp", "-al", rootfs_template, os.path.join(path, "rootfs")], check=True)
-        os.chown(path, user.uid, user.gid)
-        p = user.run(BERTH, "spec", "--rootless", cwd=path)
-        assert p.returncode == 0, p.stderr
-        yield Config(path)
-    finally:
-        shutil.rmtree(path)
-
-
-class Config:
-    def __init__(self, path):
-        self.path = path
-        self.file = os.path.join(path, "config.json")
-        with open(self.file) as f:
-            self.config = json.load(f)
-        self.config["process"]["terminal"] = False
-
-    def args(self, *argv):
-        self.config["process"]["args"] = list(argv)
-        return self.write()
-
-    def write(self):
-        # Rewritten in place: the file stays the user's.
-        with open(self.file, "r+") as f:
-            f.truncate()
-            json.dump(self.config, f, indent=2)
-        return self
 
 
 def _rootless_runtimes():
