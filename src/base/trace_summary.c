@@ -15,6 +15,8 @@ struct ev {
   long pid, cmd;
 };
 
+enum { NAME_COLUMN = 40 };
+
 struct label {
   long pid;
   const char *name;
@@ -72,17 +74,18 @@ print_process (FILE *out, const struct ev *e, size_t n, const struct ev *cmd, lo
         continue;
       while (depth > 0 && e[i].ts >= open_end[depth - 1])
         depth--;
+      /* The times in one column, whatever the depth. */
+      int pad = indent + 2 * depth, width = pad < NAME_COLUMN - 8 ? NAME_COLUMN - pad : 8;
       if (e[i].ph == 'X')
         {
-          fprintf (out, "%*s%-*s %9.2f ms %5.1f%%\n", indent + 2 * depth, "",
-                   36 - 2 * depth > 8 ? 36 - 2 * depth : 8, e[i].name, e[i].dur / 1000,
-                   cmd->dur > 0 ? 100 * e[i].dur / cmd->dur : 0);
+          fprintf (out, "%*s%-*s %9.2f ms %5.1f%%\n", pad, "", width, e[i].name,
+                   e[i].dur / 1000, cmd->dur > 0 ? 100 * e[i].dur / cmd->dur : 0);
           if (depth < 64)
             open_end[depth++] = e[i].ts + e[i].dur;
         }
       else
-        fprintf (out, "%*s%-*s @ +%.2f ms\n", indent + 2 * depth, "",
-                 36 - 2 * depth > 8 ? 36 - 2 * depth : 8, e[i].name, (e[i].ts - cmd->ts) / 1000);
+        fprintf (out, "%*s%-*s @ +%.2f ms\n", pad, "", width, e[i].name,
+                 (e[i].ts - cmd->ts) / 1000);
     }
 }
 

@@ -305,7 +305,7 @@ init_run (struct init_ctx *ctx)
     {
       if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
         _exit (1);
-      if (ns_join (ctx->ns, false, &err) < 0)
+      if (BERTH_TRACED ("namespaces", ns_join (ctx->ns, false, &err)) < 0)
         fail (ctx, &err);
     }
   /* From here on the init holds nothing of the runtime's but what it

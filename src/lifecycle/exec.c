@@ -540,8 +540,11 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
     return berth_err_sys (err, errno, "pidfd_open the exec'd process");
 
   if (BERTH_TRACED ("wait for the process", await_ready (j, o, err)) < 0
-      || j->c.cgroup_driver->enter (&(struct berth_cgroup){ j->c.cgroup.mode, j->cg_dirs,
-                                                           j->c.cgroup.n_dirs }, j->child, err) < 0
+      || BERTH_TRACED ("cgroup enter",
+                       j->c.cgroup_driver->enter (&(struct berth_cgroup){ j->c.cgroup.mode,
+                                                                          j->cg_dirs,
+                                                                          j->c.cgroup.n_dirs },
+                                                  j->child, err)) < 0
       || apply_scheduling (j, o, err) < 0
       || (o->pid_file && write_pid_file (o->pid_file, j->child, err) < 0)
       || (o->pidfd_socket
