@@ -32,6 +32,7 @@ struct berth_globals {
   const char *argv0;
   char **argv; /* the whole command line: berth may re-execute itself
                   (sealed_exe.h) */
+  const char *trace; /* --trace FILE; NULL: $BERTH_TRACE (base/trace.h) */
 };
 
 typedef int (*berth_command_fn) (const struct berth_globals *g, int argc, char **argv,
@@ -66,6 +67,10 @@ struct berth_command {
   int berth_cmd_##name (const struct berth_globals *g, int argc, char **argv,           \
                         struct berth_error *err);
 BERTH_COMMANDS (BERTH_DECLARE_COMMAND)
+/* Its name has a dash, which the table's X-macro cannot spell. */
+#define BERTH_TRACE_SUMMARY_ENTRY                                                      \
+  { "trace-summary", "summarise a --trace file: each phase's time", berth_cmd_trace_summary, 1 },
+BERTH_DECLARE_COMMAND (trace_summary, _)
 
 /* ---- helpers shared by the command files (common.c) ---------------------- */
 

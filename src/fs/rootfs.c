@@ -6,6 +6,7 @@
 #include "security/lsm.h"
 #include "fs/devices.h"
 #include "fs/mountopts.h"
+#include "base/trace.h"
 #include "base/safepath.h"
 #include "base/utils.h"
 
@@ -664,6 +665,7 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
   x.root_fd = root_fd;
   x.rootfs = real;
 
+  struct berth_trace_span mounts = berth_trace_begin ("mounts");
   for (size_t i = 0; i < c->mounts_len; i++)
     {
       if (mount_one (&x, i, err) < 0)
@@ -671,6 +673,8 @@ rootfs_prepare (const struct oci_config *c, const struct rootfs_options *o,
       if (is_dest (&c->mounts[i], "/dev"))
         dev = (ssize_t) i;
     }
+  berth_trace_end (&mounts);
+  BERTH_TRACE_SCOPE ("devices, /dev");
 
   /* As runc: devices are made unless /dev is the host's (a bind mount),
      the default set only when /dev is a fresh tmpfs. */

@@ -3,6 +3,7 @@
 #include "init/hooks.h"
 #include "init/laststage.h"
 #include "base/log.h"
+#include "base/trace.h"
 #include "init/process.h"
 #include "fs/rootfs.h"
 #include "init/scheduling.h"
@@ -144,6 +145,8 @@ stage_one (struct init_ctx *ctx)
       berth_err_sys (&err, errno, "fork the container's init");
       fail (ctx, &err);
     }
+  if (child == 0)
+    berth_trace_role (BERTH_TRACE_PROCESS);
   if (child > 0)
     {
       /* The init reports to the runtime itself; this process only has to
@@ -288,6 +291,7 @@ init_run (struct init_ctx *ctx)
   };
   int fifo, private_proc = -1;
 
+  berth_trace_role (ctx->staged ? BERTH_TRACE_CHILD : BERTH_TRACE_PROCESS);
   /* Die with the runtime while it still supervises us. */
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Until execve this process is berth: its /proc/PID/exe is berth's binary
@@ -301,7 +305,7 @@ init_run (struct init_ctx *ctx)
     {
       if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
         _exit (1);
-      if (ns_join (ctx->ns, false, &err) < 0)
+      if (BERTH_TRACED ("namespaces", ns_join (ctx->ns, false, &err)) < 0)
         fail (ctx, &err);
     }
   /* From here on the init holds nothing of the runtime's but what it
@@ -343,7 +347,7 @@ init_run (struct init_ctx *ctx)
   if (!ctx->no_new_keyring && join_session_keyring (ctx->id, &err) < 0)
     fail (ctx, &err);
 
-  if (rootfs_prepare (c, &ro, &err) < 0)
+  if (BERTH_TRACED ("rootfs", rootfs_prepare (c, &ro, &err)) < 0)
     fail (ctx, &err);
   /* Detached copies of host trees: never past the mounts. */
   for (size_t i = 0; ctx->bind_sources && i < c->mounts_len; i++)
@@ -351,8 +355,12 @@ init_run (struct init_ctx *ctx)
       close (ctx->bind_sources[i]);
   /* The runtime moves linux.netDevices in at this stop too. */
   if (c->hooks || (c->linux && c->linux->net_devices_len))
-    run_create_hooks (ctx, &err);
-  if (private_procfs (ctx->rootfs, &private_proc, &err) < 0 || rootfs_pivot (&ro, &err) < 0)
+    {
+      BERTH_TRACE_SCOPE ("hooks createContainer");
+      run_create_hooks (ctx, &err);
+    }
+  if (private_procfs (ctx->rootfs, &private_proc, &err) < 0
+      || BERTH_TRACED ("pivot", rootfs_pivot (&ro, &err)) < 0)
     fail (ctx, &err);
   if (p && p->terminal)
     {
@@ -376,7 +384,8 @@ init_run (struct init_ctx *ctx)
       snprintf (err.path, sizeof err.path, ".domainname");
       fail (ctx, &err);
     }
-  if (apply_sysctl (c, &err) < 0 || rootfs_finalize (c, &err) < 0)
+  if (apply_sysctl (c, &err) < 0
+      || BERTH_TRACED ("masked, readonly paths", rootfs_finalize (c, &err)) < 0)
     fail (ctx, &err);
   /* Scheduling here, in the init's cgroup (whose real-time budget decides
      whether SCHED_FIFO is allowed) and while the init still holds
@@ -405,7 +414,7 @@ init_run (struct init_ctx *ctx)
       pause ();
 
   /* Blocks until `start` opens the other end. */
-  fifo = open_exec_fifo (ctx->exec_fifo_fd, private_proc);
+  fifo = BERTH_TRACED ("wait for start", open_exec_fifo (ctx->exec_fifo_fd, private_proc));
   if (fifo < 0 || write (fifo, "0", 1) != 1)
     _exit (1);
   close (ctx->exec_fifo_fd);
@@ -420,6 +429,7 @@ init_run (struct init_ctx *ctx)
   if (c->hooks && c->hooks->start_container_len)
     {
       cleanup_free char *state = NULL;
+      BERTH_TRACE_SCOPE ("hooks startContainer");
       if (hooks_state_json (c, ctx->id, ctx->host_pid, ctx->bundle, "created", &state, &err) < 0
           || hooks_run (c->hooks->start_container, c->hooks->start_container_len,
                         "startContainer", state, NULL, &err) < 0)

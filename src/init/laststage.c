@@ -1,6 +1,7 @@
 /* berth — the last stage, shared by the init and exec (see laststage.h). */
 #include "init/laststage.h"
 #include "cleanup.h"
+#include "base/trace.h"
 #include "base/log.h"
 #include "base/utils.h"
 #include "init/mempolicy.h"
@@ -76,6 +77,7 @@ close_between (struct laststage *s, unsigned lo, unsigned hi)
 void
 laststage_close_fds (struct laststage *s, int *keep, size_t n_keep)
 {
+  BERTH_TRACE_SCOPE ("close fds");
   unsigned lo = 3u + (unsigned) s->preserve_fds;
 
   (void) fd_bound (s);
@@ -215,6 +217,7 @@ laststage_terminal (struct laststage *s, int *master, struct berth_error *err)
 int
 laststage_prepare (struct laststage *s, struct berth_error *err)
 {
+  BERTH_TRACE_SCOPE ("cwd, program, rlimits, labels");
   const struct oci_process *p = s->p;
   bool create = s->cwd == LASTSTAGE_CWD_CREATE;
 
@@ -278,6 +281,7 @@ laststage_seccomp_listener (struct laststage *s, int sync_fd, struct berth_error
 int
 laststage_identity (struct laststage *s, struct berth_error *err)
 {
+  BERTH_TRACE_SCOPE ("user, capabilities");
   if (install_at (s, LASTSTAGE_SECCOMP_BEFORE_IDENTITY, err) < 0
       || process_apply_identity (s->p, s->base, err) < 0)
     return -1;
@@ -297,5 +301,6 @@ laststage_seccomp_last (struct laststage *s, struct berth_error *err)
 int
 laststage_exec (struct laststage *s, struct berth_error *err)
 {
+  berth_trace_instant ("execve");
   return process_exec (s->p, s->program, err);
 }

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "init/hooks.h"
 #include "fs/hostmounts.h"
+#include "base/trace.h"
 #include "base/log.h"
 #include "lifecycle/notify.h"
 #include "spec.h"
@@ -199,6 +200,8 @@ run_poststop (const struct oci_berth_state *s)
 int
 container_start (const struct berth_runtime *rt, const char *id, struct berth_error *err)
 {
+  /* First: its end comes after the cleanups below. */
+  BERTH_TRACE_SCOPE ("start");
   cleanup_state_handle struct state_handle h = { -1, -1, NULL };
   cleanup_state struct oci_berth_state *s = NULL;
   cleanup_close int fifo = -1;
@@ -207,7 +210,7 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   const char *status;
   char byte;
 
-  if (container_load_with_status (rt, id, &h, &s, &status, err) < 0)
+  if (BERTH_TRACED ("state", container_load_with_status (rt, id, &h, &s, &status, err)) < 0)
     return -1;
   if (strcmp (status, "stopped") == 0)
     return berth_err (err, BERTH_E_STATE, "cannot start a container that has stopped");
@@ -227,6 +230,7 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   fifo = openat (h.dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fifo < 0)
     return berth_err_sys (err, errno, "open exec fifo");
+  struct berth_trace_span ready = berth_trace_begin ("wait for the init");
   for (;;)
     {
       struct pollfd fds[2] = { { fifo, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
@@ -243,12 +247,13 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
     }
   if (read (fifo, &byte, 1) != 1)
     return berth_err_sys (err, errno, "read exec fifo");
+  berth_trace_end (&ready);
   unlinkat (h.dir_fd, EXEC_FIFO, 0);
-  if (wait_for_exec (fifo, err) < 0)
+  if (BERTH_TRACED ("wait for execve", wait_for_exec (fifo, err)) < 0)
     return -1;
   if (notify >= 0 && notify_relay_ready (notify, s->notify_socket, s->pid, pidfd, err) < 0)
     return -1;
-  return run_poststart (s, pidfd, err);
+  return BERTH_TRACED ("hooks poststart", run_poststart (s, pidfd, err));
 }
 
 /* Every process of the cgroup, as runc's kill --all; a cgroup that is gone
@@ -388,6 +393,8 @@ int
 container_delete (const struct berth_runtime *rt, const char *id, bool force,
                   struct berth_error *err)
 {
+  /* First: its end comes after the cleanups below. */
+  BERTH_TRACE_SCOPE ("delete");
   cleanup_state_handle struct state_handle h = { -1, -1, NULL };
   cleanup_state struct oci_berth_state *s = NULL;
   struct berth_cgroup cg = { 0 };
@@ -395,7 +402,7 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
   const char *status;
   int r;
 
-  if (container_load_with_status (rt, id, &h, &s, &status, err) < 0)
+  if (BERTH_TRACED ("state", container_load_with_status (rt, id, &h, &s, &status, err)) < 0)
     {
       if (err->kind == BERTH_E_NOT_FOUND && force)
         return 0;
@@ -416,7 +423,7 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
     return berth_err (err, BERTH_E_STATE,
                       "cannot delete container %s that is not stopped: %s (use --force)", id,
                       status);
-  if (strcmp (status, "stopped") != 0 ? kill_and_wait (s, err) < 0
+  if (strcmp (status, "stopped") != 0 ? BERTH_TRACED ("kill", kill_and_wait (s, err)) < 0
                                       : shares_pid_ns (s) && kill_leftovers (s, err) < 0)
     return -1;
   /* With the driver that made it, whether or not this delete was given
@@ -424,14 +431,17 @@ container_delete (const struct berth_runtime *rt, const char *id, bool force,
      does not linger (failed) and the id can be used again. */
   if (saved_cgroup (s, &cg, &driver, err) < 0)
     return -1;
-  r = driver->destroy (&cg, false, err);
+  r = BERTH_TRACED ("cgroup destroy", driver->destroy (&cg, false, err));
   cgroup_free (&cg);
   /* What create mounted in the host's namespace (no mount namespace). */
   if (r == 0 && s->host_mounts_len
       && hostmounts_unmount (s->host_mounts, s->host_mounts_len, err) < 0)
     r = -1;
-  if (r < 0 || state_remove (&h, err) < 0)
+  if (r < 0 || BERTH_TRACED ("state remove", state_remove (&h, err)) < 0)
     return -1;
-  run_poststop (s);
+  {
+    BERTH_TRACE_SCOPE ("hooks poststop");
+    run_poststop (s);
+  }
   return 0;
 }

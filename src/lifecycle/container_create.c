@@ -27,6 +27,7 @@
 #include "lifecycle/state.h"
 #include "security/sealed_exe.h"
 #include "base/sync.h"
+#include "base/trace.h"
 #include "init/terminal.h"
 #include "base/utils.h"
 
@@ -65,9 +66,9 @@ load_bundle_config (const char *bundle, char *bundle_abs, struct oci_config **ou
                       bundle_abs);
   if (fd < 0)
     return berth_err_sys (err, errno, "open %s/config.json", bundle_abs);
-  if (oci_parse_fd (&oci_type_config, fd, "config.json", &obj, err) < 0)
+  if (BERTH_TRACED ("parse", oci_parse_fd (&oci_type_config, fd, "config.json", &obj, err)) < 0)
     return -1;
-  if (config_rules (obj, &(struct berth_reporter){ .err = err }) < 0)
+  if (BERTH_TRACED ("validate", config_rules (obj, &(struct berth_reporter){ .err = err })) < 0)
     {
       berth_err_set_source (err, "config.json");
       oci_config_free (obj);
@@ -168,9 +169,11 @@ run_runtime_hooks (struct create_job *j, pid_t pid, struct berth_error *err)
      runtime-tools' hooks_stdin say "created"). */
   if (hooks_state_json (j->config, j->id, pid, j->bundle, "created", &state, err) < 0)
     return -1;
-  if (hooks_run (h->prestart, h->prestart_len, "prestart", state, NULL, err) < 0
-      || hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime", state, NULL, err)
-             < 0)
+  if (BERTH_TRACED ("hooks prestart",
+                    hooks_run (h->prestart, h->prestart_len, "prestart", state, NULL, err)) < 0
+      || BERTH_TRACED ("hooks createRuntime",
+                       hooks_run (h->create_runtime, h->create_runtime_len, "createRuntime",
+                                  state, NULL, err)) < 0)
     return -1;
   return 0;
 }
@@ -299,7 +302,10 @@ spawn_init (struct create_job *j, struct berth_error *err)
   if (sync_pair (sv, err) < 0)
     return -1;
   sock = sv[0];
+  struct berth_trace_span clone_span = berth_trace_begin ("clone");
   child = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (child != 0) /* the child's copy of the span is not the runtime's */
+    berth_trace_end (&clone_span);
   if (child != 0 && own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
     berth_warn ("could not return to the runtime's pid namespace: %s", strerror (errno));
   if (child < 0)
@@ -331,11 +337,13 @@ spawn_init (struct create_job *j, struct berth_error *err)
       init_run (&ctx);
     }
   close (sv[1]);
+  berth_trace_pid (staged ? BERTH_TRACE_CHILD : BERTH_TRACE_PROCESS, child,
+                   staged ? "berth init, first child" : "container init");
   j->first_child = child;
   TEST_STOP_AT ("create:cloned");
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
-  if (enter_cgroup (j, child, err) < 0)
+  if (BERTH_TRACED ("cgroup attach", enter_cgroup (j, child, err)) < 0)
     return -1;
   if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
     return berth_err_sys (err, errno, "start the container's init");
@@ -343,7 +351,8 @@ spawn_init (struct create_job *j, struct berth_error *err)
     {
       if (sync_expect (sock, SYNC_NEED_MAPS, NULL, NULL, err) < 0)
         return -1;
-      if (ns_write_id_maps (child, j->config->linux, err) < 0 || idmap_mounts (j, child, err) < 0)
+      if (BERTH_TRACED ("ID maps", ns_write_id_maps (child, j->config->linux, err)) < 0
+          || idmap_mounts (j, child, err) < 0)
         {
           berth_err_set_source (err, "config.json");
           return -1;
@@ -400,6 +409,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
       if (m.kind == SYNC_READY)
         {
           j->init_pid = sender;
+          berth_trace_pid (BERTH_TRACE_PROCESS, sender, "container init");
           TEST_STOP_AT ("create:ready");
           break;
         }
@@ -550,8 +560,9 @@ create_steps (struct create_job *j, struct berth_error *err)
     return -1;
   /* cgroupfs makes the directories now; systemd only checks the path, and
      makes its unit with the init in it (enter_cgroup). */
-  if (prepare_cgroup (j, err) < 0
-      || (j->cg.n_dirs > 0 && !j->cg_ready && cgroup_ready (j, err) < 0))
+  if (BERTH_TRACED ("cgroup prepare", prepare_cgroup (j, err)) < 0
+      || (j->cg.n_dirs > 0 && !j->cg_ready
+          && BERTH_TRACED ("cgroup apply", cgroup_ready (j, err)) < 0))
     return -1;
   /* Before the clone: the buffer is written here, not in pages the parent
      then shares copy-on-write with the init (every page either of them
@@ -589,7 +600,7 @@ create_steps (struct create_job *j, struct berth_error *err)
       if (records_save_host_mounts_base (j->state.dir_fd, j->rootfs, &j->mounts_before, err) < 0)
         return -1;
     }
-  r = spawn_init (j, err);
+  r = BERTH_TRACED ("init", spawn_init (j, err));
   /* The init has its copies; the runtime's go now. */
   rootfs_close_bind_sources (j->bind_sources, j->config->mounts_len);
   j->bind_sources = NULL;
@@ -597,7 +608,7 @@ create_steps (struct create_job *j, struct berth_error *err)
       && hostmounts_new_within (&j->mounts_before, j->rootfs, &j->host_mounts,
                                 &j->host_mounts_len, err) < 0)
     r = -1;
-  if (r < 0 || save_created_state (j, err) < 0)
+  if (r < 0 || BERTH_TRACED ("state save", save_created_state (j, err)) < 0)
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
     return -1;
@@ -610,6 +621,8 @@ int
 container_create (const struct berth_runtime *rt, const char *id, const struct create_options *o,
                   struct created *out, struct berth_error *err)
 {
+  /* First: its end comes after the cleanups below. */
+  BERTH_TRACE_SCOPE ("create");
   struct create_job j = { .rt = rt, .id = id, .o = o, .child_pidfd = -1, .console = -1,
                           .state = { -1, -1, NULL },
                           .cgd = cgroup_driver_select (rt->systemd_cgroup) };
@@ -637,7 +650,8 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   if (config->linux && config->linux->seccomp)
     {
       struct seccomp_cache cache = { .root = rt->root, .berth_version = BERTH_VERSION };
-      if (seccomp_compile (config->linux->seccomp, &cache, &seccomp, err) < 0)
+      if (BERTH_TRACED ("seccomp compile",
+                        seccomp_compile (config->linux->seccomp, &cache, &seccomp, err)) < 0)
         {
           berth_err_set_source (err, "config.json");
           return -1;
@@ -649,7 +663,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       berth_err_set_source (err, "config.json");
       return -1;
     }
-  if (state_open (rt->root, id, true, &j.state, err) < 0)
+  if (BERTH_TRACED ("state", state_open (rt->root, id, true, &j.state, err)) < 0)
     {
       ns_plan_close (&j.ns);
       return -1;

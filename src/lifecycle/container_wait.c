@@ -1,6 +1,7 @@
 /* berth — the foreground wait of `run`: signals forwarded to the init, the
  * pty relayed, the init's exit status returned. */
 #include "lifecycle/container.h"
+#include "base/trace.h"
 #include "lifecycle/container_priv.h"
 #include "cleanup.h"
 #include "init/terminal.h"
@@ -22,6 +23,7 @@ container_wait (pid_t pid, int console, struct berth_error *err)
   cleanup_close int sfd = -1;
   sigset_t mask;
   int status = 0;
+  BERTH_TRACE_SCOPE ("wait");
 
   if (pidfd < 0)
     return berth_err_sys (err, errno, "watch the container's init");

@@ -24,6 +24,7 @@
  * must not happen before it has told us it is set up.
  */
 #include "lifecycle/exec.h"
+#include "base/trace.h"
 #include "lifecycle/exec_process.h"
 #include "cleanup.h"
 #include "lifecycle/container.h"
@@ -262,6 +263,7 @@ child_run (struct child_ctx *ctx)
   /* Die with berth until execve (should berth die before this, the GO
      below never comes); keep the container's processes from ptracing us,
      and so from reaching our host fds, meanwhile. */
+  berth_trace_role (BERTH_TRACE_PROCESS);
   prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   sigprocmask (SIG_SETMASK, ctx->sigmask, NULL);
@@ -277,6 +279,7 @@ child_run (struct child_ctx *ctx)
   if (affinity_apply (0, ctx->affinity, "initial", &err) < 0)
     child_fail (ctx, &err);
   /* The user namespace first: it grants the rights to join the others. */
+  struct berth_trace_span join = berth_trace_begin ("join namespaces, root");
   if (t->user && setns (t->pidfd, CLONE_NEWUSER) < 0)
     child_fail_sys (ctx, NULL, "join the container's user namespace");
   if (t->user && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
@@ -287,6 +290,7 @@ child_run (struct child_ctx *ctx)
   if (fchdir (t->root_fd) < 0 || chroot (".") < 0 || chdir ("/") < 0)
     child_fail_sys (ctx, NULL, "enter the container's root");
   target_close (t);
+  berth_trace_end (&join);
   /* Nothing of berth's beyond the sync socket and the log from here: no
      directory of the host for a /proc/self/fd path in --cwd or
      process.json to reach (CVE-2024-21626). */
@@ -512,7 +516,12 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
       close (sv[1]);
       return berth_err_sys (err, errno, "join the container's pid namespace");
     }
+  struct berth_trace_span fork_span = berth_trace_begin ("fork");
   j->child = fork ();
+  if (j->child != 0) /* the child's copy of the span is not the runtime's */
+    berth_trace_end (&fork_span);
+  if (j->child > 0)
+    berth_trace_pid (BERTH_TRACE_PROCESS, j->child, "exec'd process");
   if (j->child != 0 && own_pidns >= 0)
     setns (own_pidns, CLONE_NEWPID);
   if (j->child < 0)
@@ -530,9 +539,12 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   if (j->child_pidfd < 0)
     return berth_err_sys (err, errno, "pidfd_open the exec'd process");
 
-  if (await_ready (j, o, err) < 0
-      || j->c.cgroup_driver->enter (&(struct berth_cgroup){ j->c.cgroup.mode, j->cg_dirs,
-                                                           j->c.cgroup.n_dirs }, j->child, err) < 0
+  if (BERTH_TRACED ("wait for the process", await_ready (j, o, err)) < 0
+      || BERTH_TRACED ("cgroup enter",
+                       j->c.cgroup_driver->enter (&(struct berth_cgroup){ j->c.cgroup.mode,
+                                                                          j->cg_dirs,
+                                                                          j->c.cgroup.n_dirs },
+                                                  j->child, err)) < 0
       || apply_scheduling (j, o, err) < 0
       || (o->pid_file && write_pid_file (o->pid_file, j->child, err) < 0)
       || (o->pidfd_socket
@@ -548,6 +560,7 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   {
     struct sync_msg m;
     struct berth_error eof = { 0 };
+    BERTH_TRACE_SCOPE ("wait for execve");
     if (sync_recv (j->sock, &m, NULL, NULL, &eof) < 0)
       return eof.kind == BERTH_E_CHILD ? 0 : (*err = eof, -1);
     if (m.kind == SYNC_ERROR)
@@ -709,7 +722,7 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
   if (!o->detach)
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
       sigaddset (&hold, forwarded[i]);
-  if (container_open (rt, id, &j.c, err) < 0)
+  if (BERTH_TRACED ("state", container_open (rt, id, &j.c, err)) < 0)
     return -1;
   sigprocmask (SIG_BLOCK, &hold, &saved);
   paused = strcmp (j.c.status, "paused") == 0;
@@ -718,12 +731,14 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
   else if (paused && !o->ignore_paused)
     berth_err (err, BERTH_E_STATE,
                "cannot exec in a paused container (use --ignore-paused to override)");
-  else if (exec_load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err) == 0
+  else if (BERTH_TRACED ("process, seccomp compile",
+                         exec_load_process (rt, &j.c, o, &j.config, &j.seccomp, &j.p, err)) == 0
            && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
                || reexec_sealed (rt->argv, o, j.p, &saved, err) == 0)
            && exec_plans (&j, o, err) == 0 && check_terminal (j.p, o, err) == 0
-           && exec_cgroup (&j, o, err) == 0 && open_target (&j.c, &j.t, err) == 0
-           && spawn (&j, o, paused, &saved, err) == 0)
+           && BERTH_TRACED ("cgroup", exec_cgroup (&j, o, err)) == 0
+           && open_target (&j.c, &j.t, err) == 0
+           && BERTH_TRACED ("spawn", spawn (&j, o, paused, &saved, err)) == 0)
     {
       console = j.console;
       j.console = -1;

@@ -5,6 +5,7 @@
 #include "cleanup.h"
 #include "security/seccomp_cache.h"
 #include "security/seccomp_enosys.h"
+#include "base/trace.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/utils.h"
@@ -558,6 +559,7 @@ seccomp_install (const struct berth_seccomp *f, int *listener_fd, struct berth_e
 {
   struct sock_fprog prog = { .len = f->len, .filter = f->insns };
   long r;
+  BERTH_TRACE_SCOPE ("seccomp load");
 
   *listener_fd = -1;
   /* Not libseccomp's seccomp_load(): it would set no_new_privs on its own. */
