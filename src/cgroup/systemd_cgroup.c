@@ -50,8 +50,49 @@ systemd_cgroup_available (struct berth_error *err)
   return 0;
 }
 
+/* Where sd_bus_open_user looks (runc's first two places too), for the
+   error: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus. */
 static int
-sdbus_open (struct sdbus *b, struct berth_error *err)
+user_bus_fail (struct berth_error *err, int r)
+{
+  const char *addr = getenv ("DBUS_SESSION_BUS_ADDRESS"), *xdg = getenv ("XDG_RUNTIME_DIR");
+
+  if (addr && *addr)
+    return berth_err_sys (err, -r,
+                          "rootless: connect to the user's systemd at $DBUS_SESSION_BUS_ADDRESS "
+                          "(%s)",
+                          addr);
+  if (xdg && *xdg)
+    return berth_err_sys (err, -r,
+                          "rootless: connect to the user's systemd at %s/bus (is the user's "
+                          "manager running, with a bus: dbus-user-session?)",
+                          xdg);
+  return berth_err (err, BERTH_E_UNSUPPORTED,
+                    "rootless: the systemd cgroup driver talks to the user's systemd, and "
+                    "neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR says where its bus is");
+}
+
+/* systemd sends job signals to every direct connection, but on a bus only
+   while some client has subscribed: a user's bus may have none. */
+static void
+subscribe (struct sdbus *b)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+
+  if (b->sd_bus_call_method (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "")
+      < 0)
+    berth_debug ("systemd: Subscribe: %s", e.message ? e.message : "failed");
+  b->sd_bus_error_free (&e);
+}
+
+/* `user`: the user's own manager (rootless), over the user's bus.  sd-bus
+   authenticates with EXTERNAL and sends no uid of its own, so the bus goes
+   by the kernel's word (SO_PEERCRED): from a user namespace (root in
+   Podman's) that is the outer uid, the bus owner's.  runc, whose D-Bus
+   library sends a uid, asks `busctl --user status` for the OwnerUID to
+   send instead; berth needs no such step. */
+static int
+sdbus_open (struct sdbus *b, bool user, struct berth_error *err)
 {
   int r = -1;
 
@@ -71,6 +112,13 @@ sdbus_open (struct sdbus *b, struct berth_error *err)
   }
   SD_SYMBOLS (SD_LOAD)
 #undef SD_LOAD
+  if (user)
+    {
+      if ((r = b->sd_bus_open_user (&b->bus)) < 0)
+        return user_bus_fail (err, r);
+      subscribe (b);
+      return 0;
+    }
   if (geteuid () == 0 && access ("/run/systemd/private", F_OK) == 0
       && b->sd_bus_new (&b->bus) >= 0)
     {
@@ -81,6 +129,7 @@ sdbus_open (struct sdbus *b, struct berth_error *err)
     }
   if ((r = b->sd_bus_open_system (&b->bus)) < 0)
     return berth_err_sys (err, -r, "connect to systemd over D-Bus");
+  subscribe (b);
   return 0;
 }
 
@@ -92,6 +141,18 @@ bus_fail (struct berth_error *err, int r, const sd_bus_error *e, const char *wha
   if (e && e->message)
     return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: %s", what, unit, e->message);
   return berth_err_sys (err, r < 0 ? -r : EIO, "systemd: %s %s", what, unit);
+}
+
+int
+systemd_cgroup_user_check (enum berth_cgroup_mode mode, struct berth_error *err)
+{
+  /* runc refuses the same ("cannot use rootless systemd cgroups manager on
+     cgroup v1"): a user's manager is given no v1 hierarchy to delegate. */
+  if (mode != BERTH_CGROUP_V2)
+    return berth_err (err, BERTH_E_UNSUPPORTED,
+                      "rootless: the systemd cgroup driver needs cgroup v2 (a user's systemd "
+                      "has no v1 hierarchy to delegate); run without --systemd-cgroup");
+  return 0;
 }
 
 /* ---- names ------------------------------------------------------------------ */
@@ -132,8 +193,8 @@ expand_slice (const char *slice, char **out, struct berth_error *err)
 }
 
 int
-systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, char **slice,
-                      struct berth_error *err)
+systemd_cgroup_names (const char *cgroups_path, const char *id, bool user, char **unit,
+                      char **slice, struct berth_error *err)
 {
   cleanup_free char *copy = NULL, *checked = NULL;
   const char *s = "", *prefix = "berth", *name = id;
@@ -161,7 +222,7 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
     return berth_err_at (err, BERTH_E_VALUE, JPATH,
                          "\"%s\": systemd unit and slice names cannot hold \"/\"", cgroups_path);
   if (*s == '\0')
-    s = "system.slice";
+    s = user ? "user.slice" : "system.slice";
   /* Checked here rather than left to systemd, whose refusal would come
      after berth had started the container's init. */
   if (expand_slice (s, &checked, err) < 0)
@@ -177,6 +238,21 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
       return berth_err_sys (err, ENOMEM, "out of memory");
     }
   return 0;
+}
+
+bool
+systemd_cgroup_user (const struct berth_cgroup *cg)
+{
+  const char *dir = cg->systemd_unit && cg->n_dirs ? cg->dirs[0].path : NULL;
+
+  /* The user manager's own cgroup is ".../user@UID.service". */
+  for (const char *s = dir ? strstr (dir, "/user@") : NULL; s; s = strstr (s + 1, "/user@"))
+    {
+      size_t n = strspn (s + 6, "0123456789");
+      if (n && strncmp (s + 6 + n, ".service/", 9) == 0)
+        return true;
+    }
+  return false;
 }
 
 const char *
@@ -459,8 +535,34 @@ enable_unmanaged_controllers (const char *dir)
     }
 }
 
+/* The user manager's slices are below its own cgroup (typically
+   /user.slice/user-UID.slice/user@UID.service): `slice_path`, from the root
+   of the hierarchy, gets that prefix, which the manager's ControlGroup
+   property gives (as runc's rootless v2 driver asks it). */
+static int
+under_user_manager (struct sdbus *b, char **slice_path, struct berth_error *err)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  char *manager = NULL, *joined = NULL;
+  int r;
+
+  r = b->sd_bus_get_property_string (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "ControlGroup", &e,
+                                     &manager);
+  if (r < 0)
+    bus_fail (err, r, &e, "read the ControlGroup of", "the user's manager");
+  else if (asprintf (&joined, "%s%s", manager, *slice_path) < 0)
+    r = berth_err_sys (err, ENOMEM, "out of memory"), joined = NULL;
+  b->sd_bus_error_free (&e);
+  free (manager);
+  if (r < 0)
+    return -1;
+  free (*slice_path);
+  *slice_path = joined;
+  return 0;
+}
+
 int
-systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
+systemd_cgroup_create (const char *cgroups_path, const char *id, bool user, pid_t pid,
                        const struct oci_resources *r, struct berth_cgroup *cg,
                        struct berth_error *err)
 {
@@ -470,13 +572,15 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
   bool gone, by_hand;
 
   memset (cg, 0, sizeof *cg);
-  if (systemd_cgroup_names (cgroups_path, id, &unit, &slice, err) < 0)
+  if (systemd_cgroup_names (cgroups_path, id, user, &unit, &slice, err) < 0)
     return berth_err_set_source (err, "config.json"), -1;
   if (ends_with (unit, ".slice") && expand_slice (unit, &slice_path, err) < 0)
     return berth_err_set_source (err, "config.json"), -1;
-  if (cgroup_detect_mode (&mode, err) < 0)
+  if (cgroup_detect_mode (&mode, err) < 0 || (user && systemd_cgroup_user_check (mode, err) < 0))
     return -1;
-  if (sdbus_open (&b, err) < 0)
+  if (sdbus_open (&b, user, err) < 0)
+    return -1;
+  if (user && slice_path && under_user_manager (&b, &slice_path, err) < 0)
     return -1;
   b.legacy = mode != BERTH_CGROUP_V2;
   if (start_unit (&b, unit, slice, id, pid, r, err) < 0)
@@ -517,7 +621,7 @@ systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources
 
   if (unit == NULL)
     return berth_err (err, BERTH_E_STATE, "the container's cgroup is not a systemd unit");
-  if (sdbus_open (&b, err) < 0)
+  if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0)
     return -1;
   b.legacy = cg->mode != BERTH_CGROUP_V2;
   p.r = b.sd_bus_message_new_method_call (b.bus, &p.m, SD_DEST, SD_PATH, SD_MANAGER,
@@ -550,7 +654,7 @@ systemd_cgroup_destroy (struct berth_cgroup *cg, struct berth_error *err)
     return cgroup_destroy (cg, false, err);
   if ((unit = strdup (u)) == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
-  if (sdbus_open (&b, err) < 0 || unit_job (&b, "StopUnit", unit, &gone, err) < 0)
+  if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0 || unit_job (&b, "StopUnit", unit, &gone, err) < 0)
     return -1;
   reset_failed (&b, unit);
   /* systemd removes the scope's cgroup as it stops it; whatever remains

@@ -25,6 +25,8 @@
    makes at most a handful). */
 #define SD_SYMBOLS(X)                                                                      \
   X (sd_bus_open_system)                                                                   \
+  X (sd_bus_open_user)                                                                     \
+  X (sd_bus_get_property_string)                                                           \
   X (sd_bus_new)                                                                           \
   X (sd_bus_set_address)                                                                   \
   X (sd_bus_start)                                                                         \
