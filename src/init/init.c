@@ -255,6 +255,23 @@ fail_started (int fifo, struct berth_error *err)
   _exit (127);
 }
 
+/* Whether berth itself runs in a user namespace other than the initial one
+   (root in rootless Podman's): there, as in a new one, the kernel refuses
+   mknod of devices, which are bind-mounted instead (runc's rule too). */
+static bool
+runtime_in_user_ns (void)
+{
+  unsigned long a, b, c;
+  FILE *f = fopen ("/proc/self/uid_map", "re");
+  bool initial;
+
+  if (f == NULL)
+    return false;
+  initial = fscanf (f, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295UL;
+  fclose (f);
+  return !initial;
+}
+
 __attribute__ ((noreturn)) void
 init_run (struct init_ctx *ctx)
 {
@@ -264,7 +281,7 @@ init_run (struct init_ctx *ctx)
   struct rootfs_options ro = {
     .rootfs = ctx->rootfs,
     .no_pivot = ctx->no_pivot,
-    .in_user_ns = ctx->ns->in_user_ns,
+    .in_user_ns = ctx->ns->in_user_ns || runtime_in_user_ns (),
     .host_mount_ns = ns_host_mount (ctx->ns),
     .terminal = p && p->terminal,
     .cgroup = ctx->cgroup,
