@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- shared by all three: the cgroupfs mechanics of cgroup.h ---------------- */
 
@@ -247,7 +248,9 @@ sdu_check_path (const char *cgroups_path, const char *id, const char **fs_path,
   return systemd_cgroup_names (cgroups_path, id, true, &unit, &slice, err);
 }
 
-/* As sd_prepare, and a v1 host is refused before the init exists. */
+/* As sd_prepare, and a v1 host is refused before the init exists; root in
+   a user namespace may yet turn out to be the system manager's
+   (systemd_cgroup_create asks the bus), and is refused there if not. */
 static int
 sdu_prepare (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
              struct berth_error *err)
@@ -261,6 +264,8 @@ sdu_prepare (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
       berth_err_set_source (err, "config.json");
       return -1;
     }
+  if (geteuid () == 0)
+    return 0;
   if (cgroup_detect_mode (&mode, err) < 0)
     return -1;
   return systemd_cgroup_user_check (mode, err);

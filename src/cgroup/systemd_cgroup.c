@@ -155,6 +155,34 @@ systemd_cgroup_user_check (enum berth_cgroup_mode mode, struct berth_error *err)
   return 0;
 }
 
+/* Root in a user namespace counts as rootless (main.c), but may be the
+   root of a system container whose own systemd runs it.  runc 1.1.5's
+   auto rule there: the user bus's OwnerUID (sd_bus_creds_get_owner_uid,
+   from the cgroup of the bus's owner: `busctl --user status`) decides;
+   not 0 is a user's manager (rootless Podman's), 0 or no user bus at all
+   is the system's.  Anyone else rootless is always a user's. */
+static bool
+users_manager (void)
+{
+  cleanup_sdbus struct sdbus b = { 0 };
+  struct berth_error ignored = { 0 };
+  sd_bus_creds *creds = NULL;
+  uid_t owner = 0;
+
+  if (geteuid () != 0)
+    return true;
+  if (sdbus_open (&b, true, &ignored) < 0)
+    return false;
+  if (b.sd_bus_get_owner_creds (b.bus, SD_BUS_CREDS_OWNER_UID | SD_BUS_CREDS_AUGMENT, &creds) >= 0
+      && b.sd_bus_creds_get_owner_uid (creds, &owner) < 0)
+    owner = 0;
+  if (creds)
+    b.sd_bus_creds_unref (creds);
+  berth_debug ("systemd: root in a user namespace; the user bus's owner is %u: the %s manager",
+               (unsigned) owner, owner ? "user's" : "system's");
+  return owner != 0;
+}
+
 /* ---- names ------------------------------------------------------------------ */
 
 static bool
@@ -572,6 +600,7 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, bool user, pid_
   bool gone, by_hand;
 
   memset (cg, 0, sizeof *cg);
+  user = user && users_manager ();
   if (systemd_cgroup_names (cgroups_path, id, user, &unit, &slice, err) < 0)
     return berth_err_set_source (err, "config.json"), -1;
   if (ends_with (unit, ".slice") && expand_slice (unit, &slice_path, err) < 0)
@@ -654,7 +683,8 @@ systemd_cgroup_destroy (struct berth_cgroup *cg, struct berth_error *err)
     return cgroup_destroy (cg, false, err);
   if ((unit = strdup (u)) == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
-  if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0 || unit_job (&b, "StopUnit", unit, &gone, err) < 0)
+  if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0
+      || unit_job (&b, "StopUnit", unit, &gone, err) < 0)
     return -1;
   reset_failed (&b, unit);
   /* systemd removes the scope's cgroup as it stops it; whatever remains

@@ -35,7 +35,10 @@
  *    user's own manager's (user@UID.service), reached over the user's bus
  *    ($DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus, as runc), and
  *    its slice is below that manager's cgroup.  cgroup v2 only
- *    (systemd_cgroup_user_check), as runc.  Later commands know such a
+ *    (systemd_cgroup_user_check), as runc.  Root in a user namespace is
+ *    the user's only when the user bus's owner is not root (runc's auto
+ *    rule: rootless Podman's is, a system container's own systemd is
+ *    not); else the system manager, as before.  Later commands know such a
  *    unit by its directory (systemd_cgroup_user), so the state needs no
  *    more than for a system unit.
  *  - systemd_cgroup_update() sets the same properties on the running unit

@@ -27,6 +27,9 @@
   X (sd_bus_open_system)                                                                   \
   X (sd_bus_open_user)                                                                     \
   X (sd_bus_get_property_string)                                                           \
+  X (sd_bus_get_owner_creds)                                                               \
+  X (sd_bus_creds_get_owner_uid)                                                           \
+  X (sd_bus_creds_unref)                                                                   \
   X (sd_bus_new)                                                                           \
   X (sd_bus_set_address)                                                                   \
   X (sd_bus_start)                                                                         \
