@@ -279,3 +279,59 @@ def test_rootless_podman_with_systemd_cgroup_manager(user, podman_image, runtime
     finally:
         user.run(*base, "rm", "--force", cid, timeout=120)
     assert user.units(f"libpod-{cid}*.scope") == []
+
+
+# ---- root in a user namespace: runc's auto rule -----------------------------
+
+def test_root_in_a_user_namespace_without_a_user_bus_keeps_the_system_manager(
+        rootfs_template, tmp_path):
+    """Root in a user namespace counts as rootless, but with no user bus (or
+    one whose owner is root) the unit is the system manager's, as runc's
+    --rootless auto decides with --systemd-cgroup."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    cid = "rl-root-userns"
+    d = tmp_path / "b"
+    shutil.copytree(rootfs_template, d / "rootfs", symlinks=True)
+    subprocess.run([BERTH, "spec"], cwd=d, check=True)
+    with open(d / "config.json") as f:
+        c = json.load(f)
+    c["process"]["terminal"] = False
+    c["process"]["args"] = ["sleep", "300"]
+    c["linux"]["resources"] = LIMITS
+    # Only root is mapped: devpts cannot take gid=5 there.
+    for m in c["mounts"]:
+        m["options"] = [o for o in m.get("options", []) if o != "gid=5"]
+    with open(d / "config.json", "w") as f:
+        json.dump(c, f)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS")}
+    root = str(tmp_path / "state")
+
+    def in_userns(*args, check=True):
+        # Output to files: the created init keeps what it inherits open.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            p = subprocess.run(["unshare", "--user", "--map-root-user", BERTH, "--root", root,
+                                "--systemd-cgroup", *args], env=env, stdout=out, stderr=err,
+                               text=True, timeout=120, stdin=subprocess.DEVNULL)
+            out.seek(0)
+            err.seek(0)
+            p.stdout, p.stderr = out.read(), err.read()
+        if check and p.returncode != 0:
+            raise AssertionError(f"berth {' '.join(args)}: {p.returncode}: {p.stderr}")
+        return p
+
+    try:
+        in_userns("create", "-b", str(d), cid)
+        pid = json.loads(in_userns("state", cid).stdout)["pid"]
+        path = open(f"/proc/{pid}/cgroup").read().split("::", 1)[1].strip()
+        print(path)
+        assert path == f"/system.slice/berth-{cid}.scope"
+        assert open(f"{CG}{path}/memory.max").read().strip() == str(MEM)
+        assert open(f"{CG}{path}/pids.max").read().strip() == str(PIDS)
+        in_userns("delete", "--force", cid)
+        assert not os.path.exists(f"{CG}{path}")
+    finally:
+        in_userns("delete", "--force", cid, check=False)
+        subprocess.run(["systemctl", "stop", f"berth-{cid}.scope"], capture_output=True)
+        subprocess.run(["systemctl", "reset-failed", f"berth-{cid}.scope"], capture_output=True)
