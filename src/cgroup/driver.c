@@ -8,10 +8,12 @@
 #include "cgroup/resources.h"
 #include "cgroup/systemd_cgroup.h"
 #include "cleanup.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- shared by all three: the cgroupfs mechanics of cgroup.h ---------------- */
 
@@ -128,7 +130,7 @@ sd_check_path (const char *cgroups_path, const char *id, const char **fs_path,
   cleanup_free char *unit = NULL, *slice = NULL;
 
   *fs_path = NULL; /* "slice:prefix:name" is no cgroupfs path */
-  return systemd_cgroup_names (cgroups_path, id, &unit, &slice, err);
+  return systemd_cgroup_names (cgroups_path, id, false, &unit, &slice, err);
 }
 
 /* The unit can only be started with a process in it: attach_init makes
@@ -206,6 +208,13 @@ sd_destroy (struct berth_cgroup *cg, bool only_created, struct berth_error *err)
   return systemd_cgroup_destroy (cg, err);
 }
 
+static int
+sd_attach_init (const char *cgroups_path, const char *id, pid_t pid,
+                const struct oci_resources *r, struct berth_cgroup *cg, struct berth_error *err)
+{
+  return systemd_cgroup_create (cgroups_path, id, false, pid, r, cg, err);
+}
+
 /* Placement is systemd's; everything done to the live cgroup is the same
    file work as with cgroupfs on the cgroup's layout (as runc's systemd
    drivers do). */
@@ -215,10 +224,121 @@ static const struct cgroup_driver systemd_driver = {
   .check_path = sd_check_path,
   .prepare = sd_prepare,
   .check_unused = sd_check_unused,
-  .attach_init = systemd_cgroup_create,
+  .attach_init = sd_attach_init,
   .apply = apply_files,
   .update = sd_update,
   .enter = cgroup_enter,
+  .freeze = sd_freeze,
+  .is_frozen = sd_is_frozen,
+  .pids = sd_pids,
+  .kill_all = sd_kill_all,
+  .destroy = sd_destroy,
+  .present = has_cgroup,
+};
+
+/* ---- systemd, rootless: the user's own manager ------------------------------------ */
+
+static int
+sdu_check_path (const char *cgroups_path, const char *id, const char **fs_path,
+                struct berth_error *err)
+{
+  cleanup_free char *unit = NULL, *slice = NULL;
+
+  *fs_path = NULL;
+  return systemd_cgroup_names (cgroups_path, id, true, &unit, &slice, err);
+}
+
+/* As sd_prepare, and a v1 host is refused before the init exists; root in
+   a user namespace may yet turn out to be the system manager's
+   (systemd_cgroup_create asks the bus), and is refused there if not. */
+static int
+sdu_prepare (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
+             struct berth_error *err)
+{
+  enum berth_cgroup_mode mode;
+  const char *ignored;
+
+  memset (cg, 0, sizeof *cg);
+  if (sdu_check_path (cgroups_path, id, &ignored, err) < 0)
+    {
+      berth_err_set_source (err, "config.json");
+      return -1;
+    }
+  if (geteuid () == 0)
+    return 0;
+  if (cgroup_detect_mode (&mode, err) < 0)
+    return -1;
+  return systemd_cgroup_user_check (mode, err);
+}
+
+static int
+sdu_attach_init (const char *cgroups_path, const char *id, pid_t pid,
+                 const struct oci_resources *r, struct berth_cgroup *cg, struct berth_error *err)
+{
+  return systemd_cgroup_create (cgroups_path, id, true, pid, r, cg, err);
+}
+
+/* The device rules are left out, as runc's rootless managers ignore them:
+   an unprivileged user cannot attach the v2 device filter (BPF), and a
+   user namespace could not use a device it was not given anyway. */
+static int
+sdu_files (const struct berth_cgroup *cg, const struct oci_resources *r, bool update,
+           struct berth_error *err)
+{
+  struct oci_resources no_devices;
+
+  if (r == NULL)
+    return 0;
+  no_devices = *r;
+  no_devices.has_devices = false;
+  return cgroup_apply_resources (cg, &no_devices, update, err);
+}
+
+static int
+sdu_apply (const struct berth_cgroup *cg, const struct oci_resources *r,
+           struct berth_error *err)
+{
+  return sdu_files (cg, r, false, err);
+}
+
+static int
+sdu_update (const struct berth_cgroup *cg, const struct oci_resources *r,
+            struct berth_error *err)
+{
+  if (sdu_files (cg, r, true, err) < 0)
+    return -1;
+  return systemd_cgroup_unit (cg) ? systemd_cgroup_update (cg, r, err) : 0;
+}
+
+/* exec: moving a process needs write access to the cgroup.procs of the
+   common ancestor of where it is and the unit, which a user outside the
+   manager's subtree (a login session's scope) lacks.  As runc's exec, the
+   process then stays where it is. */
+static int
+sdu_enter (const struct berth_cgroup *cg, pid_t pid, struct berth_error *err)
+{
+  char why[1024];
+
+  if (cgroup_enter (cg, pid, err) == 0)
+    return 0;
+  if (err->errnum != EACCES && err->errnum != EPERM && err->errnum != EROFS)
+    return -1;
+  berth_debug ("rootless: process %d stays outside the container's cgroup: %s", (int) pid,
+               berth_err_format (err, why, sizeof why));
+  berth_err_clear (err);
+  return 0;
+}
+
+static const struct cgroup_driver systemd_user_driver = {
+  .name = "systemd-user",
+  .available = systemd_cgroup_available,
+  .check_path = sdu_check_path,
+  .prepare = sdu_prepare,
+  .check_unused = sd_check_unused,
+  .attach_init = sdu_attach_init,
+  .apply = sdu_apply,
+  .update = sdu_update,
+  .enter = sdu_enter,
   .freeze = sd_freeze,
   .is_frozen = sd_is_frozen,
   .pids = sd_pids,
@@ -244,10 +364,18 @@ cgroup_driver_select (bool systemd_cgroup)
 }
 
 const struct cgroup_driver *
+cgroup_driver_select_as (bool systemd_cgroup, bool rootless)
+{
+  if (systemd_cgroup && rootless)
+    return &systemd_user_driver;
+  return cgroup_driver_select (systemd_cgroup);
+}
+
+const struct cgroup_driver *
 cgroup_driver_fallback (const struct cgroup_driver *d, const char *cgroups_path,
                         const struct berth_error *err)
 {
-  if (d == &systemd_driver || (cgroups_path && cgroups_path[0]))
+  if (d == &systemd_driver || d == &systemd_user_driver || (cgroups_path && cgroups_path[0]))
     return NULL;
   if (err->errnum != EACCES && err->errnum != EPERM && err->errnum != EROFS)
     return NULL;
@@ -258,6 +386,6 @@ const struct cgroup_driver *
 cgroup_driver_of (const struct berth_cgroup *cg)
 {
   if (cg->systemd_unit)
-    return &systemd_driver;
+    return systemd_cgroup_user (cg) ? &systemd_user_driver : &systemd_driver;
   return cg->n_dirs ? cgroupfs_for (cg->mode) : &cgroup_none_driver;
 }

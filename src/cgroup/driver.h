@@ -1,7 +1,7 @@
 /* berth — the cgroup driver: who makes and removes a container's cgroup,
  * and how its files are worked on.
  *
- * Four tables:
+ * Four tables (five: systemd has a rootless variant):
  *  - cgroupfs-v1: berth makes the directories, on a v1 or hybrid host (the
  *    v1 hierarchies, plus the unified v2 directory of a hybrid one:
  *    cgroupfs_v1.h);
@@ -9,7 +9,10 @@
  *    (cgroupfs_v2.h);
  *  - systemd (--systemd-cgroup: a transient unit, systemd_cgroup.h) on any
  *    layout: its freeze, is_frozen, pids and kill_all are those of the
- *    cgroupfs table of the cgroup's layout (berth_cgroup.mode).
+ *    cgroupfs table of the cgroup's layout (berth_cgroup.mode).  Rootless,
+ *    its systemd-user variant: the unit is the user's manager's, on v2
+ *    only; the device rules are not applied and an exec'd process the host
+ *    will not move stays outside (both as runc's rootless managers).
  *  - none (cgroup_none.c): no cgroup at all, for a rootless container the
  *    host refuses one (cgroup_driver_fallback); what needs a cgroup is
  *    refused with one line, linux.resources (but its device rules) included.
@@ -96,6 +99,9 @@ struct cgroup_driver {
 /* For create and check: the driver the --systemd-cgroup flag asks for, for
    this host's layout. */
 const struct cgroup_driver *cgroup_driver_select (bool systemd_cgroup);
+/* For create: the same, the systemd-user table when rootless (runc's
+   --rootless, given or detected) with --systemd-cgroup. */
+const struct cgroup_driver *cgroup_driver_select_as (bool systemd_cgroup, bool rootless);
 /* For create, rootless (runc's --rootless, given or detected): `d`'s
    prepare failed with `err`.  When the host refused an unprivileged user
    the cgroup (EACCES, EPERM, EROFS) and the config named none

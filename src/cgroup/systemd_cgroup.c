@@ -1,6 +1,7 @@
 /* The systemd cgroup driver: transient units over sd-bus, libsystemd loaded
    with dlopen() on use.  See systemd_cgroup.h for the contract. */
 #include "cgroup/systemd_cgroup.h"
+#include "cgroup/systemd_priv.h"
 #include "cgroup/convert.h"
 #include "cleanup.h"
 #include "base/log.h"
@@ -18,53 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Types and prototypes only: nothing here links against libsystemd. */
-#include <systemd/sd-bus.h>
-
 #define JPATH ".linux.cgroupsPath"
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define JOB_TIMEOUT_USEC (30 * 1000000ULL) /* runc's */
-#define USEC_INFINITY UINT64_MAX
-
-/* ---- libsystemd, loaded on use ------------------------------------------- */
-
-/* Every libsystemd function the driver calls.  Each is a member of struct
-   sdbus of the function's own type (typeof of the header's prototype), so a
-   mismatch is a compile error, and there is no global state: one table per
-   connection, made and dropped within a single driver call (a berth process
-   makes at most a handful). */
-#define SD_SYMBOLS(X)                                                                      \
-  X (sd_bus_open_system)                                                                   \
-  X (sd_bus_new)                                                                           \
-  X (sd_bus_set_address)                                                                   \
-  X (sd_bus_start)                                                                         \
-  X (sd_bus_flush_close_unref)                                                             \
-  X (sd_bus_message_new_method_call)                                                       \
-  X (sd_bus_message_append)                                                                \
-  X (sd_bus_message_append_array)                                                          \
-  X (sd_bus_message_open_container)                                                        \
-  X (sd_bus_message_close_container)                                                       \
-  X (sd_bus_message_read)                                                                  \
-  X (sd_bus_message_unref)                                                                 \
-  X (sd_bus_call)                                                                          \
-  X (sd_bus_call_method)                                                                   \
-  X (sd_bus_add_match)                                                                     \
-  X (sd_bus_slot_unref)                                                                    \
-  X (sd_bus_process)                                                                       \
-  X (sd_bus_wait)                                                                          \
-  X (sd_bus_error_free)                                                                    \
-  X (sd_bus_error_has_name)
-
-struct sdbus {
-  void *dl;
-  sd_bus *bus;
-  bool legacy; /* a v1 or hybrid host: systemd's legacy properties */
-#define SD_MEMBER(f) __typeof__ (f) *f;
-  SD_SYMBOLS (SD_MEMBER)
-#undef SD_MEMBER
-};
 
 static void
 sdbus_close (struct sdbus *b)
@@ -91,8 +50,49 @@ systemd_cgroup_available (struct berth_error *err)
   return 0;
 }
 
+/* Where sd_bus_open_user looks (runc's first two places too), for the
+   error: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus. */
 static int
-sdbus_open (struct sdbus *b, struct berth_error *err)
+user_bus_fail (struct berth_error *err, int r)
+{
+  const char *addr = getenv ("DBUS_SESSION_BUS_ADDRESS"), *xdg = getenv ("XDG_RUNTIME_DIR");
+
+  if (addr && *addr)
+    return berth_err_sys (err, -r,
+                          "rootless: connect to the user's systemd at $DBUS_SESSION_BUS_ADDRESS "
+                          "(%s)",
+                          addr);
+  if (xdg && *xdg)
+    return berth_err_sys (err, -r,
+                          "rootless: connect to the user's systemd at %s/bus (is the user's "
+                          "manager running, with a bus: dbus-user-session?)",
+                          xdg);
+  return berth_err (err, BERTH_E_UNSUPPORTED,
+                    "rootless: the systemd cgroup driver talks to the user's systemd, and "
+                    "neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR says where its bus is");
+}
+
+/* systemd sends job signals to every direct connection, but on a bus only
+   while some client has subscribed: a user's bus may have none. */
+static void
+subscribe (struct sdbus *b)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+
+  if (b->sd_bus_call_method (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "")
+      < 0)
+    berth_debug ("systemd: Subscribe: %s", e.message ? e.message : "failed");
+  b->sd_bus_error_free (&e);
+}
+
+/* `user`: the user's own manager (rootless), over the user's bus.  sd-bus
+   authenticates with EXTERNAL and sends no uid of its own, so the bus goes
+   by the kernel's word (SO_PEERCRED): from a user namespace (root in
+   Podman's) that is the outer uid, the bus owner's.  runc, whose D-Bus
+   library sends a uid, asks `busctl --user status` for the OwnerUID to
+   send instead; berth needs no such step. */
+static int
+sdbus_open (struct sdbus *b, bool user, struct berth_error *err)
 {
   int r = -1;
 
@@ -112,6 +112,13 @@ sdbus_open (struct sdbus *b, struct berth_error *err)
   }
   SD_SYMBOLS (SD_LOAD)
 #undef SD_LOAD
+  if (user)
+    {
+      if ((r = b->sd_bus_open_user (&b->bus)) < 0)
+        return user_bus_fail (err, r);
+      subscribe (b);
+      return 0;
+    }
   if (geteuid () == 0 && access ("/run/systemd/private", F_OK) == 0
       && b->sd_bus_new (&b->bus) >= 0)
     {
@@ -122,6 +129,7 @@ sdbus_open (struct sdbus *b, struct berth_error *err)
     }
   if ((r = b->sd_bus_open_system (&b->bus)) < 0)
     return berth_err_sys (err, -r, "connect to systemd over D-Bus");
+  subscribe (b);
   return 0;
 }
 
@@ -133,6 +141,46 @@ bus_fail (struct berth_error *err, int r, const sd_bus_error *e, const char *wha
   if (e && e->message)
     return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: %s", what, unit, e->message);
   return berth_err_sys (err, r < 0 ? -r : EIO, "systemd: %s %s", what, unit);
+}
+
+int
+systemd_cgroup_user_check (enum berth_cgroup_mode mode, struct berth_error *err)
+{
+  /* runc refuses the same ("cannot use rootless systemd cgroups manager on
+     cgroup v1"): a user's manager is given no v1 hierarchy to delegate. */
+  if (mode != BERTH_CGROUP_V2)
+    return berth_err (err, BERTH_E_UNSUPPORTED,
+                      "rootless: the systemd cgroup driver needs cgroup v2 (a user's systemd "
+                      "has no v1 hierarchy to delegate); run without --systemd-cgroup");
+  return 0;
+}
+
+/* Root in a user namespace counts as rootless (main.c), but may be the
+   root of a system container whose own systemd runs it.  runc 1.1.5's
+   auto rule there: the user bus's OwnerUID (sd_bus_creds_get_owner_uid,
+   from the cgroup of the bus's owner: `busctl --user status`) decides;
+   not 0 is a user's manager (rootless Podman's), 0 or no user bus at all
+   is the system's.  Anyone else rootless is always a user's. */
+static bool
+users_manager (void)
+{
+  cleanup_sdbus struct sdbus b = { 0 };
+  struct berth_error ignored = { 0 };
+  sd_bus_creds *creds = NULL;
+  uid_t owner = 0;
+
+  if (geteuid () != 0)
+    return true;
+  if (sdbus_open (&b, true, &ignored) < 0)
+    return false;
+  if (b.sd_bus_get_owner_creds (b.bus, SD_BUS_CREDS_OWNER_UID | SD_BUS_CREDS_AUGMENT, &creds) >= 0
+      && b.sd_bus_creds_get_owner_uid (creds, &owner) < 0)
+    owner = 0;
+  if (creds)
+    b.sd_bus_creds_unref (creds);
+  berth_debug ("systemd: root in a user namespace; the user bus's owner is %u: the %s manager",
+               (unsigned) owner, owner ? "user's" : "system's");
+  return owner != 0;
 }
 
 /* ---- names ------------------------------------------------------------------ */
@@ -173,8 +221,8 @@ expand_slice (const char *slice, char **out, struct berth_error *err)
 }
 
 int
-systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, char **slice,
-                      struct berth_error *err)
+systemd_cgroup_names (const char *cgroups_path, const char *id, bool user, char **unit,
+                      char **slice, struct berth_error *err)
 {
   cleanup_free char *copy = NULL, *checked = NULL;
   const char *s = "", *prefix = "berth", *name = id;
@@ -202,7 +250,7 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
     return berth_err_at (err, BERTH_E_VALUE, JPATH,
                          "\"%s\": systemd unit and slice names cannot hold \"/\"", cgroups_path);
   if (*s == '\0')
-    s = "system.slice";
+    s = user ? "user.slice" : "system.slice";
   /* Checked here rather than left to systemd, whose refusal would come
      after berth had started the container's init. */
   if (expand_slice (s, &checked, err) < 0)
@@ -220,6 +268,21 @@ systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, cha
   return 0;
 }
 
+bool
+systemd_cgroup_user (const struct berth_cgroup *cg)
+{
+  const char *dir = cg->systemd_unit && cg->n_dirs ? cg->dirs[0].path : NULL;
+
+  /* The user manager's own cgroup is ".../user@UID.service". */
+  for (const char *s = dir ? strstr (dir, "/user@") : NULL; s; s = strstr (s + 1, "/user@"))
+    {
+      size_t n = strspn (s + 6, "0123456789");
+      if (n && strncmp (s + 6 + n, ".service/", 9) == 0)
+        return true;
+    }
+  return false;
+}
+
 const char *
 systemd_cgroup_unit (const struct berth_cgroup *cg)
 {
@@ -232,193 +295,6 @@ systemd_cgroup_unit (const struct berth_cgroup *cg)
   return base + 1;
 }
 
-/* ---- resource properties ------------------------------------------------- */
-
-/* A "0-3,8" list as the byte array systemd's AllowedCPUs takes (bit n of
-   byte n/8 for CPU n). */
-static int
-list_to_mask (const char *list, const char *jpath, uint8_t *mask, size_t *len,
-              struct berth_error *err)
-{
-  const size_t max = 8 * 1024; /* bits: the mask buffer the callers have */
-  const char *p = list;
-
-  *len = 0;
-  memset (mask, 0, max / 8);
-  while (*p)
-    {
-      char *end;
-      unsigned long a = strtoul (p, &end, 10), b = a;
-      if (end == p)
-        break;
-      if (*end == '-')
-        {
-          p = end + 1;
-          b = strtoul (p, &end, 10);
-          if (end == p)
-            break;
-        }
-      if (a > b || b >= max)
-        break;
-      for (unsigned long i = a; i <= b; i++)
-        mask[i / 8] |= (uint8_t) (1u << (i % 8));
-      *len = *len > b / 8 + 1 ? *len : b / 8 + 1;
-      p = end + (*end == ',');
-      if (*end != ',' && *end != '\0' && *end != '\n')
-        break;
-      if (*end != ',')
-        return 0;
-    }
-  return berth_err_at (err, BERTH_E_VALUE, jpath, "\"%s\" is not a list like \"0-3,8\"", list);
-}
-
-/* A value of a unified memory/pids file: "max" or a number; false if neither. */
-static bool
-unified_u64 (const char *v, uint64_t *out)
-{
-  char *end;
-
-  v += strspn (v, " \t\n");
-  if (strncmp (v, "max", 3) == 0 && v[3 + strspn (v + 3, " \t\n")] == '\0')
-    return *out = USEC_INFINITY, true;
-  errno = 0;
-  *out = strtoull (v, &end, 10);
-  return errno == 0 && end != v && end[strspn (end, " \t\n")] == '\0';
-}
-
-struct props {
-  struct sdbus *b;
-  sd_bus_message *m;
-  int r; /* the first failure of an append */
-};
-
-static void
-prop_t (struct props *p, const char *name, uint64_t v)
-{
-  if (p->r >= 0)
-    p->r = p->b->sd_bus_message_append (p->m, "(sv)", name, "t", v);
-}
-
-static void
-prop_b (struct props *p, const char *name, bool v)
-{
-  if (p->r >= 0)
-    p->r = p->b->sd_bus_message_append (p->m, "(sv)", name, "b", (int) v);
-}
-
-static void
-prop_s (struct props *p, const char *name, const char *v)
-{
-  if (p->r >= 0)
-    p->r = p->b->sd_bus_message_append (p->m, "(sv)", name, "s", v);
-}
-
-static void
-prop_ay (struct props *p, const char *name, const uint8_t *v, size_t n)
-{
-  struct sdbus *b = p->b;
-
-  if (p->r >= 0 && (p->r = b->sd_bus_message_open_container (p->m, 'r', "sv")) >= 0
-      && (p->r = b->sd_bus_message_append (p->m, "s", name)) >= 0
-      && (p->r = b->sd_bus_message_open_container (p->m, 'v', "ay")) >= 0
-      && (p->r = b->sd_bus_message_append_array (p->m, 'y', v, n)) >= 0
-      && (p->r = b->sd_bus_message_close_container (p->m)) >= 0)
-    p->r = b->sd_bus_message_close_container (p->m);
-}
-
-/* runc's addCpuQuota: systemd takes the quota per second of CPU time, and
-   keeps it in whole percent, so round up to the next 10 ms. */
-static void
-prop_cpu_quota (struct props *p, int64_t quota, uint64_t period)
-{
-  uint64_t per_sec = USEC_INFINITY;
-
-  if (period)
-    prop_t (p, "CPUQuotaPeriodUSec", period);
-  if (quota == 0 && period == 0)
-    return;
-  if (quota > 0)
-    {
-      per_sec = (uint64_t) quota * 1000000 / (period ? period : 100000);
-      if (per_sec % 10000)
-        per_sec = (per_sec / 10000 + 1) * 10000;
-    }
-  prop_t (p, "CPUQuotaPerSecUSec", per_sec);
-}
-
-static const struct {
-  const char *file, *prop;
-} unified_props[] = {
-  { "memory.max", "MemoryMax" },   { "memory.high", "MemoryHigh" },
-  { "memory.low", "MemoryLow" },   { "memory.min", "MemoryMin" },
-  { "memory.swap.max", "MemorySwapMax" }, { "pids.max", "TasksMax" },
-  { "cpu.weight", "CPUWeight" },
-};
-
-/* Values the properties cannot take are left out: cgroup_apply_resources
-   reports them, naming their JSON path, right after. */
-static int
-append_resources (struct props *p, const struct oci_resources *r, struct berth_error *err)
-{
-  uint8_t mask[1024]; /* 8192 CPUs or memory nodes */
-  size_t n;
-
-  if (r == NULL)
-    return 0;
-  if (r->memory)
-    {
-      const struct oci_memory *m = r->memory;
-      int64_t limit = m->has_limit ? m->limit : 0, swap = m->has_swap ? m->swap : 0, v2swap;
-      const char *why;
-      if (limit > 0 || limit == -1)
-        prop_t (p, "MemoryMax", limit > 0 ? (uint64_t) limit : USEC_INFINITY);
-      if (m->has_reservation && (m->reservation > 0 || m->reservation == -1))
-        prop_t (p, "MemoryLow", m->reservation > 0 ? (uint64_t) m->reservation : USEC_INFINITY);
-      /* memory+swap to swap alone; only "max" or a swap beside a memory limit. */
-      if (cgconv_swap_to_v2 (swap, limit, &v2swap, &why) == 0
-          && (v2swap == -1 || (limit > 0 && swap > 0)))
-        prop_t (p, "MemorySwapMax", v2swap == -1 ? USEC_INFINITY : (uint64_t) v2swap);
-    }
-  if (r->cpu)
-    {
-      const struct oci_cpu *c = r->cpu;
-      /* On v1 systemd would turn CPUWeight back into shares by a scale of
-         its own; CPUShares keeps the config's value. */
-      if (c->has_shares && c->shares)
-        prop_t (p, p->b->legacy ? "CPUShares" : "CPUWeight",
-                p->b->legacy ? c->shares : cgconv_shares_to_weight (c->shares));
-      prop_cpu_quota (p, c->has_quota ? c->quota : 0, c->has_period ? c->period : 0);
-      if (c->has_cpus && *c->cpus)
-        {
-          if (list_to_mask (c->cpus, ".linux.resources.cpu.cpus", mask, &n, err) < 0)
-            return -1;
-          prop_ay (p, "AllowedCPUs", mask, n);
-        }
-      if (c->has_mems && *c->mems)
-        {
-          if (list_to_mask (c->mems, ".linux.resources.cpu.mems", mask, &n, err) < 0)
-            return -1;
-          prop_ay (p, "AllowedMemoryNodes", mask, n);
-        }
-    }
-  if (r->pids && r->pids->has_limit)
-    prop_t (p, "TasksMax", r->pids->limit > 0 ? (uint64_t) r->pids->limit : USEC_INFINITY);
-  /* The v2 io.weight scale; v1 keeps the blkio scale. */
-  if (r->block_io && r->block_io->has_weight && r->block_io->weight
-      && cgconv_blkio_weight_valid (r->block_io->weight))
-    prop_t (p, p->b->legacy ? "BlockIOWeight" : "IOWeight",
-            p->b->legacy ? r->block_io->weight : cgconv_blkio_to_io_weight (r->block_io->weight));
-  /* On a hybrid host "unified" names the controller-less v2 hierarchy. */
-  for (size_t i = 0; !p->b->legacy && i < r->unified_len; i++)
-    {
-      uint64_t v;
-      for (size_t k = 0; k < sizeof unified_props / sizeof unified_props[0]; k++)
-        if (strcmp (r->unified_keys[i], unified_props[k].file) == 0
-            && unified_u64 (r->unified[i], &v))
-          prop_t (p, unified_props[k].prop, v);
-    }
-  return 0;
-}
 
 /* ---- jobs ------------------------------------------------------------------ */
 
@@ -579,7 +455,7 @@ start_once (struct sdbus *b, const char *unit, const char *slice, const char *de
   prop_b (&p, "IOAccounting", true);
   prop_b (&p, "TasksAccounting", true);
   prop_b (&p, "DefaultDependencies", false);
-  if (p.r >= 0 && append_resources (&p, res, err) < 0)
+  if (p.r >= 0 && sd_append_resources (&p, res, err) < 0)
     goto out;
   if (p.r >= 0)
     p.r = b->sd_bus_message_close_container (p.m);
@@ -687,8 +563,34 @@ enable_unmanaged_controllers (const char *dir)
     }
 }
 
+/* The user manager's slices are below its own cgroup (typically
+   /user.slice/user-UID.slice/user@UID.service): `slice_path`, from the root
+   of the hierarchy, gets that prefix, which the manager's ControlGroup
+   property gives (as runc's rootless v2 driver asks it). */
+static int
+under_user_manager (struct sdbus *b, char **slice_path, struct berth_error *err)
+{
+  sd_bus_error e = SD_BUS_ERROR_NULL;
+  char *manager = NULL, *joined = NULL;
+  int r;
+
+  r = b->sd_bus_get_property_string (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "ControlGroup", &e,
+                                     &manager);
+  if (r < 0)
+    bus_fail (err, r, &e, "read the ControlGroup of", "the user's manager");
+  else if (asprintf (&joined, "%s%s", manager, *slice_path) < 0)
+    r = berth_err_sys (err, ENOMEM, "out of memory"), joined = NULL;
+  b->sd_bus_error_free (&e);
+  free (manager);
+  if (r < 0)
+    return -1;
+  free (*slice_path);
+  *slice_path = joined;
+  return 0;
+}
+
 int
-systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
+systemd_cgroup_create (const char *cgroups_path, const char *id, bool user, pid_t pid,
                        const struct oci_resources *r, struct berth_cgroup *cg,
                        struct berth_error *err)
 {
@@ -698,13 +600,16 @@ systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
   bool gone, by_hand;
 
   memset (cg, 0, sizeof *cg);
-  if (systemd_cgroup_names (cgroups_path, id, &unit, &slice, err) < 0)
+  user = user && users_manager ();
+  if (systemd_cgroup_names (cgroups_path, id, user, &unit, &slice, err) < 0)
     return berth_err_set_source (err, "config.json"), -1;
   if (ends_with (unit, ".slice") && expand_slice (unit, &slice_path, err) < 0)
     return berth_err_set_source (err, "config.json"), -1;
-  if (cgroup_detect_mode (&mode, err) < 0)
+  if (cgroup_detect_mode (&mode, err) < 0 || (user && systemd_cgroup_user_check (mode, err) < 0))
     return -1;
-  if (sdbus_open (&b, err) < 0)
+  if (sdbus_open (&b, user, err) < 0)
+    return -1;
+  if (user && slice_path && under_user_manager (&b, &slice_path, err) < 0)
     return -1;
   b.legacy = mode != BERTH_CGROUP_V2;
   if (start_unit (&b, unit, slice, id, pid, r, err) < 0)
@@ -745,7 +650,7 @@ systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources
 
   if (unit == NULL)
     return berth_err (err, BERTH_E_STATE, "the container's cgroup is not a systemd unit");
-  if (sdbus_open (&b, err) < 0)
+  if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0)
     return -1;
   b.legacy = cg->mode != BERTH_CGROUP_V2;
   p.r = b.sd_bus_message_new_method_call (b.bus, &p.m, SD_DEST, SD_PATH, SD_MANAGER,
@@ -754,7 +659,7 @@ systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources
     p.r = b.sd_bus_message_append (p.m, "sb", unit, 1);
   if (p.r >= 0)
     p.r = b.sd_bus_message_open_container (p.m, 'a', "(sv)");
-  if (p.r >= 0 && append_resources (&p, r, err) < 0)
+  if (p.r >= 0 && sd_append_resources (&p, r, err) < 0)
     ret = -1;
   else if (p.r < 0 || (p.r = b.sd_bus_message_close_container (p.m)) < 0
            || (p.r = b.sd_bus_call (b.bus, p.m, JOB_TIMEOUT_USEC, &e, NULL)) < 0)
@@ -778,7 +683,8 @@ systemd_cgroup_destroy (struct berth_cgroup *cg, struct berth_error *err)
     return cgroup_destroy (cg, false, err);
   if ((unit = strdup (u)) == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
-  if (sdbus_open (&b, err) < 0 || unit_job (&b, "StopUnit", unit, &gone, err) < 0)
+  if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0
+      || unit_job (&b, "StopUnit", unit, &gone, err) < 0)
     return -1;
   reset_failed (&b, unit);
   /* systemd removes the scope's cgroup as it stops it; whatever remains

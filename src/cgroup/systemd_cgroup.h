@@ -6,7 +6,8 @@
  *
  * Contract:
  *  - linux.cgroupsPath is "slice:prefix:name" (runc's form).  An empty path
- *    means ":berth:<id>"; an empty slice means "system.slice".  The unit is
+ *    means ":berth:<id>"; an empty slice means "system.slice" ("user.slice"
+ *    rootless).  The unit is
  *    "<prefix>-<name>.scope" ("<name>.scope" without a prefix), with
  *    Slice=<slice>; a name ending in ".slice" asks for that slice unit
  *    itself (Wants=<slice>), and the process is then put in the slice's
@@ -30,6 +31,16 @@
  *    exception, as runc: CPUQuotaPerSecUSec is rounded up to whole percent).
  *    A unit of that name left over from a failed container is reset and the
  *    start retried once.  On failure nothing is left behind.
+ *  - Rootless (`user`, runc's rootless systemd driver): the unit is the
+ *    user's own manager's (user@UID.service), reached over the user's bus
+ *    ($DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus, as runc), and
+ *    its slice is below that manager's cgroup.  cgroup v2 only
+ *    (systemd_cgroup_user_check), as runc.  Root in a user namespace is
+ *    the user's only when the user bus's owner is not root (runc's auto
+ *    rule: rootless Podman's is, a system container's own systemd is
+ *    not); else the system manager, as before.  Later commands know such a
+ *    unit by its directory (systemd_cgroup_user), so the state needs no
+ *    more than for a system unit.
  *  - systemd_cgroup_update() sets the same properties on the running unit
  *    (SetUnitProperties, runtime).  The caller applies the files first, as
  *    they refuse what cannot be applied (checkBeforeUpdate) before systemd
@@ -47,6 +58,7 @@
 #ifndef BERTH_SYSTEMD_CGROUP_H
 #define BERTH_SYSTEMD_CGROUP_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "cgroup/cgroup.h"
@@ -55,14 +67,16 @@
 
 /* The unit and slice for a cgroupsPath (malloc'd), without any bus traffic:
    lets `create` refuse a bad path before it starts anything. */
-int systemd_cgroup_names (const char *cgroups_path, const char *id, char **unit, char **slice,
-                          struct berth_error *err);
+int systemd_cgroup_names (const char *cgroups_path, const char *id, bool user, char **unit,
+                          char **slice, struct berth_error *err);
+/* Rootless: refuse a host layout the user's manager cannot delegate. */
+int systemd_cgroup_user_check (enum berth_cgroup_mode mode, struct berth_error *err);
 
 /* Whether systemd is the host's init (sd_booted's test), without loading
    libsystemd. */
 int systemd_cgroup_available (struct berth_error *err);
 
-int systemd_cgroup_create (const char *cgroups_path, const char *id, pid_t pid,
+int systemd_cgroup_create (const char *cgroups_path, const char *id, bool user, pid_t pid,
                            const struct oci_resources *r, struct berth_cgroup *cg,
                            struct berth_error *err);
 int systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources *r,
@@ -73,5 +87,8 @@ int systemd_cgroup_destroy (struct berth_cgroup *cg, struct berth_error *err);
    its v2 directory, a ".scope" or ".slice"), pointing into `cg`; NULL when
    none. */
 const char *systemd_cgroup_unit (const struct berth_cgroup *cg);
+/* Whether that unit is a user manager's (rootless): its directory is below
+   a "user@UID.service". */
+bool systemd_cgroup_user (const struct berth_cgroup *cg);
 
 #endif

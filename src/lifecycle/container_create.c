@@ -625,7 +625,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   BERTH_TRACE_SCOPE ("create");
   struct create_job j = { .rt = rt, .id = id, .o = o, .child_pidfd = -1, .console = -1,
                           .state = { -1, -1, NULL },
-                          .cgd = cgroup_driver_select (rt->systemd_cgroup) };
+                          .cgd = cgroup_driver_select_as (rt->systemd_cgroup, rt->rootless) };
   cleanup_config struct oci_config *config = NULL;
   cleanup_seccomp struct berth_seccomp *seccomp = NULL;
   int r = -1;

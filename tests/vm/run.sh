@@ -63,12 +63,15 @@ build=$(cd "$build" && pwd)
 
 # The guest's packages: systemd as PID 1 with its bus, the kernel, berth's
 # shared libraries, the test tier's tools (capsh: a test asks it whether
-# CAP_SYS_RESOURCE is there), Podman.
+# CAP_SYS_RESOURCE is there), Podman; for the rootless tests, a user's own
+# bus (dbus-user-session: /run/user/UID/bus), newuidmap (uidmap) and runc
+# as the control.
 packages=(
   systemd systemd-sysv dbus udev linux-image-amd64 kmod
   libyajl2 libseccomp2 libcap2 libsystemd0
   python3 python3-pytest busybox-static procps libcap2-bin
   podman conmon crun golang-github-containers-common netavark
+  dbus-user-session uidmap runc
 )
 
 # The bookworm mirror apt uses on this host (only it is reachable here).
