@@ -91,7 +91,10 @@ def test_spec_matches_runc_fields(tmp_path):
     assert p.returncode == 0
     ours = json.loads((tmp_path / "config.json").read_text())
     assert ours["ociVersion"] == "1.3.0"
-    if os.path.exists("/usr/sbin/runc"):
+    # berth's spec follows runc 1.1.5 as Debian 12 ships it on the host; the
+    # VM tier's guest installs runc from the mirror when its image is built,
+    # which may be a later Debian update (more masked paths).
+    if os.path.exists("/usr/sbin/runc") and not os.environ.get("BERTH_VM_DRIVER"):
         ref = tmp_path / "runc"
         ref.mkdir()
         subprocess.run(["/usr/sbin/runc", "spec", "-b", str(ref)], check=True)
