@@ -428,7 +428,7 @@ walk (const char *dir, pid_t **pids, size_t *n, bool nested, long deadline,
   if (procs == NULL)
     return cgroup_oom (err);
   if (pids && cgroup_read_file (procs, &text, &mine) < 0)
-    return nested && mine.errnum == ENOENT ? 0 : (*err = mine, -1);
+    return nested && (mine.errnum == ENOENT || mine.errnum == ENODEV) ? 0 : (*err = mine, -1);
   for (p = text; text && (v = strtol (p, &e, 10), e != p); p = e)
     {
       pid_t *nv = *n % 64 ? *pids : realloc (*pids, (*n + 64) * sizeof *nv);
@@ -489,8 +489,10 @@ cgroup_layout_kill_all (const struct cgroup_layout *l, const struct berth_cgroup
       size_t n = 0;
       long left;
 
+      /* Gone is empty: ENOENT, or ENODEV from a cgroup being removed
+         (systemd drops an emptied scope's at once). */
       if (l->pids (cg, &pids, &n, &e) < 0)
-        return e.errnum == ENOENT ? 0 : (*err = e, -1);
+        return e.errnum == ENOENT || e.errnum == ENODEV ? 0 : (*err = e, -1);
       if (n == 0)
         return 0;
       /* cgroup.kill (v2, Linux 5.14) kills the whole subtree in the kernel,

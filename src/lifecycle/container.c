@@ -363,7 +363,7 @@ kill_leftovers (const struct oci_berth_state *s, struct berth_error *err)
   r = driver->kill_all (&cg, 2000, err);
   cgroup_free (&cg);
   if (r < 0)
-    berth_err_prefix (err, "container %s", s->id);
+    berth_err_prefix (err, "container %s: ", s->id);
   return r;
 }
 

@@ -117,7 +117,7 @@ def check_command(events, name, wall_us, child_label):
 # itself (its execve, loading, exit: ~1 ms here) stays under 5% of the wall
 # time.  Under the VM tier's emulated CPU (qemu TCG) that part takes tens of
 # milliseconds, so the container runs longer there; the 5% is the same.
-RUN_FOR = "2" if os.environ.get("BERTH_VM_DRIVER") else "0.06"
+RUN_FOR = "3" if os.environ.get("BERTH_VM_DRIVER") else "0.06"
 
 
 def test_run_traced(berth, bundle, cid, tmp_path):
