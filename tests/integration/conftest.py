@@ -32,6 +32,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
+def run_via_files(argv, **kw):
+    """subprocess.run with stdout and stderr through temporary files, not
+    pipes: a container started by the command inherits them and may keep
+    them open long after the command has exited.  Text mode."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.run(argv, stdout=out, stderr=err, text=True, **kw)
+        out.seek(0)
+        err.seek(0)
+        p.stdout, p.stderr = out.read(), err.read()
+    return p
+
+
 def _require_root():
     if os.geteuid() != 0:
         pytest.skip("integration tests start real containers and need root")
@@ -50,12 +62,7 @@ class Berth:
         created container keeps them (it inherits them) long after berth
         exits."""
         argv = [self.binary, "--root", self.root, *globals_, *[str(a) for a in args]]
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(argv, input=input, stdout=out, stderr=err, text=True,
-                               timeout=timeout, env=env, **kw)
-            out.seek(0)
-            err.seek(0)
-            p.stdout, p.stderr = out.read(), err.read()
+        p = run_via_files(argv, input=input, timeout=timeout, env=env, **kw)
         if check and p.returncode != 0:
             raise AssertionError(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.strip()}")
         return p
@@ -291,13 +298,7 @@ class User:
             # it, and LSan then spins at exit for ever.  ASan and UBSan
             # still check the exec; only the leak check is off.
             env = dict(env, ASAN_OPTIONS=env["ASAN_OPTIONS"] + ":detect_leaks=0")
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                               text=True, cwd=cwd, env=env, timeout=timeout)
-            out.seek(0)
-            err.seek(0)
-            p.stdout, p.stderr = out.read(), err.read()
-        return p
+        return run_via_files(full, stdin=subprocess.DEVNULL, cwd=cwd, env=env, timeout=timeout)
 
     def processes(self, timeout=5.0):
         """This user's live processes, once the dead ones are reaped (a

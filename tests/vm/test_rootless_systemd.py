@@ -16,12 +16,11 @@ import re
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 
 import pytest
 
-from conftest import BERTH
+from conftest import BERTH, run_via_files
 
 CG = "/sys/fs/cgroup"
 USER = "berthsd"
@@ -54,13 +53,8 @@ class User:
         a container keeps what it inherits."""
         full = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
                 "--", *[str(a) for a in argv]]
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                               text=True, cwd=cwd or self.home, env=self.env(),
-                               timeout=timeout)
-            out.seek(0)
-            err.seek(0)
-            p.stdout, p.stderr = out.read(), err.read()
+        p = run_via_files(full, stdin=subprocess.DEVNULL, cwd=cwd or self.home, env=self.env(),
+                          timeout=timeout)
         if check and p.returncode != 0:
             raise AssertionError(f"{' '.join(full)}: exit {p.returncode}: {p.stderr.strip()}")
         return p
@@ -310,13 +304,9 @@ def test_root_in_a_user_namespace_without_a_user_bus_keeps_the_system_manager(
 
     def in_userns(*args, check=True):
         # Output to files: the created init keeps what it inherits open.
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            p = subprocess.run(["unshare", "--user", "--map-root-user", BERTH, "--root", root,
-                                "--systemd-cgroup", *args], env=env, stdout=out, stderr=err,
-                               text=True, timeout=120, stdin=subprocess.DEVNULL)
-            out.seek(0)
-            err.seek(0)
-            p.stdout, p.stderr = out.read(), err.read()
+        p = run_via_files(["unshare", "--user", "--map-root-user", BERTH, "--root", root,
+                           "--systemd-cgroup", *args], env=env, timeout=120,
+                          stdin=subprocess.DEVNULL)
         if check and p.returncode != 0:
             raise AssertionError(f"berth {' '.join(args)}: {p.returncode}: {p.stderr}")
         return p
