@@ -89,7 +89,16 @@ def e2e_tmp():
         pytest.fail(f"no berth binary at {BERTH} (build it, or set BERTH / BERTH_BUILD)")
     d = tempfile.mkdtemp(prefix="berth-e2e-")
     os.chmod(d, 0o755)
-    yield d
+    # The engines' helpers write into the directory they start in (conmon
+    # leaves a file named "oom" after an OOM kill): a scratch one, not the
+    # checkout the tests are run from.
+    cwd = os.getcwd()
+    os.mkdir(os.path.join(d, "cwd"))
+    os.chdir(os.path.join(d, "cwd"))
+    try:
+        yield d
+    finally:
+        os.chdir(cwd)
     left = _mounts_under(d)
     _unmount_all_under(d)
     shutil.rmtree(d, ignore_errors=True)
