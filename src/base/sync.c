@@ -78,9 +78,14 @@ sync_recv (int sock, struct sync_msg *m, int *fd, pid_t *pid, struct berth_error
 
   if (fd)
     *fd = -1;
+  bool reset = false;
+
+  /* A peer that exits with our message unread in its queue (GO sent ahead,
+     and its error sent back) reports ECONNRESET once, before what it
+     wrote: read on. */
   do
     n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !reset && (reset = true))));
   if (n < 0)
     return berth_err_sys (err, errno, "read from the container's init");
   if (n == 0)

@@ -58,7 +58,7 @@ fs_prepare (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
       berth_err_set_source (err, err->path[0] ? "config.json" : "");
       return -1;
     }
-  return cgroup_create (cg, err);
+  return 0;
 }
 
 /* The directories exist already: the init only joins them. */
@@ -82,6 +82,7 @@ static const struct cgroup_driver cgroupfs_v1_driver = {
   .available = fs_available,
   .check_path = fs_check_path,
   .prepare = fs_prepare,
+  .make = cgroup_create,
   .check_unused = cgroupfs_v1_check_unused,
   .attach_init = fs_attach_init,
   .apply = apply_files,
@@ -100,6 +101,7 @@ static const struct cgroup_driver cgroupfs_v2_driver = {
   .available = fs_available,
   .check_path = fs_check_path,
   .prepare = fs_prepare,
+  .make = cgroup_create,
   .check_unused = cgroupfs_v2_check_unused,
   .attach_init = fs_attach_init,
   .apply = apply_files,

@@ -28,12 +28,14 @@
  *    layout the cgroup has, for what the ops do: it calls the ops.
  *  - A recorded cgroup with no directory that is not a systemd unit's is
  *    the none table's (its record is "mode=..." alone).
- *  - create's order: prepare (before the init exists), and, once the init is
- *    cloned and waiting, attach_init.  prepare either fills `cg` (and makes
- *    its directories) or leaves it empty when the driver can only make the
- *    cgroup with a process in it (systemd); attach_init then fills it.  The
- *    caller records the cgroup, runs check_unused and apply as soon as `cg`
- *    is filled, whichever step filled it.
+ *  - create's order: prepare (before the init exists), make (before or
+ *    after the clone: the init makes its namespaces meanwhile) and, once the
+ *    init is cloned and waiting, attach_init.  prepare either fills `cg`
+ *    (making nothing yet) or leaves it empty when the driver can only make
+ *    the cgroup with a process in it (systemd); make, where the driver has
+ *    one, makes the directories `cg` names; attach_init fills an empty `cg`.
+ *    The caller records the cgroup, runs check_unused and apply as soon as
+ *    `cg` is filled and made, whichever step did it.
  *  - prepare and attach_init fail leaving `cg` as destroy(only_created)
  *    needs it; destroy(only_created) undoes a failed create (the directories
  *    it made; systemd's unit, which a create always makes itself);
@@ -69,6 +71,8 @@ struct cgroup_driver {
   /* create, before the init exists (see above). */
   int (*prepare) (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
                   struct berth_error *err);
+  /* create: make the directories prepare placed (NULL: nothing to make). */
+  int (*make) (struct berth_cgroup *cg, struct berth_error *err);
   /* create: refuse a cgroup that is frozen or already holds processes. */
   int (*check_unused) (const struct berth_cgroup *cg, struct berth_error *err);
   /* create: put the waiting init `pid` in, making the cgroup when prepare
@@ -103,7 +107,7 @@ const struct cgroup_driver *cgroup_driver_select (bool systemd_cgroup);
    --rootless, given or detected) with --systemd-cgroup. */
 const struct cgroup_driver *cgroup_driver_select_as (bool systemd_cgroup, bool rootless);
 /* For create, rootless (runc's --rootless, given or detected): `d`'s
-   prepare failed with `err`.  When the host refused an unprivileged user
+   prepare or make failed with `err`.  When the host refused an unprivileged user
    the cgroup (EACCES, EPERM, EROFS) and the config named none
    (linux.cgroupsPath empty), the none table to go on with, as runc's
    rootless cgroupfs managers ignore that failure; else NULL.  The systemd

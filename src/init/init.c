@@ -35,9 +35,17 @@
 int
 init_direct_clone_flags (const struct ns_plan *ns)
 {
+  return ns->new_flags & CLONE_NEWPID;
+}
+
+int
+init_direct_unshare_flags (const struct ns_plan *ns)
+{
   /* The cgroup namespace is unshared later, once the init sits in its own
-     cgroup, so that the namespace is rooted there. */
-  return ns->new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_NEWUSER);
+     cgroup, so that the namespace is rooted there.  Making a network
+     namespace is most of a clone's cost: in the init, it overlaps the
+     runtime's mkdirs and resource writes instead of delaying them. */
+  return ns->new_flags & ~(CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME | CLONE_NEWUSER);
 }
 
 __attribute__ ((noreturn)) static void
@@ -303,6 +311,13 @@ init_run (struct init_ctx *ctx)
     stage_one (ctx);
   else
     {
+      if (ctx->unshare_flags
+          && BERTH_TRACED ("new namespaces", unshare (ctx->unshare_flags)) < 0)
+        {
+          berth_err_sys (&err, errno, "create the container's namespaces (0x%x)",
+                         ctx->unshare_flags);
+          fail (ctx, &err);
+        }
       if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
         _exit (1);
       if (BERTH_TRACED ("namespaces", ns_join (ctx->ns, false, &err)) < 0)
@@ -323,16 +338,17 @@ init_run (struct init_ctx *ctx)
         keep[n++] = ctx->bind_sources[i];
     laststage_close_fds (&ls, keep, n);
   }
-  /* The systemd driver's cgroup exists only once systemd has placed this
-     process, after the clone that copied ctx->cgroup: a v1 "cgroup" mount
-     needs its directories, which are where this process now is (read
-     before the cgroup namespace hides the path). */
+  /* The runtime makes the cgroup after the clone that copied ctx->cgroup
+     (and systemd's exists only once systemd placed this process): a v1
+     "cgroup" mount needs its directories, which are where this process now
+     is (read before the cgroup namespace hides the path). */
   if (ro.cgroup && ro.cgroup->n_dirs == 0
       && cgroup_current (&own_cgroup, &(struct berth_error){ 0 }) == 0)
     ro.cgroup = &own_cgroup;
   /* A new network namespace starts with lo down; runc brings it up, and
      programs expect 127.0.0.1 to work even with no other network. */
-  if ((ctx->ns->new_flags & CLONE_NEWNET) && loopback_up (&err) < 0)
+  if ((ctx->ns->new_flags & CLONE_NEWNET)
+      && BERTH_TRACED ("loopback up", loopback_up (&err)) < 0)
     fail (ctx, &err);
   if ((ctx->ns->new_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
     {
@@ -344,7 +360,8 @@ init_run (struct init_ctx *ctx)
       berth_err_sys (&err, errno, "setsid");
       fail (ctx, &err);
     }
-  if (!ctx->no_new_keyring && join_session_keyring (ctx->id, &err) < 0)
+  if (!ctx->no_new_keyring
+      && BERTH_TRACED ("session keyring", join_session_keyring (ctx->id, &err)) < 0)
     fail (ctx, &err);
 
   if (BERTH_TRACED ("rootfs", rootfs_prepare (c, &ro, &err)) < 0)

@@ -5,6 +5,8 @@
  * code: it execs the container's program or _exits.  Sequence, as a list:
  *   [staged: join path namespaces, unshare user ns and wait for the maps,
  *    unshare the rest, write time offsets, fork the real init]
+ *   [direct: unshare the namespaces the clone did not make (all new ones but
+ *    pid, cgroup, time, user), while the runtime makes the cgroup]
  *   wait for GO (cgroup placed) -> join path namespaces -> close every fd
  *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH),
  *   the log and the bind sources -> unshare cgroup ns
@@ -40,6 +42,7 @@ struct init_ctx {
   int exec_fifo_fd;       /* O_PATH, of exec.fifo itself: never a directory */
   struct ns_plan *ns;
   bool staged;            /* two-step start: user or time namespace involved */
+  int unshare_flags;      /* direct path: init_direct_unshare_flags() */
   int preserve_fds;       /* fds 3 .. 3+N-1 stay open in the container */
   bool no_pivot;
   bool no_new_keyring;
@@ -54,7 +57,11 @@ struct init_ctx {
 
 __attribute__ ((noreturn)) void init_run (struct init_ctx *ctx);
 
-/* Clone flags used for the direct (single clone) path. */
+/* The direct (single clone) path: the new namespaces the clone itself
+   makes (only the pid namespace, which unshare cannot give the caller) and
+   those the init unshares at once, in parallel with the runtime's cgroup
+   work, before it waits for GO. */
 int init_direct_clone_flags (const struct ns_plan *ns);
+int init_direct_unshare_flags (const struct ns_plan *ns);
 
 #endif

@@ -115,6 +115,7 @@ struct create_job {
   struct state_handle state;
   const struct cgroup_driver *cgd; /* from --systemd-cgroup, once */
   struct berth_cgroup cg;
+  bool cg_made;  /* the driver's make has run */
   bool cg_ready; /* cgroup_ready has run */
   struct ns_plan ns;
   pid_t first_child;
@@ -233,11 +234,11 @@ enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
   return j->cg_ready ? 0 : cgroup_ready (j, err);
 }
 
-/* The driver's prepare; rootless, a cgroup the host refuses this user is
-   given up for none (cgroup_driver_fallback), and cgroup_ready then
-   refuses any resource the config asks for. */
+/* Rootless, a cgroup the host refuses this user is given up for none
+   (cgroup_driver_fallback), and cgroup_ready then refuses any resource the
+   config asks for. */
 static int
-prepare_cgroup (struct create_job *j, struct berth_error *err)
+fall_back_to_none (struct create_job *j, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
   const char *path = l ? l->cgroups_path : NULL;
@@ -245,8 +246,6 @@ prepare_cgroup (struct create_job *j, struct berth_error *err)
   struct berth_error ignored = { 0 };
   char why[1024];
 
-  if (j->cgd->prepare (path, j->id, &j->cg, err) == 0)
-    return 0;
   if (!j->rt->rootless || (none = cgroup_driver_fallback (j->cgd, path, err)) == NULL)
     return -1;
   berth_debug ("rootless: running without a cgroup: %s",
@@ -255,9 +254,36 @@ prepare_cgroup (struct create_job *j, struct berth_error *err)
   cgroup_free (&j->cg);
   *err = (struct berth_error){ 0 };
   j->cgd = none;
+  j->cg_made = true;
   if (none->prepare (path, j->id, &j->cg, err) < 0)
     return -1;
   return cgroup_ready (j, err);
+}
+
+static int
+prepare_cgroup (struct create_job *j, struct berth_error *err)
+{
+  const struct oci_linux *l = j->config->linux;
+
+  if (j->cgd->prepare (l ? l->cgroups_path : NULL, j->id, &j->cg, err) == 0)
+    return 0;
+  return fall_back_to_none (j, err);
+}
+
+/* The directories, and the resources as soon as they exist. */
+static int
+make_cgroup (struct create_job *j, struct berth_error *err)
+{
+  if (!j->cg_made)
+    {
+      j->cg_made = true;
+      if (j->cgd->make && BERTH_TRACED ("cgroup make", j->cgd->make (&j->cg, err)) < 0)
+        return fall_back_to_none (j, err);
+    }
+  if (j->cg.n_dirs > 0 && !j->cg_ready
+      && BERTH_TRACED ("cgroup apply", cgroup_ready (j, err)) < 0)
+    return -1;
+  return 0;
 }
 
 /* ID-mapped mounts that take the container's mapping (rootfs.h), once its
@@ -323,6 +349,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .exec_fifo_fd = fifo,
         .ns = &j->ns,
         .staged = staged,
+        .unshare_flags = staged ? 0 : init_direct_unshare_flags (&j->ns),
         .preserve_fds = j->o->preserve_fds,
         .no_pivot = j->o->no_pivot,
         .no_new_keyring = j->o->no_new_keyring,
@@ -343,9 +370,15 @@ spawn_init (struct create_job *j, struct berth_error *err)
   TEST_STOP_AT ("create:cloned");
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
+  /* While the init makes its namespaces; systemd makes its unit with the
+     init in it (enter_cgroup). */
+  if (make_cgroup (j, err) < 0)
+    return -1;
   if (BERTH_TRACED ("cgroup attach", enter_cgroup (j, child, err)) < 0)
     return -1;
-  if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
+  /* An init that could not make its namespaces has sent its error and
+     exited: the loop below reads it. */
+  if (sync_send (sock, SYNC_GO, NULL, -1) < 0 && errno != EPIPE)
     return berth_err_sys (err, errno, "start the container's init");
   if (staged && (j->ns.new_flags & CLONE_NEWUSER))
     {
@@ -558,11 +591,12 @@ create_steps (struct create_job *j, struct berth_error *err)
     return berth_err_sys (err, errno, "create exec fifo");
   if (j->notify_socket && prepare_notify (j, err) < 0)
     return -1;
-  /* cgroupfs makes the directories now; systemd only checks the path, and
-     makes its unit with the init in it (enter_cgroup). */
+  /* cgroupfs places the directories now, and makes them after the clone,
+     while the init makes its namespaces.  Rootless, they are made before:
+     a host that refuses them makes the container go on with none
+     (fall_back_to_none), and the init must not have copied the others. */
   if (BERTH_TRACED ("cgroup prepare", prepare_cgroup (j, err)) < 0
-      || (j->cg.n_dirs > 0 && !j->cg_ready
-          && BERTH_TRACED ("cgroup apply", cgroup_ready (j, err)) < 0))
+      || (j->rt->rootless && make_cgroup (j, err) < 0))
     return -1;
   /* Before the clone: the buffer is written here, not in pages the parent
      then shares copy-on-write with the init (every page either of them
