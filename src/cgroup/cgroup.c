@@ -109,49 +109,70 @@ cgroup_detect_mode (enum berth_cgroup_mode *mode, struct berth_error *err)
   return 0;
 }
 
-/* Mountinfo escapes space, tab, newline and backslash (only those) as \ooo. */
-static void
-unescape (char *s)
-{
-  char *w = s;
-  unsigned o;
+/* What find_mount needs of one line of mountinfo, pointing into it. */
+struct mount_entry {
+  char *root, *point, *fs, *opts;
+};
 
-  for (; *s; s++)
-    *w++ = *s == '\\' && sscanf (s + 1, "%3o", &o) == 1 ? (s += 3, (char) o) : *s;
-  *w = '\0';
+/* Split mountinfo text in place, once for every hierarchy find_mount
+   looks for ("id parent dev root point opts [optional...] - fs source
+   superopts"; strsep, as a field such as the source may be empty). */
+static int
+parse_mountinfo (char *mi, struct mount_entry **out, size_t *n, struct berth_error *err)
+{
+  size_t cap = 0;
+  char *line;
+
+  *out = NULL;
+  *n = 0;
+  while ((line = strsep (&mi, "\n")) != NULL)
+    {
+      char *sep = strstr (line, " - "), *head = line, *tail, *f[5] = { NULL };
+      if (sep == NULL)
+        continue;
+      *sep = '\0';
+      tail = sep + 3;
+      for (size_t i = 0; i < 5 && head; i++)
+        f[i] = strsep (&head, " ");
+      char *fs = strsep (&tail, " "), *source = strsep (&tail, " "), *opts = strsep (&tail, " ");
+      if (f[4] == NULL || source == NULL || opts == NULL)
+        continue;
+      if (*n == cap)
+        {
+          struct mount_entry *m = realloc (*out, (cap = cap ? 2 * cap : 32) * sizeof *m);
+          if (m == NULL)
+            return free (*out), *out = NULL, cgroup_oom (err);
+          *out = m;
+        }
+      mountinfo_unescape (f[3]);
+      mountinfo_unescape (f[4]);
+      (*out)[(*n)++] = (struct mount_entry){ .root = f[3], .point = f[4], .fs = fs, .opts = opts };
+    }
+  return 0;
 }
 
 /* Find the mount of the v1 hierarchy holding the controllers `ctrls`, or
    (ctrls NULL) the cgroup2 mount at `want`: its mount point and root.  As
    runc, only v1 mounts under /sys/fs/cgroup count (not a bind mount in some
    rootfs); the last one wins, as it hides any before it at that point. */
-static bool
-find_mount (const char *mountinfo, const char *ctrls, const char *want, char **point, char **root)
+static const struct mount_entry *
+find_mount (const struct mount_entry *mounts, size_t n, const char *ctrls, const char *want)
 {
-  cleanup_fclose FILE *f = fmemopen ((void *) mountinfo, strlen (mountinfo), "r");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  const struct mount_entry *found = NULL;
 
-  while (f && getline (&line, &cap, f) > 0)
+  for (size_t i = 0; i < n; i++)
     {
-      cleanup_free char *r = NULL, *m = NULL, *fs = NULL, *opts = NULL;
-      const char *sep = strstr (line, " - "), *c = ctrls;
-      if (!sep || sscanf (line, "%*s %*s %*s %ms %ms", &r, &m) != 2
-          || sscanf (sep + 3, "%ms %*s %ms", &fs, &opts) != 2)
-        continue;
-      unescape (r);
-      unescape (m);
+      const struct mount_entry *e = &mounts[i];
+      const char *c = ctrls;
       /* c ends NULL only once every controller was found in opts. */
-      while (ctrls && !strcmp (fs, "cgroup") && has_word (opts, c, ",") && (c = strchr (c, ',')))
+      while (ctrls && !strcmp (e->fs, "cgroup") && has_word (e->opts, c, ",") && (c = strchr (c, ',')))
         c++;
-      if (ctrls ? c != NULL || !is_within (CG_ROOT, m) : strcmp (fs, "cgroup2") || strcmp (m, want))
+      if (ctrls ? c != NULL || !is_within (CG_ROOT, e->point)
+                : strcmp (e->fs, "cgroup2") || strcmp (e->point, want))
         continue;
-      free (*point);
-      free (*root);
-      *point = steal_pointer (&m);
-      *root = steal_pointer (&r);
+      found = e;
     }
-  return *point != NULL;
+  return found;
 }
 
 /* Collapse ".", ".." and repeated slashes; refuse a ".." that climbs above
@@ -232,8 +253,10 @@ cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *c
 {
   __attribute__ ((cleanup (cgroup_free))) struct berth_cgroup tmp = { 0 };
   cleanup_free char *rel = NULL, *self = NULL, *mi = NULL;
+  cleanup_free struct mount_entry *mounts = NULL;
   const char *p = cgroups_path && *cgroups_path ? cgroups_path : id, *want;
   char *save = NULL, *line;
+  size_t n_mounts;
 
   memset (cg, 0, sizeof *cg);
   if (p == NULL || *p == '\0')
@@ -242,12 +265,13 @@ cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *c
     return berth_err_prefix (err, "cgroups path \"%s\" ", p), -1;
   if (cgroup_detect_mode (&tmp.mode, err) < 0
       || cgroup_read_file ("/proc/self/cgroup", &self, err) < 0
-      || cgroup_read_file ("/proc/self/mountinfo", &mi, err) < 0)
+      || cgroup_read_file ("/proc/self/mountinfo", &mi, err) < 0
+      || parse_mountinfo (mi, &mounts, &n_mounts, err) < 0)
     return -1;
   /* Lines are "N:ctrl1,ctrl2:/path" for v1 and "0::/path" for v2. */
   for (line = strtok_r (self, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
-      cleanup_free char *point = NULL, *root = NULL;
+      const struct mount_entry *m;
       char *ctrls = strchr (line, ':'), *own;
       if (ctrls == NULL || (own = strchr (++ctrls, ':')) == NULL)
         continue;
@@ -256,9 +280,9 @@ cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgroup *c
       if (*ctrls ? tmp.mode == BERTH_CGROUP_V2 : tmp.mode == BERTH_CGROUP_V1)
         continue;
       want = tmp.mode == BERTH_CGROUP_V2 ? CG_ROOT : CG_UNIFIED;
-      if (!find_mount (mi, *ctrls ? ctrls : NULL, want, &point, &root))
+      if ((m = find_mount (mounts, n_mounts, *ctrls ? ctrls : NULL, want)) == NULL)
         continue; /* a hierarchy nobody mounted cannot hold the container */
-      if (place (&tmp, ctrls, point, root, own, *p == '/', rel, err) < 0)
+      if (place (&tmp, ctrls, m->point, m->root, own, *p == '/', rel, err) < 0)
         return -1;
     }
   if (tmp.n_dirs == 0)
@@ -296,7 +320,12 @@ make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
   char *slash = parent ? strrchr (parent, '/') : NULL;
   struct stat st;
 
-  if (stat (path, &st) == 0)
+  /* v1: a mkdir is the test, and nothing is enabled on the parent. */
+  if (!v2 && mkdir (path, 0755) == 0)
+    return *top || (*top = strdup (path)) ? 0 : cgroup_oom (err);
+  if (!v2 && errno != ENOENT)
+    return errno == EEXIST ? 0 : berth_err_sys (err, errno, "mkdir %s", path);
+  if (v2 && stat (path, &st) == 0)
     return 0;
   if (slash == NULL || slash == parent)
     return parent ? berth_err_sys (err, ENOENT, "mkdir %s", path) : cgroup_oom (err);
@@ -311,26 +340,29 @@ make_dirs (const char *path, bool v2, char **top, struct berth_error *err)
 }
 
 /* A new v1 cpuset cgroup has empty cpuset.cpus/mems and refuses tasks until
-   they are set: inherit them from the nearest ancestor that has them. */
+   they are set: inherit them from the nearest ancestor that has them.
+   *value receives what `dir` has now. */
 static int
-cpuset_inherit (const char *dir, const char *file, struct berth_error *err)
+cpuset_inherit (const char *dir, const char *file, char **value, struct berth_error *err)
 {
   cleanup_free char *path = cgroup_join (dir, file), *parent = strdup (dir);
-  cleanup_free char *ppath = NULL, *val = NULL, *pval = NULL;
+  cleanup_free char *val = NULL;
   char *slash = parent ? strrchr (parent, '/') : NULL;
 
   if (!path || !parent || cgroup_read_file (path, &val, err) < 0)
     return path && parent ? -1 : cgroup_oom (err);
-  if (val[strspn (val, " \n")] != '\0')
-    return 0;
-  if (slash == NULL || slash == parent)
-    return berth_err (err, BERTH_E_SYSTEM, "no ancestor of %s has %s set", dir, file);
-  *slash = '\0';
-  if ((ppath = cgroup_join (parent, file)) == NULL)
-    return cgroup_oom (err);
-  if (cpuset_inherit (parent, file, err) < 0 || cgroup_read_file (ppath, &pval, err) < 0)
-    return -1;
-  return cgroup_write_file (path, pval, err);
+  if (val[strspn (val, " \n")] == '\0')
+    {
+      if (slash == NULL || slash == parent)
+        return berth_err (err, BERTH_E_SYSTEM, "no ancestor of %s has %s set", dir, file);
+      *slash = '\0';
+      free (val);
+      val = NULL;
+      if (cpuset_inherit (parent, file, &val, err) < 0 || cgroup_write_file (path, val, err) < 0)
+        return -1;
+    }
+  *value = steal_pointer (&val);
+  return 0;
 }
 
 int
@@ -345,10 +377,12 @@ cgroup_create (struct berth_cgroup *cg, struct berth_error *err)
       int r = make_dirs (d->path, *d->controller == '\0', &d->created_top, err);
 
       d->created = d->created_top != NULL;
+      cleanup_free char *cpus = NULL, *mems = NULL;
+
       if (r == 0 && cpuset)
-        r = cpuset_inherit (d->path, "cpuset.cpus", err);
+        r = cpuset_inherit (d->path, "cpuset.cpus", &cpus, err);
       if (r == 0 && cpuset)
-        r = cpuset_inherit (d->path, "cpuset.mems", err);
+        r = cpuset_inherit (d->path, "cpuset.mems", &mems, err);
       if (r < 0)
         return (void) cgroup_destroy (cg, true, &(struct berth_error){ 0 }), -1;
     }
