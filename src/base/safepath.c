@@ -348,6 +348,35 @@ mkdir_pass (int root_fd, char want[PATH_MAX], mode_t mode, int *out_fd)
   if (errno != ENOENT)
     return -1;
 
+  /* Most often only the last component is missing (a mount point in a
+     fresh /dev or /sys/fs/cgroup): made from its parent, opened as any
+     path inside the root, in four calls rather than a walk from the top. */
+  char *slash = strrchr (want, '/');
+  if (slash && slash[1] != '\0' && !is_dot_or_dotdot (slash + 1))
+    {
+      *slash = '\0';
+      parent = open_in_root (root_fd, want, O_PATH | O_DIRECTORY, 0);
+      *slash = '/';
+      if (parent >= 0)
+        {
+          if (mkdirat (parent, slash + 1, mode) < 0 && errno != EEXIST)
+            return -1;
+          if ((fd = open_in_root (root_fd, want, O_PATH | O_DIRECTORY, 0)) >= 0)
+            {
+              *out_fd = fd;
+              return 0;
+            }
+          if (errno != ENOENT)
+            return -1;
+          return rewrite_through_link (parent, want, (size_t) (slash + 1 - want), strlen (want))
+                         < 0
+                     ? -1
+                     : 1;
+        }
+      if (errno != ENOENT)
+        return -1;
+    }
+
   parent = openat (root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (parent < 0)
     return -1;
