@@ -11,8 +11,11 @@
  *            close-on-exec -> [seccomp without no_new_privs] -> user,
  *            capabilities, no_new_privs -> READY, wait for GO -> [seccomp
  *            with no_new_privs] -> execve
- *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final,
- *            --pid-file, --pidfd-socket -> GO -> wait for execve
+ *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final
+ *            -> GO (all at once after the fork, while the child sets up,
+ *            unless paused, execCPUAffinity.initial or a seccomp listener
+ *            ask for them after READY) -> READY -> --pid-file,
+ *            --pidfd-socket -> wait for execve
  *            (the sync socket is close-on-exec: EOF means it happened)
  *            -> unlock -> detach, or wait and return the exit status.
  *
@@ -373,6 +376,7 @@ struct job {
   struct berth_cgroup_dir *cg_dirs; /* c.cgroup's, with those paths */
   int sock;
   pid_t child;
+  bool child_failed; /* it sent SYNC_ERROR */
   int child_pidfd;
   int console;
   struct sched_plan sched;        /* scheduler and ioPriority */
@@ -419,6 +423,7 @@ await_ready (struct job *j, const struct exec_options *o, struct berth_error *er
       if (m.kind == SYNC_ERROR)
         {
           *err = m.err;
+          j->child_failed = true;
           if (o->process_file && err->path[0] && !err->source[0])
             berth_err_set_source (err, "process.json");
           return -1;
@@ -473,6 +478,21 @@ apply_scheduling (struct job *j, const struct exec_options *o, struct berth_erro
   if (r < 0)
     berth_err_set_source (err, o->process_file ? "process.json" : "config.json");
   return r;
+}
+
+/* The process into the container's cgroups, its scheduling, then GO. */
+static int
+go_ahead (struct job *j, const struct exec_options *o, struct berth_error *err)
+{
+  struct berth_cgroup cg = { j->c.cgroup.mode, j->cg_dirs, j->c.cgroup.n_dirs };
+
+  if (BERTH_TRACED ("cgroup enter", j->c.cgroup_driver->enter (&cg, j->child, err)) < 0
+      || apply_scheduling (j, o, err) < 0)
+    return -1;
+  /* EPIPE: the child failed and exited; await_ready reads why. */
+  if (sync_send (j->sock, SYNC_GO, NULL, -1) < 0 && errno != EPIPE)
+    return berth_err_sys (err, errno, "start the exec'd process");
+  return 0;
 }
 
 static int
@@ -539,19 +559,29 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   if (j->child_pidfd < 0)
     return berth_err_sys (err, errno, "pidfd_open the exec'd process");
 
+  /* The cgroups, the scheduler and GO at once, while the child sets itself
+     up: it then finds GO waiting and execs without a round trip.  Not when
+     the container is paused (a process in a frozen cgroup stops before it
+     could say it is set up), nor with execCPUAffinity.initial (which holds
+     until the process is in the cgroup), nor with a seccomp listener (whose
+     relay takes the GO the child waits for first). */
+  bool early = !paused && j->affinity.initial.set == NULL
+               && laststage_seccomp_slot (j->seccomp, j->p) != LASTSTAGE_SECCOMP_LISTENER;
+  if (early && go_ahead (j, o, err) < 0)
+    {
+      /* A child that failed first (its cwd, say) is why: its error is the
+         one to tell. */
+      struct berth_error child_err = { 0 };
+      if (await_ready (j, o, &child_err) < 0 && j->child_failed)
+        *err = child_err;
+      return -1;
+    }
   if (BERTH_TRACED ("wait for the process", await_ready (j, o, err)) < 0
-      || BERTH_TRACED ("cgroup enter",
-                       j->c.cgroup_driver->enter (&(struct berth_cgroup){ j->c.cgroup.mode,
-                                                                          j->cg_dirs,
-                                                                          j->c.cgroup.n_dirs },
-                                                  j->child, err)) < 0
-      || apply_scheduling (j, o, err) < 0
       || (o->pid_file && write_pid_file (o->pid_file, j->child, err) < 0)
       || (o->pidfd_socket
-          && unix_send_fd (o->pidfd_socket, j->child_pidfd, "pidfd", "pidfd socket", err) < 0))
+          && unix_send_fd (o->pidfd_socket, j->child_pidfd, "pidfd", "pidfd socket", err) < 0)
+      || (!early && go_ahead (j, o, err) < 0))
     return -1;
-  if (sync_send (j->sock, SYNC_GO, NULL, -1) < 0)
-    return berth_err_sys (err, errno, "start the exec'd process");
   /* A frozen process will exec when the container is resumed; nothing to
      wait for now. */
   if (paused)
