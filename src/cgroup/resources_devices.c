@@ -92,15 +92,20 @@ build_rules (struct res_ctx *c, const struct oci_resources *r, struct dev_rule *
   return 0;
 }
 
+/* v1's two files, opened once for the whole list. */
+struct v1_files {
+  struct res_file allow, deny;
+};
+
 static int
-write_v1_rule (struct res_ctx *c, const char *dir, const struct dev_rule *d)
+write_v1_rule (struct res_ctx *c, const struct v1_files *f, const struct dev_rule *d)
 {
-  const char *file = d->allow ? "devices.allow" : "devices.deny";
+  const struct res_file *file = d->allow ? &f->allow : &f->deny;
   char maj[24] = "*", min[24] = "*", acc[4] = "";
   size_t k = 0;
 
   if (dev_rule_is_reset (d))
-    return res_write (c, JP ("devices"), dir, file, "a");
+    return res_write_to (c, JP ("devices"), file, "a");
   if (d->major >= 0)
     snprintf (maj, sizeof maj, "%" PRId64, d->major);
   if (d->minor >= 0)
@@ -110,10 +115,17 @@ write_v1_rule (struct res_ctx *c, const char *dir, const struct dev_rule *d)
       acc[k++] = "mrw"[b];
   /* v1 reads a bare "a" as all devices: a narrower "a" rule is both kinds. */
   if (d->type == 'a')
-    return res_write (c, JP ("devices"), dir, file, "c %s:%s %s", maj, min, acc) < 0
+    return res_write_to (c, JP ("devices"), file, "c %s:%s %s", maj, min, acc) < 0
                ? -1
-               : res_write (c, JP ("devices"), dir, file, "b %s:%s %s", maj, min, acc);
-  return res_write (c, JP ("devices"), dir, file, "%c %s:%s %s", d->type, maj, min, acc);
+               : res_write_to (c, JP ("devices"), file, "b %s:%s %s", maj, min, acc);
+  return res_write_to (c, JP ("devices"), file, "%c %s:%s %s", d->type, maj, min, acc);
+}
+
+static void
+v1_files_close (struct v1_files *f)
+{
+  res_file_close (&f->allow);
+  res_file_close (&f->deny);
 }
 
 int
@@ -134,14 +146,18 @@ res_devices (struct res_ctx *c, const struct oci_resources *r)
          applies each write to the exact device it names, so the result is
          that of defaults-then-user alone. */
       size_t reset = n > 0 && dev_rule_is_reset (&rules[0]), user = reset + N_DEFAULT;
+      __attribute__ ((cleanup (v1_files_close))) struct v1_files f = { { .fd = -1 }, { .fd = -1 } };
+      if (res_open (c, JP ("devices"), dir, "devices.allow", &f.allow) < 0
+          || res_open (c, JP ("devices"), dir, "devices.deny", &f.deny) < 0)
+        return -1;
       for (size_t i = 0; i < reset; i++)
-        if (write_v1_rule (c, dir, &rules[i]) < 0)
+        if (write_v1_rule (c, &f, &rules[i]) < 0)
           return -1;
       for (size_t i = user; i + N_MKNOD < n; i++)
-        if (write_v1_rule (c, dir, &rules[i]) < 0)
+        if (write_v1_rule (c, &f, &rules[i]) < 0)
           return -1;
       for (size_t i = reset; i < n; i++)
-        if (write_v1_rule (c, dir, &rules[i]) < 0)
+        if (write_v1_rule (c, &f, &rules[i]) < 0)
           return -1;
       return 0;
     }

@@ -56,34 +56,75 @@ res_locate (struct res_ctx *c, const char *v1, const char *v2, const char *jpath
 }
 
 int
-res_write (struct res_ctx *c, const char *jpath, const char *dir, const char *file,
-           const char *fmt, ...)
+res_open (struct res_ctx *c, const char *jpath, const char *dir, const char *file,
+          struct res_file *out)
 {
-  char path[4096], val[4096];
-  cleanup_close int fd = -1;
-  va_list ap;
-  ssize_t w;
-  int n;
+  snprintf (out->path, sizeof out->path, "%s/%s", dir, file);
+  if ((out->fd = open (out->path, O_WRONLY | O_CLOEXEC)) < 0 && errno == ENOENT)
+    return berth_err_at (c->err, BERTH_E_UNSUPPORTED, jpath, "%s does not exist on this host",
+                         out->path);
+  out->errnum = out->fd < 0 ? errno : 0;
+  return 0;
+}
 
-  va_start (ap, fmt);
-  n = vsnprintf (val, sizeof val, fmt, ap);
-  va_end (ap);
-  snprintf (path, sizeof path, "%s/%s", dir, file);
-  if (n < 0 || (size_t) n >= sizeof val)
+/* The value formatted into val; logged before any file is touched, so that
+   the log shows what was tried (the fixture tier reads it). */
+static int
+format_value (struct res_ctx *c, const char *jpath, const char *path, char val[4096],
+              const char *fmt, va_list ap)
+{
+  int n = vsnprintf (val, 4096, fmt, ap);
+
+  if (n < 0 || n >= 4096)
     return berth_err_at (c->err, BERTH_E_LIMIT, jpath, "value for %s too long", path);
   berth_debug ("cgroup: write \"%s\" to %s", val, path);
-  if ((fd = open (path, O_WRONLY | O_CLOEXEC)) < 0 && errno == ENOENT)
-    return berth_err_at (c->err, BERTH_E_UNSUPPORTED, jpath, "%s does not exist on this host",
-                         path);
+  return n;
+}
+
+static int
+write_value (struct res_ctx *c, const char *jpath, const struct res_file *f, const char *val,
+             int n)
+{
   /* Control files take one write each; a short write is a refusal. */
-  w = fd < 0 ? -1 : write (fd, val, (size_t) n);
+  ssize_t w = f->fd < 0 ? (errno = f->errnum, -1) : write (f->fd, val, (size_t) n);
+
   if (w != n)
     {
-      berth_err_sys (c->err, w < 0 ? errno : EIO, "write \"%s\" to %s", val, path);
+      berth_err_sys (c->err, w < 0 ? errno : EIO, "write \"%s\" to %s", val, f->path);
       snprintf (c->err->path, sizeof c->err->path, "%s", jpath);
       return -1;
     }
   return 0;
+}
+
+int
+res_write_to (struct res_ctx *c, const char *jpath, const struct res_file *f, const char *fmt,
+              ...)
+{
+  char val[4096];
+  va_list ap;
+
+  va_start (ap, fmt);
+  int n = format_value (c, jpath, f->path, val, fmt, ap);
+  va_end (ap);
+  return n < 0 ? -1 : write_value (c, jpath, f, val, n);
+}
+
+int
+res_write (struct res_ctx *c, const char *jpath, const char *dir, const char *file,
+           const char *fmt, ...)
+{
+  cleanup_res_file struct res_file f = { .fd = -1 };
+  char path[4096], val[4096];
+  va_list ap;
+
+  snprintf (path, sizeof path, "%s/%s", dir, file);
+  va_start (ap, fmt);
+  int n = format_value (c, jpath, path, val, fmt, ap);
+  va_end (ap);
+  if (n < 0 || res_open (c, jpath, dir, file, &f) < 0)
+    return -1;
+  return write_value (c, jpath, &f, val, n);
 }
 
 int

@@ -17,6 +17,7 @@
 
 #include "cgroup/cgroup.h"
 #include "error.h"
+#include <unistd.h>
 #include "spec.h"
 
 #define JP(p) ".linux.resources." p
@@ -45,6 +46,25 @@ bool res_has_file (const char *dir, const char *file);
    BERTH_E_UNSUPPORTED naming it; a refusal keeps errno in err->errnum. */
 int res_write (struct res_ctx *c, const char *jpath, const char *dir, const char *file,
                const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+/* The same for several writes to one file (v1's devices.allow): opened
+   once, a missing file refused as above; a file that cannot be opened
+   otherwise fails at the first write, as with res_write. */
+struct res_file {
+  int fd;
+  int errnum; /* open's, when fd < 0 */
+  char path[4096];
+};
+int res_open (struct res_ctx *c, const char *jpath, const char *dir, const char *file,
+              struct res_file *out);
+int res_write_to (struct res_ctx *c, const char *jpath, const struct res_file *f,
+                  const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));
+static inline void
+res_file_close (struct res_file *f)
+{
+  if (f->fd >= 0)
+    close (f->fd);
+}
+#define cleanup_res_file __attribute__ ((cleanup (res_file_close)))
 /* The first number in dir/file; "max" reads as UINT64_MAX. */
 int res_read_u64 (const char *dir, const char *file, uint64_t *v, struct berth_error *err);
 
