@@ -130,6 +130,8 @@ save_config (struct container *c, const struct oci_config *config, struct berth_
   free (c->saved->config);
   c->saved->config = json;
   c->saved->has_config = true;
+  if (state_save_config (&c->state, json, err) < 0)
+    return -1;
   return state_save (&c->state, c->saved, err);
 }
 

@@ -380,6 +380,11 @@ spawn_init (struct create_job *j, struct berth_error *err)
      exited: the loop below reads it. */
   if (sync_send (sock, SYNC_GO, NULL, -1) < 0 && errno != EPIPE)
     return berth_err_sys (err, errno, "start the container's init");
+  /* The config as the container was made from it (exec, update and
+     delete's hooks need it after the bundle may be gone), written while
+     the init sets itself up. */
+  if (state_save_config (&j->state, j->config_json, err) < 0)
+    return -1;
   if (staged && (j->ns.new_flags & CLONE_NEWUSER))
     {
       if (sync_expect (sock, SYNC_NEED_MAPS, NULL, NULL, err) < 0)
@@ -482,9 +487,6 @@ save_created_state (struct create_job *j, struct berth_error *err)
   OCI_SET (&s, created, created);
   if (j->notify_socket)
     OCI_SET (&s, notify_socket, (char *) j->notify_socket);
-  /* The config as the container was made from it: exec, update and delete's
-     hooks need it after the bundle may be gone. */
-  OCI_SET (&s, config, j->config_json);
   if (j->config->annotations_len)
     {
       s.annotations_keys = j->config->annotations_keys;

@@ -88,6 +88,10 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
   struct oci_runc_state **v = NULL;
   size_t n = 0, cap = 0;
   struct dirent *de;
+  /* The owner's name, looked up once per uid in a row: the state root
+     is usually all one user's, and getpwuid reads /etc/passwd each time. */
+  uid_t owner_uid = (uid_t) -1;
+  char owner[32] = "";
 
   *out = NULL;
   *count = 0;
@@ -101,9 +105,7 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
       struct berth_error ignored = { 0 };
       struct oci_runc_state *r = NULL;
       struct stat st;
-      struct passwd *pw;
-      char owner[32];
-      bool frozen = false;
+      const char *status;
 
       if (de->d_name[0] == '.' || state_validate_id (de->d_name, &ignored) < 0)
         continue;
@@ -111,22 +113,30 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
       if (h.dir_fd < 0)
         continue;
       /* Reading without the lock is safe: state.json is replaced atomically. */
-      if (state_load (&h, &s, &ignored) < 0)
+      if (state_load_summary (&h, &s, &ignored) < 0)
         {
           close (h.dir_fd);
           continue;
         }
-      if (cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, &ignored) == 0)
+      /* Only a running container can be paused: its cgroup is read then. */
+      status = state_status (&h, s, false);
+      if (strcmp (status, "running") == 0
+          && cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, &ignored) == 0)
         {
-          frozen = cgroup_driver_of (&cg)->is_frozen (&cg);
+          if (cgroup_driver_of (&cg)->is_frozen (&cg))
+            status = "paused"; /* as state_status says of a frozen running one */
           cgroup_free (&cg);
         }
-      fstat (h.dir_fd, &st);
-      pw = getpwuid (st.st_uid);
-      snprintf (owner, sizeof owner, "%s", pw ? pw->pw_name : "#");
-      if (!pw)
-        snprintf (owner, sizeof owner, "#%u", (unsigned) st.st_uid);
-      if (to_runc_state (s, state_status (&h, s, frozen), owner, &r, err) < 0)
+      if (fstat (h.dir_fd, &st) == 0 && st.st_uid != owner_uid)
+        {
+          struct passwd *pw = getpwuid (st.st_uid);
+          owner_uid = st.st_uid;
+          if (pw)
+            snprintf (owner, sizeof owner, "%s", pw->pw_name);
+          else
+            snprintf (owner, sizeof owner, "#%u", (unsigned) st.st_uid);
+        }
+      if (to_runc_state (s, status, owner, &r, err) < 0)
         {
           close (h.dir_fd);
           state_free (s);

@@ -14,6 +14,7 @@
 OCI_DEFINE_TYPE (berth_state)
 
 #define STATE_FILE "state.json"
+#define CONFIG_FILE "config.json"
 #define EXEC_FIFO "exec.fifo"
 
 int
@@ -105,18 +106,36 @@ state_close (struct state_handle *h)
 }
 
 int
+state_save_config (const struct state_handle *h, const char *config_json,
+                   struct berth_error *err)
+{
+  return write_file_atomic (h->dir_fd, CONFIG_FILE, config_json, strlen (config_json), 0600,
+                            err);
+}
+
+int
 state_save (const struct state_handle *h, const struct oci_berth_state *s,
             struct berth_error *err)
 {
+  struct oci_berth_state t = *s;
   cleanup_free char *json = NULL;
   size_t len;
-  if (oci_emit (&oci_type_berth_state, s, NULL, &json, &len, err) < 0)
+
+  /* A state an earlier berth wrote has the config inside: moved out the
+     first time it is saved again. */
+  if (s->config && faccessat (h->dir_fd, CONFIG_FILE, F_OK, AT_SYMLINK_NOFOLLOW) < 0
+      && state_save_config (h, s->config, err) < 0)
+    return -1;
+  t.config = NULL;
+  t.has_config = false;
+  if (oci_emit (&oci_type_berth_state, &t, NULL, &json, &len, err) < 0)
     return -1;
   return write_file_atomic (h->dir_fd, STATE_FILE, json, len, 0600, err);
 }
 
-int
-state_load (const struct state_handle *h, struct oci_berth_state **s, struct berth_error *err)
+static int
+load (const struct state_handle *h, bool with_config, struct oci_berth_state **s,
+      struct berth_error *err)
 {
   cleanup_close int fd = openat (h->dir_fd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   void *obj = NULL;
@@ -135,7 +154,33 @@ state_load (const struct state_handle *h, struct oci_berth_state **s, struct ber
       return -1;
     }
   *s = obj;
+  /* The config as text: parsed only by those who need it (config_of). */
+  if (with_config && (*s)->config == NULL)
+    {
+      char *text = NULL;
+      if (read_file_at (h->dir_fd, CONFIG_FILE, &text, NULL, err) < 0)
+        {
+          if (err->errnum != ENOENT)
+            return berth_err_prefix (err, "config of container %s: ", h->id), -1;
+          *err = (struct berth_error){ 0 }; /* created without one: none to read */
+        }
+      (*s)->config = text;
+      (*s)->has_config = text != NULL;
+    }
   return 0;
+}
+
+int
+state_load (const struct state_handle *h, struct oci_berth_state **s, struct berth_error *err)
+{
+  return load (h, true, s, err);
+}
+
+int
+state_load_summary (const struct state_handle *h, struct oci_berth_state **s,
+                    struct berth_error *err)
+{
+  return load (h, false, s, err);
 }
 
 void

@@ -63,9 +63,20 @@ int state_open (const char *root, const char *id, bool create, struct state_hand
                 struct berth_error *err);
 void state_close (struct state_handle *h);
 
+/* state.json holds the state; the config the container was made from (its
+   `config` member) is config.json beside it, so that the commands engines
+   call most (state, kill, list) parse a few hundred bytes, not the config.
+   state_save writes state.json (and config.json only for a state an
+   earlier berth wrote with the config inside); state_save_config writes
+   config.json, which must exist before state.json does.  state_load reads
+   both back; state_load_summary leaves `config` NULL. */
+int state_save_config (const struct state_handle *h, const char *config_json,
+                       struct berth_error *err);
 int state_save (const struct state_handle *h, const struct oci_berth_state *s,
                 struct berth_error *err);
 int state_load (const struct state_handle *h, struct oci_berth_state **s, struct berth_error *err);
+int state_load_summary (const struct state_handle *h, struct oci_berth_state **s,
+                        struct berth_error *err);
 void state_free (struct oci_berth_state *s);
 /* Remove the container's directory and everything in it. */
 int state_remove (struct state_handle *h, struct berth_error *err);
