@@ -4,10 +4,11 @@
  * driver --systemd-cgroup chose (cgroup/driver.h), the init cloned into its
  * namespaces and driven through the sync protocol (hooks, console, seccomp
  * listener) until it is ready; then state.json is written.  Any failure
- * rolls back everything done so far (rollback_create).
+ * rolls back everything done so far (create_rollback).
  */
 #include "lifecycle/container.h"
 #include "lifecycle/container_priv.h"
+#include "lifecycle/create_job.h"
 #include "rules/rules.h"
 #include "security/seccomp.h"
 #include "cgroup/cgroup.h"
@@ -44,8 +45,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int
-load_bundle_config (const char *bundle, char *bundle_abs, struct oci_config **out,
+int
+create_load_config (const char *bundle, char *bundle_abs, struct oci_config **out,
                     struct berth_error *err)
 {
   cleanup_close int dirfd = -1;
@@ -104,33 +105,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
 }
 
 
-struct create_job {
-  const char *notify_socket; /* the caller's NOTIFY_SOCKET, relayed at start */
-  const struct berth_runtime *rt;
-  const char *id;
-  const struct create_options *o;
-  struct oci_config *config;
-  char bundle[PATH_MAX];
-  char rootfs[PATH_MAX];
-  struct state_handle state;
-  const struct cgroup_driver *cgd; /* from --systemd-cgroup, once */
-  struct berth_cgroup cg;
-  bool cg_ready; /* cgroup_ready has run */
-  struct ns_plan ns;
-  pid_t first_child;
-  int child_pidfd;
-  pid_t init_pid;
-  int console;
-  const struct berth_seccomp *seccomp;
-  struct mempolicy_plan mempolicy;
-  int *bind_sources; /* rootfs_open_bind_sources, until the init is cloned */
-  /* Without a mount namespace: the host's mounts before the init, and the
-     ones it made (hostmounts.h). */
-  struct hostmounts_snapshot mounts_before;
-  char **host_mounts;
-  size_t host_mounts_len;
-  char *config_json; /* for state.json; emitted before the init is cloned */
-};
 
 /* linux.netDevices, into the init's network namespace once it exists, and
    before the hooks (which may configure the network). */
@@ -200,8 +174,8 @@ send_seccomp_listener (struct create_job *j, pid_t pid, int fd, struct berth_err
    in attach_init): record it for delete --force, make sure it is the
    container's alone, and write linux.resources, all before the init runs
    anything of the container's. */
-static int
-cgroup_ready (struct create_job *j, struct berth_error *err)
+int
+create_cgroup_ready (struct create_job *j, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
 
@@ -222,22 +196,22 @@ cgroup_ready (struct create_job *j, struct berth_error *err)
 /* Put the init, still waiting for its go-ahead, in the container's cgroup;
    a driver that makes the cgroup only with a process in it (systemd's
    unit) makes it now. */
-static int
-enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
+int
+create_enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
 
   if (j->cgd->attach_init (l ? l->cgroups_path : NULL, j->id, child, l ? l->resources : NULL,
                            &j->cg, err) < 0)
     return -1;
-  return j->cg_ready ? 0 : cgroup_ready (j, err);
+  return j->cg_ready ? 0 : create_cgroup_ready (j, err);
 }
 
 /* The driver's prepare; rootless, a cgroup the host refuses this user is
-   given up for none (cgroup_driver_fallback), and cgroup_ready then
+   given up for none (cgroup_driver_fallback), and create_cgroup_ready then
    refuses any resource the config asks for. */
-static int
-prepare_cgroup (struct create_job *j, struct berth_error *err)
+int
+create_prepare_cgroup (struct create_job *j, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
   const char *path = l ? l->cgroups_path : NULL;
@@ -257,7 +231,7 @@ prepare_cgroup (struct create_job *j, struct berth_error *err)
   j->cgd = none;
   if (none->prepare (path, j->id, &j->cg, err) < 0)
     return -1;
-  return cgroup_ready (j, err);
+  return create_cgroup_ready (j, err);
 }
 
 /* ID-mapped mounts that take the container's mapping (rootfs.h), once its
@@ -343,7 +317,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
   TEST_STOP_AT ("create:cloned");
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
-  if (BERTH_TRACED ("cgroup attach", enter_cgroup (j, child, err)) < 0)
+  if (BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
     return -1;
   if (sync_send (sock, SYNC_GO, NULL, -1) < 0)
     return berth_err_sys (err, errno, "start the container's init");
@@ -426,8 +400,8 @@ spawn_init (struct create_job *j, struct berth_error *err)
   return 0;
 }
 
-static int
-save_created_state (struct create_job *j, struct berth_error *err)
+int
+create_save_state (struct create_job *j, struct berth_error *err)
 {
   struct oci_berth_state s = { 0 };
   char created[64];
@@ -514,8 +488,8 @@ send_pidfd (const char *socket_path, const struct create_job *j, struct berth_er
 }
 
 
-static void
-rollback_create (struct create_job *j)
+void
+create_rollback (struct create_job *j)
 {
   struct berth_error ignored = { 0 };
 
@@ -559,10 +533,10 @@ create_steps (struct create_job *j, struct berth_error *err)
   if (j->notify_socket && prepare_notify (j, err) < 0)
     return -1;
   /* cgroupfs makes the directories now; systemd only checks the path, and
-     makes its unit with the init in it (enter_cgroup). */
-  if (BERTH_TRACED ("cgroup prepare", prepare_cgroup (j, err)) < 0
+     makes its unit with the init in it (create_enter_cgroup). */
+  if (BERTH_TRACED ("cgroup prepare", create_prepare_cgroup (j, err)) < 0
       || (j->cg.n_dirs > 0 && !j->cg_ready
-          && BERTH_TRACED ("cgroup apply", cgroup_ready (j, err)) < 0))
+          && BERTH_TRACED ("cgroup apply", create_cgroup_ready (j, err)) < 0))
     return -1;
   /* Before the clone: the buffer is written here, not in pages the parent
      then shares copy-on-write with the init (every page either of them
@@ -608,7 +582,7 @@ create_steps (struct create_job *j, struct berth_error *err)
       && hostmounts_new_within (&j->mounts_before, j->rootfs, &j->host_mounts,
                                 &j->host_mounts_len, err) < 0)
     r = -1;
-  if (r < 0 || BERTH_TRACED ("state save", save_created_state (j, err)) < 0)
+  if (r < 0 || BERTH_TRACED ("state save", create_save_state (j, err)) < 0)
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
     return -1;
@@ -634,7 +608,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
     j.ns.join_fd[i] = -1;
   if (state_validate_id (id, err) < 0)
     return -1;
-  if (load_bundle_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
+  if (create_load_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
       || check_config_for_create (config, o, err) < 0
       || mempolicy_plan (config->linux ? config->linux->memory_policy : NULL, &j.mempolicy, err)
              < 0
@@ -671,7 +645,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   r = create_steps (&j, err);
   ns_plan_close (&j.ns);
   if (r < 0)
-    rollback_create (&j);
+    create_rollback (&j);
   else
     {
       out->pid = j.init_pid;
