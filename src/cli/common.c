@@ -75,5 +75,6 @@ struct berth_runtime
 cli_runtime (const struct berth_globals *g)
 {
   return (struct berth_runtime){ .root = g->root, .systemd_cgroup = g->systemd_cgroup,
-                                 .rootless = g->rootless_cgroup, .argv = g->argv };
+                                 .rootless = g->rootless_cgroup, .argv = g->argv,
+                                 .criu = g->criu };
 }
