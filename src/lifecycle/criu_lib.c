@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void
@@ -70,6 +72,65 @@ executable (const char *bin)
   return false;
 }
 
+/* The first error line of `criu check`, CRIU's own words for why it
+   cannot work here (the RPC probe says it only on stderr, cut short). */
+static void
+check_reason (const char *bin, char *why, size_t size)
+{
+  cleanup_close int out = memfd_create ("criu-check", MFD_CLOEXEC);
+  char text[8192], *e, *end;
+  ssize_t n;
+  pid_t pid;
+
+  if (out < 0 || (pid = fork ()) < 0)
+    return;
+  if (pid == 0)
+    {
+      int null = open ("/dev/null", O_RDWR);
+      dup2 (null, 0);
+      dup2 (out, 1);
+      dup2 (out, 2);
+      execlp (bin, bin, "check", (char *) NULL);
+      _exit (127);
+    }
+  waitpid (pid, NULL, 0);
+  if ((n = pread (out, text, sizeof text - 1, 0)) <= 0)
+    return;
+  text[n] = '\0';
+  if ((e = strstr (text, "Error (")) == NULL || (e = strstr (e, "): ")) == NULL)
+    return;
+  e += 3;
+  end = e + strcspn (e, "\n");
+  snprintf (why, size, "%.*s", (int) (end - e), e);
+}
+
+/* CRIU's probe of the kernel (kerndat), as its feature check runs it.
+   libcriu 3.17's own check call cannot be used: its request carries no
+   options, which the service's check dereferences.  The probe writes its
+   errors on our stderr: they go to /dev/null, and `criu check` is asked
+   for the reason when it fails. */
+static int
+check (struct criu_lib *lib, const char *bin, struct berth_error *err)
+{
+  struct criu_feature_check f = { .mem_track = true };
+  cleanup_close int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  cleanup_close int saved = fcntl (2, F_DUPFD_CLOEXEC, 3);
+  char why[512] = "";
+  int r, v = lib->version;
+
+  if (null >= 0 && saved >= 0)
+    dup2 (null, 2);
+  r = lib->criu_local_feature_check (lib->opts, &f, sizeof f);
+  if (null >= 0 && saved >= 0)
+    dup2 (saved, 2);
+  if (r == 0)
+    return 0;
+  check_reason (bin, why, sizeof why);
+  return berth_err (err, BERTH_E_UNSUPPORTED,
+                    "criu check failed: %s (CRIU %d.%d.%d cannot work on this kernel)",
+                    why[0] ? why : strerror (-r), v / 10000, v / 100 % 100, v % 100);
+}
+
 int
 criu_lib_open (const char *criu_path, struct criu_lib *lib, struct berth_error *err)
 {
@@ -103,18 +164,9 @@ criu_lib_open (const char *criu_path, struct criu_lib *lib, struct berth_error *
       return berth_err (err, BERTH_E_UNSUPPORTED, "criu check failed: cannot run %s (%s)", bin,
                         strerror (-r));
     }
-  /* The check runs CRIU's own probe of the kernel; libcriu hands back no
-     reason, only that it failed. */
-  if ((r = lib->criu_local_check (lib->opts)) < 0)
-    {
-      int v = lib->version;
-      criu_lib_close (lib);
-      return berth_err (err, BERTH_E_UNSUPPORTED,
-                        "criu check failed: CRIU %d.%d.%d cannot work on this kernel (%s); "
-                        "'%s check' shows why",
-                        v / 10000, v / 100 % 100, v % 100, strerror (-r), bin);
-    }
-  return 0;
+  if ((r = check (lib, bin, err)) < 0)
+    criu_lib_close (lib);
+  return r;
 }
 
 int

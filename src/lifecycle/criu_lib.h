@@ -26,7 +26,7 @@
   X (criu_local_init_opts)                                                                 \
   X (criu_local_free_opts)                                                                 \
   X (criu_local_set_service_binary)                                                        \
-  X (criu_local_check)                                                                     \
+  X (criu_local_feature_check)                                                             \
   X (criu_local_get_version)                                                               \
   X (criu_local_set_pid)                                                                   \
   X (criu_local_set_images_dir_fd)                                                         \
