@@ -25,6 +25,12 @@ criu_lib_close (struct criu_lib *lib)
   if (lib->opts && lib->criu_local_free_opts)
     lib->criu_local_free_opts (lib->opts);
   lib->opts = NULL;
+  if (lib->config_fd > 0)
+    {
+      unsetenv ("CRIU_CONFIG_FILE");
+      close (lib->config_fd);
+    }
+  lib->config_fd = 0;
   if (lib->dl)
     dlclose (lib->dl);
   lib->dl = NULL;
@@ -169,6 +175,32 @@ criu_lib_open (const char *criu_path, struct criu_lib *lib, struct berth_error *
   return r;
 }
 
+/* runc dumps and restores every container with CRIU's empty_ns for the
+   network (the network namespace's interfaces and addresses are the
+   engine's: CRIU would save them with `ip`, and restore them into a new
+   namespace the engine did not set up).  libcriu has no call for it, so it
+   goes in a config file CRIU's service reads when it starts
+   ($CRIU_CONFIG_FILE), a memfd it inherits. */
+static int
+config_file (struct criu_lib *lib, struct berth_error *err)
+{
+  static const char text[] = "empty-ns net\n";
+  char path[64];
+  int fd;
+
+  if (lib->config_fd > 0)
+    return 0;
+  if ((fd = memfd_create ("berth-criu.conf", 0)) < 0)
+    return berth_err_sys (err, errno, "memfd_create");
+  lib->config_fd = fd;
+  if (write (fd, text, sizeof text - 1) != (ssize_t) sizeof text - 1)
+    return berth_err_sys (err, errno, "write CRIU's config");
+  snprintf (path, sizeof path, "/proc/%d/fd/%d", (int) getpid (), fd);
+  if (setenv ("CRIU_CONFIG_FILE", path, 1) < 0)
+    return berth_err_sys (err, errno, "setenv CRIU_CONFIG_FILE");
+  return 0;
+}
+
 int
 criu_lib_common (struct criu_lib *lib, const struct criu_options *o, int image_fd, int work_fd,
                  const char *log, const char *root, struct berth_error *err)
@@ -182,6 +214,8 @@ criu_lib_common (struct criu_lib *lib, const struct criu_options *o, int image_f
   criu_opts *c = lib->opts;
   int r;
 
+  if (config_file (lib, err) < 0)
+    return -1;
   lib->criu_local_set_images_dir_fd (c, image_fd);
   lib->criu_local_set_work_dir_fd (c, work_fd);
   lib->criu_local_set_log_level (c, 4);

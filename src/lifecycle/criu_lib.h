@@ -64,7 +64,8 @@
 struct criu_lib {
   void *dl;
   criu_opts *opts;
-  int version; /* 31701 for 3.17.1 */
+  int version;   /* 31701 for 3.17.1 */
+  int config_fd; /* CRIU's config file (criu_lib_common), 0 when none */
 #define CRIU_MEMBER(f) __typeof__ (f) *f;
   CRIU_SYMBOLS (CRIU_MEMBER)
 #undef CRIU_MEMBER
