@@ -303,15 +303,16 @@ criu_lib_failed (int r, const char *what, int work_fd, const char *log, const ch
 {
   cleanup_free char *text = NULL;
   size_t len = 0;
-  char *last = NULL;
+  char *first = NULL;
   struct berth_error ignored = { 0 };
 
   if (read_file_at (work_fd, log, &text, &len, &ignored) == 0)
-    for (char *line = strtok (text, "\n"); line; line = strtok (NULL, "\n"))
+    /* The first: what follows is CRIU giving up ("Dumping FAILED."). */
+    for (char *line = strtok (text, "\n"); line && !first; line = strtok (NULL, "\n"))
       if (strstr (line, "Error (") || strncmp (line, "Error", 5) == 0)
-        last = line;
+        first = line;
   berth_err (err, BERTH_E_CHILD, "CRIU %s failed: %s", what,
-             last ? strstr (last, "Error") : strerror (-r));
+             first ? strstr (first, "Error") : strerror (-r));
   if (work_path)
     {
       char where[PATH_MAX + 64];

@@ -10,7 +10,7 @@
  *    bound from the host) is named by its destination at dump and bound
  *    again from the config's source at restore (runc's keys, so images
  *    move between the two runtimes).
- *  - A failed CRIU call is reported with the last error line of its log.
+ *  - A failed CRIU call is reported with the first error line of its log.
  */
 #ifndef BERTH_CRIU_LIB_H
 #define BERTH_CRIU_LIB_H
@@ -91,7 +91,7 @@ int criu_lib_common (struct criu_lib *lib, const struct criu_options *o, int ima
 int criu_lib_ext_mounts (struct criu_lib *lib, const struct oci_config *c, pid_t dumped,
                          struct berth_error *err);
 
-/* CRIU's call `what` returned r < 0: fill err with the last error line of
+/* CRIU's call `what` returned r < 0: fill err with the first error line of
    `log` in `work_fd` (or libcriu's errno when there is none), naming the
    log's place when work_path is not NULL (the log is kept). */
 int criu_lib_failed (int r, const char *what, int work_fd, const char *log,
