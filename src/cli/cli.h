@@ -93,6 +93,12 @@ int cli_not_implemented (const char *cmd, struct berth_error *err);
 /* What the container library needs of the global options. */
 struct berth_runtime cli_runtime (const struct berth_globals *g);
 
+/* A container in the foreground (run, restore): wait for its init,
+   relaying the pty when out->console >= 0, then delete it unless `keep`;
+   its exit status, 128+N for a signal. */
+int cli_foreground (const struct berth_runtime *rt, const char *id, const struct created *out,
+                    bool keep, struct berth_error *err);
+
 /* Parse an unsigned decimal flag value, naming the flag on error. */
 int cli_parse_uint (const char *flag, const char *value, unsigned long long max,
                     unsigned long long *out, struct berth_error *err);

@@ -106,7 +106,7 @@ berth_cmd_restore (const struct berth_globals *g, int argc, char **argv, struct 
   struct created out = { 0, -1 };
   bool detach = false, no_subreaper = false;
   const char *id;
-  int r = parse (argc, argv, &o, &detach, &no_subreaper, err), status;
+  int r = parse (argc, argv, &o, &detach, &no_subreaper, err);
 
   if (r == 1)
     {
@@ -128,18 +128,5 @@ berth_cmd_restore (const struct berth_globals *g, int argc, char **argv, struct 
     return -1;
   if (detach)
     return 0;
-  status = container_wait (out.pid, out.console, err);
-  if (out.console >= 0)
-    close (out.console);
-  if (status < 0)
-    return -1;
-  {
-    struct berth_error derr = { 0 };
-    if (container_delete (&rt, id, true, &derr) < 0)
-      {
-        *err = derr;
-        return -1;
-      }
-  }
-  return status;
+  return cli_foreground (&rt, id, &out, false, err);
 }
