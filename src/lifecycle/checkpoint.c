@@ -180,15 +180,8 @@ open_images (struct dump *d, const struct checkpoint_options *o, struct berth_er
   const char *p = o->criu.image_path;
   struct stat st;
 
-  if (p == NULL || p[0] == '\0')
-    {
-      char cwd[PATH_MAX - 16];
-      if (getcwd (cwd, sizeof cwd) == NULL)
-        return berth_err_sys (err, errno, "getcwd");
-      snprintf (d->image_path, sizeof d->image_path, "%s/checkpoint", cwd);
-    }
-  else if ((size_t) snprintf (d->image_path, sizeof d->image_path, "%s", p) >= sizeof d->image_path)
-    return berth_err (err, BERTH_E_USAGE, "--image-path is too long");
+  if (criu_lib_image_path (p, d->image_path, err) < 0)
+    return -1;
   if (mkdir (d->image_path, 0700) == 0)
     d->before.made = true;
   else if (errno != EEXIST)
@@ -209,15 +202,7 @@ open_images (struct dump *d, const struct checkpoint_options *o, struct berth_er
                           d->image_path, o->parent_path);
   d->work_path = d->image_path;
   d->work_fd = d->image_fd;
-  if (o->criu.work_path && o->criu.work_path[0])
-    {
-      if (mkdir (o->criu.work_path, 0700) < 0 && errno != EEXIST)
-        return berth_err_sys (err, errno, "create the work directory %s", o->criu.work_path);
-      if ((d->work_fd = open (o->criu.work_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return berth_err_sys (err, errno, "open the work directory %s", o->criu.work_path);
-      d->work_path = o->criu.work_path;
-    }
-  return 0;
+  return criu_lib_work_dir (o->criu.work_path, &d->work_fd, &d->work_path, err);
 }
 
 /* The dump itself, once CRIU is loaded and checked and the directories

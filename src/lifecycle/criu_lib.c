@@ -332,3 +332,33 @@ criu_lib_ext_ns_key (const char *type)
     return "extRootPidNS";
   return NULL;
 }
+
+int
+criu_lib_image_path (const char *opt, char path[PATH_MAX], struct berth_error *err)
+{
+  char cwd[PATH_MAX - 16];
+
+  if (opt && opt[0])
+    {
+      if ((size_t) snprintf (path, PATH_MAX, "%s", opt) >= PATH_MAX)
+        return berth_err (err, BERTH_E_USAGE, "--image-path is too long");
+      return 0;
+    }
+  if (getcwd (cwd, sizeof cwd) == NULL)
+    return berth_err_sys (err, errno, "getcwd");
+  snprintf (path, PATH_MAX, "%s/checkpoint", cwd);
+  return 0;
+}
+
+int
+criu_lib_work_dir (const char *opt, int *fd, const char **path, struct berth_error *err)
+{
+  if (opt == NULL || opt[0] == '\0')
+    return 0;
+  if (mkdir (opt, 0700) < 0 && errno != EEXIST)
+    return berth_err_sys (err, errno, "create the work directory %s", opt);
+  if ((*fd = open (opt, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return berth_err_sys (err, errno, "open the work directory %s", opt);
+  *path = opt;
+  return 0;
+}

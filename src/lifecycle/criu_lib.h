@@ -16,6 +16,7 @@
 #define BERTH_CRIU_LIB_H
 
 #include <criu.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -96,6 +97,13 @@ int criu_lib_ext_mounts (struct criu_lib *lib, const struct oci_config *c, pid_t
    log's place when work_path is not NULL (the log is kept). */
 int criu_lib_failed (int r, const char *what, int work_fd, const char *log,
                      const char *work_path, struct berth_error *err);
+
+/* --image-path, or ./checkpoint as runc has it. */
+int criu_lib_image_path (const char *opt, char path[PATH_MAX], struct berth_error *err);
+/* --work-path made (0700) when missing and opened into *fd and *path;
+   nothing when not given (the caller's defaults, the image directory,
+   stay). */
+int criu_lib_work_dir (const char *opt, int *fd, const char **path, struct berth_error *err);
 
 /* The namespace key runc and crun give CRIU for a joined net or pid
    namespace: "extRootNetNS", "extRootPidNS"; NULL for the others. */

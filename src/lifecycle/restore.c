@@ -316,15 +316,8 @@ open_dirs (struct restore_job *r, char *image_path, struct berth_error *err)
 {
   const struct criu_options *o = &r->o->criu;
 
-  if (o->image_path && o->image_path[0])
-    snprintf (image_path, PATH_MAX, "%s", o->image_path);
-  else
-    {
-      char cwd[PATH_MAX - 16];
-      if (getcwd (cwd, sizeof cwd) == NULL)
-        return berth_err_sys (err, errno, "getcwd");
-      snprintf (image_path, PATH_MAX, "%s/checkpoint", cwd);
-    }
+  if (criu_lib_image_path (o->image_path, image_path, err) < 0)
+    return -1;
   if ((r->image_fd = open (image_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     return berth_err_sys (err, errno, "restore: the image directory %s", image_path);
   if (faccessat (r->image_fd, CRIU_DESCRIPTORS, F_OK, 0) < 0)
@@ -332,15 +325,7 @@ open_dirs (struct restore_job *r, char *image_path, struct berth_error *err)
                       "restore: %s holds no checkpoint (no %s)", image_path, CRIU_DESCRIPTORS);
   r->work_fd = r->image_fd;
   r->work_path = image_path;
-  if (o->work_path && o->work_path[0])
-    {
-      if (mkdir (o->work_path, 0700) < 0 && errno != EEXIST)
-        return berth_err_sys (err, errno, "create the work directory %s", o->work_path);
-      if ((r->work_fd = open (o->work_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return berth_err_sys (err, errno, "open the work directory %s", o->work_path);
-      r->work_path = o->work_path;
-    }
-  return 0;
+  return criu_lib_work_dir (o->work_path, &r->work_fd, &r->work_path, err);
 }
 
 int
