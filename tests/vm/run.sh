@@ -65,17 +65,20 @@ build=$(cd "$build" && pwd)
 # shared libraries, the test tier's tools (capsh: a test asks it whether
 # CAP_SYS_RESOURCE is there), Podman; for the rootless tests, a user's own
 # bus (dbus-user-session: /run/user/UID/bus), newuidmap (uidmap) and runc
-# as the control.  For checkpoint/restore (test_checkpoint.py): criu, and
+# as the control.  For checkpoint/restore (test_checkpoint.py): criu;
 # iptables, because CRIU locks a container's network namespace with
-# iptables-restore while it dumps; without it the dump of a container with
-# its own network namespace fails ("Locking network failed").
+# iptables-restore while it dumps (without it the dump of a container with
+# its own network namespace fails: "Locking network failed"); iproute2, for
+# `ip netns` (a container that joins a named network namespace), and because
+# CRIU saves a namespace's addresses and routes with `ip` when it dumps one
+# (runc has it restore the container's own network namespace empty instead).
 packages=(
   systemd systemd-sysv dbus udev linux-image-amd64 kmod
   libyajl2 libseccomp2 libcap2 libsystemd0
   python3 python3-pytest busybox-static procps libcap2-bin
   podman conmon crun golang-github-containers-common netavark
   dbus-user-session uidmap runc
-  criu iptables
+  criu iptables iproute2
 )
 
 # The bookworm mirror apt uses on this host (only it is reachable here).
