@@ -41,7 +41,8 @@ struct criu_options {
   bool file_locks;
   bool lazy_pages;
   bool auto_dedup;
-  bool empty_ns_net; /* --empty-ns network */
+  bool empty_ns_net; /* --empty-ns network: accepted; berth, like runc, always
+                        restores the network namespace empty (criu_lib.c) */
   enum checkpoint_cg_mode cg_mode;
 };
 
