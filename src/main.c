@@ -60,7 +60,8 @@ print_help (void)
           "   --rootless true|false|auto  a cgroup the host refuses is no error when no\n"
           "                             resource needs one (auto: not root, or root in a\n"
           "                             user namespace)\n"
-          "   --criu PATH               accepted for compatibility; unused\n"
+          "   --criu PATH               the criu binary checkpoint and restore run\n"
+          "                             (default: criu in PATH)\n"
           "   --trace FILE              append a trace of the command's phases to FILE\n"
           "                             (Chrome trace-event JSON; default: $BERTH_TRACE)\n"
           "   --help, -h                show help\n"
@@ -129,6 +130,7 @@ parse_globals (int argc, char **argv, struct berth_globals *g, struct berth_erro
         g->rootless = optarg;
         break;
       case OPT_CRIU:
+        g->criu = optarg;
         break;
       case OPT_TRACE:
         g->trace = optarg;

@@ -33,6 +33,7 @@ struct berth_globals {
   char **argv; /* the whole command line: berth may re-execute itself
                   (sealed_exe.h) */
   const char *trace; /* --trace FILE; NULL: $BERTH_TRACE (base/trace.h) */
+  const char *criu;  /* --criu PATH (lifecycle/checkpoint.h) */
 };
 
 typedef int (*berth_command_fn) (const struct berth_globals *g, int argc, char **argv,
@@ -46,6 +47,7 @@ struct berth_command {
 };
 
 #define BERTH_COMMANDS(X)                                                              \
+  X (checkpoint, "checkpoint a running container")                                   \
   X (check, "validate a bundle against the spec and this host, listing every problem") \
   X (create, "create a container")                                                     \
   X (delete, "delete any resources held by the container")                             \
@@ -56,6 +58,7 @@ struct berth_command {
   X (list, "list containers started by berth with the given root")                     \
   X (pause, "pause all processes within the container")                                \
   X (ps, "show processes running inside the container")                                \
+  X (restore, "restore a container from a previous checkpoint")                       \
   X (resume, "resume all processes that have been previously paused")                  \
   X (run, "create and run a container")                                                \
   X (spec, "create a new specification file")                                         \
@@ -89,6 +92,12 @@ int cli_not_implemented (const char *cmd, struct berth_error *err);
 
 /* What the container library needs of the global options. */
 struct berth_runtime cli_runtime (const struct berth_globals *g);
+
+/* A container in the foreground (run, restore): wait for its init,
+   relaying the pty when out->console >= 0, then delete it unless `keep`;
+   its exit status, 128+N for a signal. */
+int cli_foreground (const struct berth_runtime *rt, const char *id, const struct created *out,
+                    bool keep, struct berth_error *err);
 
 /* Parse an unsigned decimal flag value, naming the flag on error. */
 int cli_parse_uint (const char *flag, const char *value, unsigned long long max,

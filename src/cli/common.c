@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int
 cli_getopt (const char *cmd, int argc, char **argv, const char *optstring,
@@ -75,5 +76,28 @@ struct berth_runtime
 cli_runtime (const struct berth_globals *g)
 {
   return (struct berth_runtime){ .root = g->root, .systemd_cgroup = g->systemd_cgroup,
-                                 .rootless = g->rootless_cgroup, .argv = g->argv };
+                                 .rootless = g->rootless_cgroup, .argv = g->argv,
+                                 .criu = g->criu };
+}
+
+int
+cli_foreground (const struct berth_runtime *rt, const char *id, const struct created *out,
+                bool keep, struct berth_error *err)
+{
+  int status = container_wait (out->pid, out->console, err);
+
+  if (out->console >= 0)
+    close (out->console);
+  if (status < 0)
+    return -1;
+  if (!keep)
+    {
+      struct berth_error derr = { 0 };
+      if (container_delete (rt, id, true, &derr) < 0)
+        {
+          *err = derr;
+          return -1;
+        }
+    }
+  return status;
 }

@@ -33,7 +33,6 @@ berth_cmd_run (const struct berth_globals *g, int argc, char **argv, struct bert
   bool detach = false, keep = false;
   const char *id;
   int r = cli_create_options ("run", argc, argv, &o, &detach, &keep, err);
-  int status;
 
   if (r == 1)
     {
@@ -57,19 +56,5 @@ berth_cmd_run (const struct berth_globals *g, int argc, char **argv, struct bert
     }
   if (detach)
     return 0;
-  status = container_wait (out.pid, out.console, err);
-  if (out.console >= 0)
-    close (out.console);
-  if (status < 0)
-    return -1;
-  if (!keep)
-    {
-      struct berth_error derr = { 0 };
-      if (container_delete (&rt, id, true, &derr) < 0)
-        {
-          *err = derr;
-          return -1;
-        }
-    }
-  return status;
+  return cli_foreground (&rt, id, &out, keep, err);
 }

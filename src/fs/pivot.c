@@ -292,6 +292,27 @@ readonly_path (int root, const char *path, size_t i, struct berth_error *err)
   return 0;
 }
 
+/* stdio on the host's /dev/null (an engine's stdin, say) is given the
+   container's own instead, as runc does: CRIU cannot dump an fd of a mount
+   outside the container, and the container then holds nothing of the
+   host's /dev.  Best effort: a root without a null device keeps them. */
+static void
+reopen_dev_null (int root)
+{
+  struct berth_error ignored = { 0 };
+  cleanup_close int null = safepath_open (root, "/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0,
+                                          &ignored);
+  struct stat ours, st;
+
+  if (null < 0 || fstat (null, &ours) < 0 || !S_ISCHR (ours.st_mode)
+      || ours.st_rdev != makedev (1, 3))
+    return;
+  for (int fd = 0; fd < 3; fd++)
+    if (fstat (fd, &st) == 0 && S_ISCHR (st.st_mode) && st.st_rdev == ours.st_rdev
+        && (st.st_dev != ours.st_dev || st.st_ino != ours.st_ino))
+      dup3 (null, fd, 0);
+}
+
 int
 rootfs_finalize (const struct oci_config *c, struct berth_error *err)
 {
@@ -302,6 +323,7 @@ rootfs_finalize (const struct oci_config *c, struct berth_error *err)
 
   if (root < 0)
     return berth_err_sys (err, errno, "open /");
+  reopen_dev_null (root);
   for (size_t i = 0; l && i < l->masked_paths_len; i++)
     if (mask_path (root, l->masked_paths[i], &null_fd, i, err) < 0)
       return -1;

@@ -31,6 +31,7 @@ struct berth_runtime {
   bool rootless; /* a cgroup the host refuses this user is no error, when
                     no resource needs it (cgroup_driver_fallback) */
   char *const *argv; /* berth's command line, to re-execute it (sealed_exe.h) */
+  const char *criu;  /* --criu: the criu binary checkpoint/restore run (NULL: criu in PATH) */
 };
 
 struct create_options {

@@ -4,10 +4,11 @@
  * driver --systemd-cgroup chose (cgroup/driver.h), the init cloned into its
  * namespaces and driven through the sync protocol (hooks, console, seccomp
  * listener) until it is ready; then state.json is written.  Any failure
- * rolls back everything done so far (rollback_create).
+ * rolls back everything done so far (create_rollback).
  */
 #include "lifecycle/container.h"
 #include "lifecycle/container_priv.h"
+#include "lifecycle/create_job.h"
 #include "rules/rules.h"
 #include "security/seccomp.h"
 #include "cgroup/cgroup.h"
@@ -44,8 +45,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int
-load_bundle_config (const char *bundle, char *bundle_abs, struct oci_config **out,
+int
+create_load_config (const char *bundle, char *bundle_abs, struct oci_config **out,
                     struct berth_error *err)
 {
   cleanup_close int dirfd = -1;
@@ -104,34 +105,6 @@ check_config_for_create (const struct oci_config *c, const struct create_options
 }
 
 
-struct create_job {
-  const char *notify_socket; /* the caller's NOTIFY_SOCKET, relayed at start */
-  const struct berth_runtime *rt;
-  const char *id;
-  const struct create_options *o;
-  struct oci_config *config;
-  char bundle[PATH_MAX];
-  char rootfs[PATH_MAX];
-  struct state_handle state;
-  const struct cgroup_driver *cgd; /* from --systemd-cgroup, once */
-  struct berth_cgroup cg;
-  bool cg_made;  /* the driver's make has run */
-  bool cg_ready; /* cgroup_ready has run */
-  struct ns_plan ns;
-  pid_t first_child;
-  int child_pidfd;
-  pid_t init_pid;
-  int console;
-  const struct berth_seccomp *seccomp;
-  struct mempolicy_plan mempolicy;
-  int *bind_sources; /* rootfs_open_bind_sources, until the init is cloned */
-  /* Without a mount namespace: the host's mounts before the init, and the
-     ones it made (hostmounts.h). */
-  struct hostmounts_snapshot mounts_before;
-  char **host_mounts;
-  size_t host_mounts_len;
-  char *config_json; /* for state.json; emitted before the init is cloned */
-};
 
 /* linux.netDevices, into the init's network namespace once it exists, and
    before the hooks (which may configure the network). */
@@ -201,8 +174,8 @@ send_seccomp_listener (struct create_job *j, pid_t pid, int fd, struct berth_err
    in attach_init): record it for delete --force, make sure it is the
    container's alone, and write linux.resources, all before the init runs
    anything of the container's. */
-static int
-cgroup_ready (struct create_job *j, struct berth_error *err)
+int
+create_cgroup_ready (struct create_job *j, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
 
@@ -223,15 +196,15 @@ cgroup_ready (struct create_job *j, struct berth_error *err)
 /* Put the init, still waiting for its go-ahead, in the container's cgroup;
    a driver that makes the cgroup only with a process in it (systemd's
    unit) makes it now. */
-static int
-enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
+int
+create_enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
 
   if (j->cgd->attach_init (l ? l->cgroups_path : NULL, j->id, child, l ? l->resources : NULL,
                            &j->cg, err) < 0)
     return -1;
-  return j->cg_ready ? 0 : cgroup_ready (j, err);
+  return j->cg_ready ? 0 : create_cgroup_ready (j, err);
 }
 
 /* Rootless, a cgroup the host refuses this user is given up for none
@@ -257,11 +230,11 @@ fall_back_to_none (struct create_job *j, struct berth_error *err)
   j->cg_made = true;
   if (none->prepare (path, j->id, &j->cg, err) < 0)
     return -1;
-  return cgroup_ready (j, err);
+  return create_cgroup_ready (j, err);
 }
 
-static int
-prepare_cgroup (struct create_job *j, struct berth_error *err)
+int
+create_prepare_cgroup (struct create_job *j, struct berth_error *err)
 {
   const struct oci_linux *l = j->config->linux;
 
@@ -270,9 +243,8 @@ prepare_cgroup (struct create_job *j, struct berth_error *err)
   return fall_back_to_none (j, err);
 }
 
-/* The directories, and the resources as soon as they exist. */
-static int
-make_cgroup (struct create_job *j, struct berth_error *err)
+int
+create_make_cgroup (struct create_job *j, struct berth_error *err)
 {
   if (!j->cg_made)
     {
@@ -281,7 +253,7 @@ make_cgroup (struct create_job *j, struct berth_error *err)
         return fall_back_to_none (j, err);
     }
   if (j->cg.n_dirs > 0 && !j->cg_ready
-      && BERTH_TRACED ("cgroup apply", cgroup_ready (j, err)) < 0)
+      && BERTH_TRACED ("cgroup apply", create_cgroup_ready (j, err)) < 0)
     return -1;
   return 0;
 }
@@ -371,10 +343,10 @@ spawn_init (struct create_job *j, struct berth_error *err)
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
   /* While the init makes its namespaces; systemd makes its unit with the
-     init in it (enter_cgroup). */
-  if (make_cgroup (j, err) < 0)
+     init in it (create_enter_cgroup). */
+  if (create_make_cgroup (j, err) < 0)
     return -1;
-  if (BERTH_TRACED ("cgroup attach", enter_cgroup (j, child, err)) < 0)
+  if (BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
     return -1;
   /* An init that could not make its namespaces has sent its error and
      exited: the loop below reads it. */
@@ -464,8 +436,8 @@ spawn_init (struct create_job *j, struct berth_error *err)
   return 0;
 }
 
-static int
-save_created_state (struct create_job *j, struct berth_error *err)
+int
+create_save_state (struct create_job *j, struct berth_error *err)
 {
   struct oci_berth_state s = { 0 };
   char created[64];
@@ -549,8 +521,8 @@ send_pidfd (const char *socket_path, const struct create_job *j, struct berth_er
 }
 
 
-static void
-rollback_create (struct create_job *j)
+void
+create_rollback (struct create_job *j)
 {
   struct berth_error ignored = { 0 };
 
@@ -597,8 +569,8 @@ create_steps (struct create_job *j, struct berth_error *err)
      while the init makes its namespaces.  Rootless, they are made before:
      a host that refuses them makes the container go on with none
      (fall_back_to_none), and the init must not have copied the others. */
-  if (BERTH_TRACED ("cgroup prepare", prepare_cgroup (j, err)) < 0
-      || (j->rt->rootless && make_cgroup (j, err) < 0))
+  if (BERTH_TRACED ("cgroup prepare", create_prepare_cgroup (j, err)) < 0
+      || (j->rt->rootless && create_make_cgroup (j, err) < 0))
     return -1;
   /* Before the clone: the buffer is written here, not in pages the parent
      then shares copy-on-write with the init (every page either of them
@@ -644,7 +616,7 @@ create_steps (struct create_job *j, struct berth_error *err)
       && hostmounts_new_within (&j->mounts_before, j->rootfs, &j->host_mounts,
                                 &j->host_mounts_len, err) < 0)
     r = -1;
-  if (r < 0 || BERTH_TRACED ("state save", save_created_state (j, err)) < 0)
+  if (r < 0 || BERTH_TRACED ("state save", create_save_state (j, err)) < 0)
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
     return -1;
@@ -670,7 +642,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
     j.ns.join_fd[i] = -1;
   if (state_validate_id (id, err) < 0)
     return -1;
-  if (load_bundle_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
+  if (create_load_config (o->bundle ? o->bundle : ".", j.bundle, &config, err) < 0
       || check_config_for_create (config, o, err) < 0
       || mempolicy_plan (config->linux ? config->linux->memory_policy : NULL, &j.mempolicy, err)
              < 0
@@ -707,7 +679,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   r = create_steps (&j, err);
   ns_plan_close (&j.ns);
   if (r < 0)
-    rollback_create (&j);
+    create_rollback (&j);
   else
     {
       out->pid = j.init_pid;

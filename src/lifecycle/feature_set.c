@@ -1,4 +1,5 @@
 #include "lifecycle/feature_set.h"
+#include "lifecycle/checkpoint.h"
 #include "init/mempolicy.h"
 #include "cleanup.h"
 #include "fs/mountopts.h"
@@ -46,7 +47,7 @@ berth_features_json (char **out, struct berth_error *err)
   const char *known_flags[16], *supported_flags[16], *archs[64], *modes[16], *mflags[16];
   size_t n_hooks, n_namespaces, n_actions, n_operators, n_known, n_supported, n_modes, n_mflags;
   cleanup_free char **caps = NULL;
-  char *ann_keys[2], *ann_vals[2];
+  char *ann_keys[3], *ann_vals[3];
   char libseccomp_version[32];
   size_t n_archs = 0, n_caps = 0;
   int r;
@@ -126,10 +127,16 @@ berth_features_json (char **out, struct berth_error *err)
   }
   ann_keys[0] = "io.github.seccomp.libseccomp.version";
   ann_vals[0] = libseccomp_version;
-  ann_keys[1] = NULL;
+  f.annotations_len = 1;
+  /* runc's key: Podman and the CRI read it to offer checkpointing. */
+  if (checkpoint_built_in ())
+    {
+      ann_keys[f.annotations_len] = "org.opencontainers.runc.checkpoint.enabled";
+      ann_vals[f.annotations_len++] = "true";
+    }
+  ann_keys[f.annotations_len] = NULL;
   f.annotations_keys = ann_keys;
   f.annotations = ann_vals;
-  f.annotations_len = 1;
   f.has_annotations = true;
 
   r = oci_emit (&oci_type_features, &f, "    ", out, NULL, err);

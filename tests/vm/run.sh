@@ -65,13 +65,20 @@ build=$(cd "$build" && pwd)
 # shared libraries, the test tier's tools (capsh: a test asks it whether
 # CAP_SYS_RESOURCE is there), Podman; for the rootless tests, a user's own
 # bus (dbus-user-session: /run/user/UID/bus), newuidmap (uidmap) and runc
-# as the control.
+# as the control.  For checkpoint/restore (test_checkpoint.py): criu;
+# iptables, because CRIU locks a container's network namespace with
+# iptables-restore while it dumps (without it the dump of a container with
+# its own network namespace fails: "Locking network failed"); iproute2, for
+# `ip netns` (a container that joins a named network namespace), and because
+# CRIU saves a namespace's addresses and routes with `ip` when it dumps one
+# (runc has it restore the container's own network namespace empty instead).
 packages=(
   systemd systemd-sysv dbus udev linux-image-amd64 kmod
   libyajl2 libseccomp2 libcap2 libsystemd0
   python3 python3-pytest busybox-static procps libcap2-bin
   podman conmon crun golang-github-containers-common netavark
   dbus-user-session uidmap runc
+  criu iptables iproute2
 )
 
 # The bookworm mirror apt uses on this host (only it is reachable here).
@@ -236,10 +243,18 @@ main() {
     mkdir -p "$image.tmp"
     build_image "$image.tmp" "$mirror" > /dev/null # mkfs.ext4 -d lists files even with -q
     mv "$image.tmp" "$image"
-    # Older images are dead weight (each is about 1 GB); a build under way
-    # (*.tmp) is another run's.
-    find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name '*.tmp' ! -name debs \
-      -exec rm -rf {} +
+    # Older images are dead weight (each is about 1 GB), once no run has
+    # used them for 10 hours (every run opens KEY.lock, which stamps it):
+    # a branch without this image's package change still boots the other,
+    # and removing it would make the two branches rebuild each other's in
+    # turn.  A build under way (*.tmp) is another run's.
+    for old in "$cache"/*/; do
+      old=${old%/}
+      case ${old##*/} in "$key" | *.tmp | debs) continue ;; esac
+      if [ -z "$(find "$old.lock" -mmin -600 2>/dev/null)" ]; then
+        rm -rf "$old" "$old.lock"
+      fi
+    done
     find "$cache" -maxdepth 1 -name '*.lock' ! -name "$key.lock" -mmin +600 -delete
     say "image built in $((SECONDS - start)) s"
   fi
