@@ -220,14 +220,18 @@ def print_predecessors(cases, after, what="ms"):
     it first: a predecessor's deferred teardown lands on some runs only."""
     heads = [label(c) for c in cases]
     width = max(14, max(len(h) for h in heads) + 2)
-    print(f"{what} by predecessor, median/p90 [n] (row ran right after column):")
-    print(f"{'':{width}}" + "".join(f"{h:>20}" for h in heads))
+    rows = []
     for c in cases:
         cells = []
         for p in cases:
             v = after.get((c, p), [])
             cells.append(f"{pct(v, 0.5):.2f}/{pct(v, 0.9):.2f} [{len(v):3}]" if v else "-")
-        print(f"{label(c):{width}}" + "".join(f"{x:>20}" for x in cells))
+        rows.append(cells)
+    col = max([20] + [len(x) + 2 for r in rows for x in r] + [len(h) + 2 for h in heads])
+    print(f"{what} by predecessor, median/p90 [n] (row ran right after column):")
+    print(f"{'':{width}}" + "".join(f"{h:>{col}}" for h in heads))
+    for c, cells in zip(cases, rows):
+        print(f"{label(c):{width}}" + "".join(f"{x:>{col}}" for x in cells))
 
 
 def sandboxed(script, argv, run="run"):
