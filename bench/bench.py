@@ -19,6 +19,10 @@ What it controls for (bench/README.md has the measurements behind each):
   page cache, berth's seccomp cache and the dynamic loader's work.
 - `--settle MS` waits between containers, for a run that wants the
   kernel's deferred work done before the next one starts.
+- `--floor` adds a row with no runtime: `unshare` of the bundle's
+  namespaces (mount, uts, ipc, network, pid, with the fork a pid namespace
+  needs), `--root` to the bundle's rootfs, exec of /bin/true; the kernel's
+  share of a container, in the same rounds.
 
 The whole benchmark re-executes itself in a cgroup of its own below the
 caller's, inside a cgroup namespace rooted there and a private mount
@@ -58,7 +62,7 @@ The Podman end-to-end figure is bench/podman.py.
 
 Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
-                      [--also NAME=PATH] [--rootless USER] [--traces K]
+                      [--also NAME=PATH] [--rootless USER] [--traces K] [--floor]
                       [--commands | --scale N | --parallel P [-m M]]
 """
 import argparse
@@ -98,9 +102,16 @@ def state_root(name):
     return root
 
 
+# --floor: the kernel's part with no runtime: the namespaces of runc's spec,
+# a fork (the pid namespace's first process), the root changed, the exec.
+FLOOR = ("unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork")
+
+
 def run_once(argv, root, bundle, cid, timed=False):
     prefix = ["/usr/bin/time", "-f", "%M"] if timed else []
-    p = subprocess.run([*prefix, *argv, "--root", root, "run", "-b", bundle, cid],
+    cmd = ([*argv, "--root", root, "run", "-b", bundle, cid] if argv != FLOOR else
+           [*FLOOR, f"--root={bundle}/rootfs", "/bin/true"])
+    p = subprocess.run([*prefix, *cmd],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, **KW)
     if p.returncode != 0:
         sys.exit(f"{argv[0]} failed: {p.stderr.strip()}")
@@ -157,6 +168,8 @@ def inner():
         make_bundle(tmp, ARGS.berth, rootless_user=USER, seccomp=ARGS.seccomp)
         # With --also, another build of berth (an older commit, say) in the same rounds.
         cases = [(name, argv, None) for name, argv in core.runtimes(ARGS.berth, ARGS.also)]
+        if ARGS.floor:
+            cases.append(("floor", FLOOR, None))
         # State roots on /run (tmpfs), where runtimes keep them in production.
         roots = {name: state_root(name) for name, _, _ in cases}
         per_round, after = core.rounds(cases, run_step(roots, lambda b: tmp), ARGS.n,
@@ -223,6 +236,8 @@ def main():
                     help="another runtime binary (e.g. berth at an older commit) in the same rounds")
     ap.add_argument("--rootless", metavar="USER",
                     help="run every runtime as this existing user (bench/rootless-user.sh makes one)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also `unshare` of the same namespaces + root + exec, no runtime")
     ap.add_argument("--traces", type=int, default=10, metavar="K",
                     help="traced berth runs after the timed ones, for the phases (0: none)")
     mode = ap.add_mutually_exclusive_group()
@@ -253,6 +268,9 @@ def main():
                      " --scale, --parallel)")
     if ARGS.variants and (ARGS.commands or ARGS.scale or ARGS.parallel):
         sys.exit("--variants is a mode of its own")
+    if ARGS.floor and (ARGS.rootless or ARGS.variants or ARGS.commands or ARGS.scale
+                       or ARGS.parallel):
+        sys.exit("--floor goes with the default mode only")
     for flag in ("n", "m", "scale", "parallel", "rounds"):
         if getattr(ARGS, flag) is not None and getattr(ARGS, flag) < 1:
             sys.exit(f"--{flag if len(flag) > 1 else flag}: must be at least 1")

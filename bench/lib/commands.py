@@ -107,5 +107,6 @@ def main(args, rts):
                       " after the timed rounds and not counted in them (the timed runs had"
                       " tracing off); medians per phase (docs/trace.md):")
                 phases.print_summary(summary, untraced)
+                print("(state and kill write no trace: engines call them often; docs/trace.md)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
