@@ -250,8 +250,6 @@ def main():
     ap.add_argument("-m", type=int, default=400, help="--parallel: containers per round")
     ap.add_argument("--rounds", type=int, help="--parallel: rounds (default 5)")
     ap.add_argument("--inner", action="store_true")
-    ap.add_argument("--only", help=argparse.SUPPRESS)  # --scale: one runtime per sandbox
-    ap.add_argument("--result", help=argparse.SUPPRESS)
     ARGS = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench needs root (it runs containers)")
@@ -279,8 +277,6 @@ def main():
                  " build) or give --berth PATH")
     rts = core.runtimes(ARGS.berth, ARGS.also)
     if not ARGS.inner:
-        if ARGS.scale:
-            sys.exit(scale.outer(ARGS, rts, __file__, sys.argv[1:]))
         sys.exit(core.sandboxed(__file__, ["--inner", *sys.argv[1:]]))
     if ARGS.rootless:
         # The user's $XDG_RUNTIME_DIR, as pam_systemd would make it: on /run, its own, 0700.
@@ -296,7 +292,7 @@ def main():
     elif ARGS.commands:
         commands.main(ARGS, rts)
     elif ARGS.scale:
-        scale.inner(ARGS, dict(rts)[ARGS.only], ARGS.only)
+        scale.main(ARGS, rts)
     elif ARGS.parallel:
         parallel.main(ARGS, rts)
     else:

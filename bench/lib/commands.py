@@ -62,28 +62,15 @@ def main(args, rts):
 
             per_round, after = core.rounds(cases, step, args.n, args.warmup, args.seed,
                                            args.order, args.settle)
-            base = next((n for n, _ in rts if n == "crun"), None)
-            times = {(n, c): [] for n, _ in rts for c in COMMANDS}
-            ratios = {(n, c): [] for n, _ in rts for c in COMMANDS}
+            merged = []
             for r in per_round:
-                merged = {}
+                m = {}
                 for (n, _, _), got in r.items():
-                    merged.setdefault(n, {}).update(got)
-                for n, got in merged.items():
-                    for c, ms in got.items():
-                        times[(n, c)].append(ms)
-                        if base:
-                            ratios[(n, c)].append(ms / merged[base][c])
-            head = "".join(f" {n + ' ms':>9} {'vs crun':>8} {'p10-p90':>10}" for n, _ in rts)
-            print(f"{'command':8}{head}")
-            for c in COMMANDS:
-                cells = ""
-                for n, _ in rts:
-                    cells += f" {core.pct(times[(n, c)], 0.5):9.2f}"
-                    if base:
-                        med, lo, hi = core.spread(ratios[(n, c)])
-                        cells += f" {med:7.2f}x {f'{lo:.2f}-{hi:.2f}':>10}"
-                print(f"{c:8}{cells}")
+                    m.setdefault(n, {}).update(got)
+                merged.append(m)
+            names = [n for n, _ in rts]
+            core.paired_table([(c, [{n: m[n][c] for n in names} for m in merged])
+                               for c in COMMANDS], names)
             print(f"({args.n} rounds after {args.warmup} of warm-up, runtimes in a shuffled order"
                   f" per round (seed {args.seed}), settle {args.settle} ms; per round each"
                   " runtime takes one `sleep` container through create..delete (exec: /bin/true;"

@@ -288,3 +288,22 @@ def runtimes(berth, also=()):
         name, _, path = spec.partition("=")
         out.append((name, (os.path.abspath(path),)))
     return out + [(n, (p,)) for n, p in others()]
+
+
+def paired_table(rows, names, base="crun", first="command"):
+    """rows: (label, rounds), each round a dict runtime name -> ms.  One
+    line per label: each runtime's median and the median of its per-round
+    ratios to base (p10-p90)."""
+    base = base if base in names else None
+    head = "".join(f" {n + ' ms':>9}" + (f" {'vs ' + base:>8} {'p10-p90':>10}" if base else "")
+                   for n in names)
+    width = max([len(first)] + [len(label) for label, _ in rows]) + 1
+    print(f"{first:{width}}{head}")
+    for label, rnds in rows:
+        cells = ""
+        for n in names:
+            cells += f" {pct([r[n] for r in rnds], 0.5):9.2f}"
+            if base:
+                med, lo, hi = spread([r[n] / r[base] for r in rnds])
+                cells += f" {med:7.2f}x {f'{lo:.2f}-{hi:.2f}':>10}"
+        print(f"{label:{width}}{cells}")
