@@ -203,18 +203,20 @@ def inner():
         print_predecessors(cases, after)
         if ARGS.traces:
             print()
-            untraced = {"berth run": pct([r[cases[0]] for r in per_round], 0.5)}
             tdir = os.path.join(tmp, "traces")
             os.mkdir(tdir)
             if USER:
                 os.chown(tdir, USER.pw_uid, USER.pw_gid)
             step = run_step(roots, lambda b: tmp)
-            summary = phases.collect(ARGS.traces, lambda path, j: {"run": step(
-                ("berth", (ARGS.berth, "--trace", path), None), f"t{j}")}, tdir)
+
+            def one(path, j):
+                argv = (ARGS.berth, "--trace", path) if path else (ARGS.berth,)
+                return {"run": step(("berth", argv, None), f"t{j}" if path else f"u{j}")}
+            summary = phases.collect(ARGS.traces, one, tdir, ARGS.seed)
             print(f"berth's phases: {ARGS.traces} more runs with --trace FILE, after the timed"
-                  " rounds and not counted in them (the timed runs had tracing off);"
-                  " medians per phase (docs/trace.md):")
-            phases.print_summary(summary, untraced)
+                  " rounds and not counted in them (the timed runs had tracing off), each"
+                  " paired with one untraced; medians per phase (docs/trace.md):")
+            phases.print_summary(summary)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         for r in roots.values():

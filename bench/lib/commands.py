@@ -85,15 +85,16 @@ def main(args, rts):
                 argv = rts[0][1]
 
                 def traced(path, j):
-                    t = cycle(argv, roots["berth"], sleeper, true, f"tc{j}", trace=path)
-                    return {**t, **run_true(argv, roots["berth"], true, f"tr{j}", trace=path)}
-                summary = phases.collect(args.traces, traced, tmp)
-                untraced = {f"berth {c}": core.pct(times[("berth", c)], 0.5)
-                            for c in COMMANDS}
+                    tag = "t" if path else "u"
+                    t = cycle(argv, roots["berth"], sleeper, true, f"{tag}c{j}", trace=path)
+                    return {**t, **run_true(argv, roots["berth"], true, f"{tag}r{j}",
+                                            trace=path)}
+                summary = phases.collect(args.traces, traced, tmp, args.seed)
                 print(f"berth's phases: {args.traces} more cycles and runs with --trace FILE,"
                       " after the timed rounds and not counted in them (the timed runs had"
-                      " tracing off); medians per phase (docs/trace.md):")
-                phases.print_summary(summary, untraced)
+                      " tracing off), each paired with one untraced; medians per phase"
+                      " (docs/trace.md):")
+                phases.print_summary(summary)
                 print("(state and kill write no trace: engines call them often; docs/trace.md)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

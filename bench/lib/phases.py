@@ -2,8 +2,9 @@
 trace file with its phases nested as they ran, per process, and the median
 of each phase over several traces, printed beside the bench's totals."""
 import json
+import random
 
-from .core import pct
+from .core import pct, spread
 
 
 def load(path):
@@ -76,16 +77,17 @@ def summarise(traces):
     return out
 
 
-def print_summary(summary, untraced=None, indent="  "):
+def print_summary(summary, indent="  "):
     """Each command's phases, median duration and share of the command's
-    median span.  untraced: command name -> the timed (untraced) median,
-    printed beside the traced runs' time from outside (which, unlike the
-    span, has berth's execve, loading and exit)."""
+    median span; beside it, the traced runs' time from outside (which,
+    unlike the span, has berth's execve, loading and exit) against the
+    untraced runs paired with them."""
     for name, s in summary.items():
         extra = ""
-        if untraced and name in untraced and "outside" in s:
-            extra = (f"; timed from outside {s['outside']:.2f} ms traced,"
-                     f" {untraced[name]:.2f} ms untraced (the timed rounds' median)")
+        if "ratio" in s:
+            med, lo, hi = s["ratio"]
+            extra = (f"; from outside {s['traced']:.2f} ms traced, {s['plain']:.2f} ms"
+                     f" untraced, paired: {med:.2f}x ({lo:.2f}-{hi:.2f})")
         print(f"{name}: {s['wall']:.2f} ms in berth's own span (median of {s['n']}){extra}")
         lane = ""
         for lane_name, depth, phase, start, dur, n in s["rows"]:
@@ -101,18 +103,26 @@ def print_summary(summary, untraced=None, indent="  "):
                       f"{seen}")
 
 
-def collect(k, run_one, tmp):
-    """run_one(trace_path, j) k times, each into a trace file of its own
-    under tmp; run_one returns each command's time seen from outside
-    ({"run": ms}).  The summary of the k traces, with those times."""
-    traces, outside = [], {}
+def collect(k, run_one, tmp, seed):
+    """k pairs of runs: run_one(trace_path, j) into a trace file of its own
+    under tmp, and run_one(None, j) untraced, the two in a seeded random
+    order; run_one returns each command's time seen from outside ({"run":
+    ms}).  The summary of the k traces, with the medians of both times and
+    of their per-pair ratio (traced/untraced, with p10 and p90)."""
+    rng = random.Random(seed)
+    traces, times = [], {}
     for j in range(k):
         path = f"{tmp}/trace-{j}.json"
-        for cmd, ms in run_one(path, j).items():
-            outside.setdefault(f"berth {cmd}", []).append(ms)
+        got = {}
+        for which in rng.sample((path, None), 2):
+            got[which is None] = run_one(which, j)
+        for cmd, ms in got[False].items():
+            times.setdefault(f"berth {cmd}", []).append((ms, got[True][cmd]))
         traces.append(load(path))
     summary = summarise(traces)
     for name, s in summary.items():
-        if name in outside:
-            s["outside"] = pct(outside[name], 0.5)
+        if name in times:
+            s["traced"] = pct([t for t, _ in times[name]], 0.5)
+            s["plain"] = pct([u for _, u in times[name]], 0.5)
+            s["ratio"] = spread([t / u for t, u in times[name]])
     return summary

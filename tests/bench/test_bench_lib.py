@@ -102,3 +102,19 @@ def test_rounds_shuffle_seeded_and_track_predecessors():
 def test_spread_and_pct():
     assert core.spread([float(v) for v in range(1, 11)]) == (6.0, 2.0, 10.0)
     assert core.pct([3.0], 0.9) == 3.0
+
+
+def test_collect_pairs_traced_and_untraced(tmp_path):
+    calls = []
+
+    def one(path, j):
+        calls.append(path is not None)
+        if path:
+            trace(path)
+        return {"run": 2.0 if path else 1.0}
+    s = phases.collect(4, one, str(tmp_path), seed=3)
+    assert calls.count(True) == calls.count(False) == 4
+    assert calls != [True, False] * 4 and calls != [False, True] * 4  # order drawn per pair
+    run = s["berth run"]
+    assert (run["traced"], run["plain"], run["ratio"]) == (2.0, 1.0, (2.0, 2.0, 2.0))
+    assert "ratio" not in s["berth delete"]
