@@ -249,6 +249,10 @@ def main():
                       help="N detached containers, then list, state, delete -f (default 500)")
     mode.add_argument("--parallel", type=int, nargs="?", const=8, metavar="P",
                       help="-m containers run P at a time (default 8)")
+    ap.add_argument("--scale-how", choices=("alone", "together", "both"), default="both",
+                    help="--scale: each runtime alone, all in rounds, or both (default)")
+    ap.add_argument("--scale-only", help=argparse.SUPPRESS)  # alone: this runtime
+    ap.add_argument("--scale-result", help=argparse.SUPPRESS)
     ap.add_argument("-m", type=int, default=400, help="--parallel: containers per round")
     ap.add_argument("--rounds", type=int, help="--parallel: rounds (default 5)")
     ap.add_argument("--inner", action="store_true")
@@ -279,6 +283,8 @@ def main():
                  " build) or give --berth PATH")
     rts = core.runtimes(ARGS.berth, ARGS.also)
     if not ARGS.inner:
+        if ARGS.scale:
+            sys.exit(scale_outer(rts))
         sys.exit(core.sandboxed(__file__, ["--inner", *sys.argv[1:]]))
     if ARGS.rootless:
         # The user's $XDG_RUNTIME_DIR, as pam_systemd would make it: on /run, its own, 0700.
@@ -294,11 +300,21 @@ def main():
     elif ARGS.commands:
         commands.main(ARGS, rts)
     elif ARGS.scale:
-        scale.main(ARGS, rts)
+        scale.inner(ARGS, [r for r in rts if ARGS.scale_only in (None, r[0])])
     elif ARGS.parallel:
         parallel.main(ARGS, rts)
     else:
         variants() if ARGS.variants else inner()
+
+
+def scale_outer(rts):
+    """--scale: alone (a sandbox per runtime), then together (one sandbox)."""
+    if ARGS.scale_how in ("alone", "both"):
+        rc = scale.alone(ARGS, rts, __file__, sys.argv[1:])
+        if rc or ARGS.scale_how == "alone":
+            return rc
+        print()
+    return core.sandboxed(__file__, ["--inner", *sys.argv[1:], "--scale-how", "together"])
 
 
 if __name__ == "__main__":
