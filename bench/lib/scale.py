@@ -88,7 +88,11 @@ def measure(args, rts, roots, bundle):
     rows = [(f"run -d 1-{edge}", starts[:edge]), (f"run -d {n - edge + 1}-{n}", starts[-edge:]),
             ("list, 1", small[0]), (f"list, {n}", big[0]),
             ("state, 1", small[1]), (f"state, {n}", big[1]), ("delete -f", deletes)]
-    return rows, after, {name: os.listdir(roots[name]) for name in g}
+    # The run -d medians per tenth of the N: a trend, or the load's jumps.
+    tenths = {name: [core.pct([r[name] for r in starts[k * n // 10:(k + 1) * n // 10]], 0.5)
+                     for k in range(10) if (k + 1) * n // 10 > k * n // 10] for name in g}
+    return rows, after, {"left": {name: os.listdir(roots[name]) for name in g},
+                         "tenths": tenths}
 
 
 def inner(args, rts):
@@ -100,32 +104,35 @@ def inner(args, rts):
         bundle = os.path.join(tmp, "sleep")
         core.make_bundle(bundle, args.berth, args=("/bin/sleep", "1000"))
         with core.Roots() as roots:
-            rows, after, left = measure(args, rts, roots, bundle)
+            rows, after, extra = measure(args, rts, roots, bundle)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.scale_result:
         with open(args.scale_result, "w") as f:
-            json.dump({"rows": rows, "left": left}, f)
+            json.dump({"rows": rows, **extra}, f)
         return
     names = [name for name, _ in rts]
     print(f"together: {args.scale} containers per runtime, in rounds")
     core.paired_table(rows, names)
-    footer(args, rows, names, left,
+    footer(args, rows, names, extra,
            f"the runtimes in a shuffled order in each round (seeds from {args.seed}), all"
            " sets growing together; 'vs crun' is the median of per-round ratios")
     print()
     core.print_predecessors([(name, argv, None) for name, argv in rts], after, "run -d ms")
 
 
-def footer(args, rows, names, left, how):
+def footer(args, rows, names, extra, how):
     edge = min(EDGE, args.scale)
     first = {name: core.pct([r[name] for r in rows[0][1]], 0.5) for name in names}
     last = {name: core.pct([r[name] for r in rows[1][1]], 0.5) for name in names}
     print("last/first: " + ", ".join(f"{name} {last[name] / first[name]:.2f}x" for name in names)
           + f" (median run -d of the last {edge} over the first {edge})")
+    print("run -d, median of each tenth of the containers:")
     for name in names:
-        if left[name]:
-            print(f"{name} left in its state root: {left[name][:5]}")
+        print(f"  {name:6} " + " ".join(f"{ms:6.2f}" for ms in extra["tenths"][name]))
+    for name in names:
+        if extra["left"][name]:
+            print(f"{name} left in its state root: {extra['left'][name][:5]}")
     print(f"(ms; {how}; {args.scale} `sleep` containers per runtime started with run -d"
           f" (stdio on /dev/null), after {args.warmup} run -d + delete -f of warm-up; list:"
           f" {LISTS} calls with 1 container and with {args.scale}; state: {LISTS} calls with 1,"
@@ -169,7 +176,8 @@ def alone(args, rts, script, argv):
     # Medians per runtime only: the i-th values of two runtimes are no pair.
     merged = [(label, [{name: per[name][label][i] for name in names}
                        for i in range(len(per[names[0]][label]))]) for label in labels]
-    footer(args, merged, names, {name: got[name]["left"][name] for name in names},
+    footer(args, merged, names, {k: {name: got[name][k][name] for name in names}
+                                 for k in ("left", "tenths")},
            f"one runtime after another in the order {', '.join(order)} (seed {args.seed}), each"
            " in a cgroup sandbox of its own; 'vs crun' is a ratio of medians, not paired")
     return 0
