@@ -56,14 +56,15 @@ of each):
 - --commands: create, start, state, exec, kill, delete and run, each timed
   on its own, in the same shuffled, paired rounds (lib/commands.py).
 - --scale N: N detached containers started one after another, then list,
-  state and delete -f with N there (lib/scale.py).
+  state and delete -f with N there; each runtime alone and all together in
+  rounds (--scale-how; lib/scale.py).
 - --parallel P: M containers run P at a time (lib/parallel.py).
 The Podman end-to-end figure is bench/podman.py.
 
 Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
                       [--also NAME=PATH] [--rootless USER] [--traces K] [--floor]
-                      [--commands | --scale N | --parallel P [-m M]]
+                      [--commands | --scale N [--scale-how H] | --parallel P [-m M]]
 """
 import argparse
 import os
