@@ -19,10 +19,14 @@ What it controls for (bench/README.md has the measurements behind each):
   page cache, berth's seccomp cache and the dynamic loader's work.
 - `--settle MS` waits between containers, for a run that wants the
   kernel's deferred work done before the next one starts.
+- `--floor` adds a row with no runtime: `unshare` of the bundle's
+  namespaces (mount, uts, ipc, network, pid, with the fork a pid namespace
+  needs), `--root` to the bundle's rootfs, exec of /bin/true; the kernel's
+  share of a container, in the same rounds.
 
 The whole benchmark re-executes itself in a cgroup of its own below the
 caller's, inside a cgroup namespace rooted there and a private mount
-namespace (tests/lib/cgsandbox.py; `sandboxed` below): crun 1.8.1 refuses
+namespace (tests/lib/cgsandbox.py; lib/core.py's `sandboxed`): crun 1.8.1 refuses
 this host's hybrid layout and places containers from the root of each
 hierarchy, and every runtime then runs in the same environment.  Nothing
 on the host is changed.
@@ -42,84 +46,40 @@ switched in the forked child (setgroups to the user's groups, setgid,
 setuid: what `setpriv --reuid --regid --init-groups` does) rather than
 through setpriv, whose own exec would be timed too.
 
+After the timed rounds, berth runs --traces more times (default 10) with
+`--trace FILE` (not counted in the totals; the timed runs have tracing
+off), and the median of each phase is printed beside the totals
+(lib/phases.py).
+
+Other modes, each in its own module of lib/ (bench/README.md shows a run
+of each):
+- --commands: create, start, state, exec, kill, delete and run, each timed
+  on its own, in the same shuffled, paired rounds (lib/commands.py).
+- --scale N: N detached containers started one after another, then list,
+  state and delete -f with N there; each runtime alone and all together in
+  rounds (--scale-how; lib/scale.py).
+- --parallel P: M containers run P at a time (lib/parallel.py).
+The Podman end-to-end figure is bench/podman.py.
+
 Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
-                      [--also NAME=PATH] [--rootless USER]
+                      [--also NAME=PATH] [--rootless USER] [--traces K] [--floor]
+                      [--commands | --scale N [--scale-how H] | --parallel P [-m M]]
 """
 import argparse
-import json
 import os
 import pwd
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
+from lib import commands, core, parallel, phases, scale
+from lib.core import git_commit, make_bundle, pct, print_predecessors
+
 USER = XDG = None  # --rootless: the user's passwd entry, its $XDG_RUNTIME_DIR
 KW = {}  # what subprocess.run needs to run a runtime as that user
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
-import cgsandbox  # noqa: E402
-
-
-def make_bundle(path, seccomp=None, ptrace=False):
-    rootfs = os.path.join(path, "rootfs")
-    os.makedirs(os.path.join(rootfs, "bin"))
-    for d in ("proc", "sys", "dev", "tmp", "etc"):
-        os.makedirs(os.path.join(rootfs, d))
-    shutil.copy2("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
-    os.symlink("busybox", os.path.join(rootfs, "bin", "true"))
-    os.symlink("busybox", os.path.join(rootfs, "bin", "sh"))
-    rootless = ["--rootless"] if ARGS.rootless else []
-    subprocess.run(["/usr/sbin/runc", "spec", *rootless, "-b", path], check=True) if os.path.exists(
-        "/usr/sbin/runc") else subprocess.run([ARGS.berth, "spec", *rootless, "-b", path],
-                                              check=True)
-    with open(os.path.join(path, "config.json")) as f:
-        c = json.load(f)
-    if ARGS.rootless:
-        # spec --rootless maps the caller's IDs, root's here: the user's instead.
-        for key, host in (("uidMappings", USER.pw_uid), ("gidMappings", USER.pw_gid)):
-            c["linux"][key] = [{"containerID": 0, "hostID": host, "size": 1}]
-        # The user reads the bundle; it writes nothing there.
-        os.chmod(path, 0o755)
-    c["ociVersion"] = "1.0.2-dev"  # every runtime under test accepts it
-    c["process"]["terminal"] = False
-    c["process"]["args"] = ["/bin/true"]
-    if seccomp:
-        with open(seccomp) as f:
-            c["linux"]["seccomp"] = podman_profile_to_oci(json.load(f))
-    if ptrace:
-        for k in ("bounding", "effective", "permitted"):
-            c["process"]["capabilities"][k].append("CAP_SYS_PTRACE")
-    with open(os.path.join(path, "config.json"), "w") as f:
-        json.dump(c, f)
-
-
-def podman_profile_to_oci(p):
-    """containers/common's seccomp.json is a superset of the OCI section:
-    keep the OCI fields, and the rules without conditions on caps/arches."""
-    out = {"defaultAction": p["defaultAction"], "syscalls": []}
-    if "defaultErrnoRet" in p:
-        out["defaultErrnoRet"] = p["defaultErrnoRet"]
-    arches = []
-    for m in p.get("archMap", []):
-        if m["architecture"] == "SCMP_ARCH_X86_64":
-            arches = [m["architecture"]] + m.get("subArchitectures", [])
-    out["architectures"] = arches
-    for s in p.get("syscalls", []):
-        inc, exc = s.get("includes", {}), s.get("excludes", {})
-        if inc.get("caps") or inc.get("arches") and "amd64" not in inc["arches"]:
-            continue
-        if exc.get("arches") and "amd64" in exc["arches"]:
-            continue
-        rule = {"names": s["names"], "action": s["action"]}
-        for k in ("args", "errnoRet"):
-            if s.get(k) is not None:
-                rule[k] = s[k]
-        out["syscalls"].append(rule)
-    return out
 
 
 def as_user():
@@ -136,79 +96,37 @@ def state_root(name):
     """A state root on /run (tmpfs), where runtimes keep them in production;
     rootless: below the user's own $XDG_RUNTIME_DIR, made for it."""
     if not ARGS.rootless:
-        return tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
+        return core.state_root(name)
     root = os.path.join(XDG, name)
     os.mkdir(root, 0o700)
     os.chown(root, USER.pw_uid, USER.pw_gid)
     return root
 
 
+# --floor: the kernel's part with no runtime: the namespaces of runc's spec,
+# a fork (the pid namespace's first process), the root changed, the exec.
+FLOOR = ("unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork")
+
+
 def run_once(argv, root, bundle, cid, timed=False):
     prefix = ["/usr/bin/time", "-f", "%M"] if timed else []
-    p = subprocess.run([*prefix, *argv, "--root", root, "run", "-b", bundle, cid],
+    cmd = ([*argv, "--root", root, "run", "-b", bundle, cid] if argv != FLOOR else
+           [*FLOOR, f"--root={bundle}/rootfs", "/bin/true"])
+    p = subprocess.run([*prefix, *cmd],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, **KW)
     if p.returncode != 0:
         sys.exit(f"{argv[0]} failed: {p.stderr.strip()}")
     return int(p.stderr.strip().splitlines()[-1]) if timed else 0
 
 
-def git_commit():
-    p = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty", "--abbrev=7"],
-                       capture_output=True, text=True)
-    return p.stdout.strip() or "unknown"
-
-
-def pct(values, q):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(q * len(v)))]
-
-
-def rounds(cases, roots, bundle_of, n, warmup):
-    """Run every case once per round, in a fresh random order per round
-    unless --order fixed; return per-round times (ms) and, per case, the
-    times keyed by the case that ran just before it."""
-    rng = random.Random(ARGS.seed)
-    order = list(cases)
-    prev = None
-    per_round, after = [], {}
-    for i in range(warmup + n):
-        if ARGS.order == "shuffled":
-            rng.shuffle(order)
-        this = {}
-        for case in order:
-            name, argv, b = case
-            if ARGS.settle:
-                time.sleep(ARGS.settle / 1000)
-            t0 = time.perf_counter()
-            run_once(argv, roots[name], bundle_of(b), f"{b}{i}")
-            ms = (time.perf_counter() - t0) * 1000
-            if i >= warmup:
-                this[case] = ms
-                after.setdefault((case, prev), []).append(ms)
-            prev = case
-        if i >= warmup:
-            per_round.append(this)
-    return per_round, after
-
-
-def label(case):
-    name, _, b = case
-    return name if b is None else f"{name}/{b}"
-
-
-def print_predecessors(cases, after):
-    """Median and 90th percentile of each case by the case that ran just
-    before it: where the order matters, the columns differ.  The tail shows
-    it first: a predecessor's deferred teardown lands on some runs only."""
-    heads = [label(c) for c in cases]
-    print("ms by predecessor, median/p90 [n] (row ran right after column):")
-    print(f"{'':14}" + "".join(f"{h:>20}" for h in heads))
-    for c in cases:
-        cells = []
-        for p in cases:
-            v = after.get((c, p), [])
-            cells.append(f"{pct(v, 0.5):.2f}/{pct(v, 0.9):.2f} [{len(v):3}]" if v else "-")
-        print(f"{label(c):14}" + "".join(f"{x:>20}" for x in cells))
+def run_step(roots, bundle_of):
+    """A step of core.rounds for the default and --variants modes: one run."""
+    def step(case, i):
+        name, argv, b = case
+        t0 = time.perf_counter()
+        run_once(argv, roots[name], bundle_of(b), f"{b}{i}")
+        return (time.perf_counter() - t0) * 1000
+    return step
 
 
 def variants():
@@ -216,22 +134,18 @@ def variants():
     berth with CAP_SYS_PTRACE, in shuffled rounds; per-round ratios to the
     same runtime's plain bundle."""
     tmp = tempfile.mkdtemp(prefix="bench-variants-")
-    roots = {}
     try:
         bundles = {"plain": {}, "ptrace": {"ptrace": True}}
         if ARGS.seccomp:
             bundles["seccomp"] = {"seccomp": ARGS.seccomp}
         for name, kw in bundles.items():
-            make_bundle(os.path.join(tmp, name), **kw)
+            make_bundle(os.path.join(tmp, name), ARGS.berth, **kw)
         cases = [("berth", (ARGS.berth,), b) for b in bundles]
-        for name, path in (("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")):
-            if os.path.exists(path):
-                cases += [(name, (path,), b) for b in bundles if b != "ptrace"]
-        for name, _, _ in cases:
-            if name not in roots:
-                roots[name] = tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
-        per_round, after = rounds(cases, roots, lambda b: os.path.join(tmp, b), ARGS.n,
-                                  ARGS.warmup)
+        for name, path in core.others():
+            cases += [(name, (path,), b) for b in bundles if b != "ptrace"]
+        with core.Roots() as roots:
+            per_round, _ = core.rounds(cases, run_step(roots, lambda b: os.path.join(tmp, b)),
+                                       ARGS.n, ARGS.warmup, ARGS.seed, ARGS.order, ARGS.settle)
         print(f"{'runtime':8} {'bundle':8} {'ms/container':>12} {'vs plain':>8} {'p10-p90':>12}")
         for case in cases:
             name, argv, b = case
@@ -246,26 +160,21 @@ def variants():
               f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        for r in roots.values():
-            shutil.rmtree(r, ignore_errors=True)
 
 
 def inner():
     tmp = tempfile.mkdtemp(prefix="bench-bundle-")
     roots = {}
     try:
-        make_bundle(tmp, ARGS.seccomp)
-        cases = [("berth", (ARGS.berth,), None)]
-        # Another build of berth (an older commit, say) in the same rounds.
-        for spec in ARGS.also:
-            name, _, path = spec.partition("=")
-            cases.append((name, (os.path.abspath(path),), None))
-        for name, path in (("runc", "/usr/sbin/runc"), ("crun", "/usr/bin/crun")):
-            if os.path.exists(path):
-                cases.append((name, (path,), None))
+        make_bundle(tmp, ARGS.berth, rootless_user=USER, seccomp=ARGS.seccomp)
+        # With --also, another build of berth (an older commit, say) in the same rounds.
+        cases = [(name, argv, None) for name, argv in core.runtimes(ARGS.berth, ARGS.also)]
+        if ARGS.floor:
+            cases.append(("floor", FLOOR, None))
         # State roots on /run (tmpfs), where runtimes keep them in production.
         roots = {name: state_root(name) for name, _, _ in cases}
-        per_round, after = rounds(cases, roots, lambda b: tmp, ARGS.n, ARGS.warmup)
+        per_round, after = core.rounds(cases, run_step(roots, lambda b: tmp), ARGS.n,
+                                       ARGS.warmup, ARGS.seed, ARGS.order, ARGS.settle)
         # Peak RSS of the runtime process (GNU time's %M, KiB), max of 5 runs.
         rss = {name: max(run_once(argv, roots[name], tmp, f"r{k}", timed=True)
                          for k in range(5)) if os.path.exists("/usr/bin/time") else 0
@@ -281,9 +190,7 @@ def inner():
             med = pct([r[case] for r in per_round], 0.5)
             ratio = ""
             for base in bases:
-                ratios = [r[case] / r[base] for r in per_round]
-                ratio += (f" {pct(ratios, 0.5):7.2f}x "
-                          f"{pct(ratios, 0.1):5.2f}-{pct(ratios, 0.9):<6.2f}")
+                ratio += " " + core.fmt_ratio([r[case] / r[base] for r in per_round])
             print(f"{name:8} {med:12.2f}{ratio or f' {chr(45):>8} {chr(45):>12}'} "
                   f"{rss[name] / 1024:7.1f} MiB")
         vs = " and ".join(f"'vs {b[0]}'" for b in bases) or "'vs -'"
@@ -295,6 +202,22 @@ def inner():
               f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
         print()
         print_predecessors(cases, after)
+        if ARGS.traces:
+            print()
+            tdir = os.path.join(tmp, "traces")
+            os.mkdir(tdir)
+            if USER:
+                os.chown(tdir, USER.pw_uid, USER.pw_gid)
+            step = run_step(roots, lambda b: tmp)
+
+            def one(path, j):
+                argv = (ARGS.berth, "--trace", path) if path else (ARGS.berth,)
+                return {"run": step(("berth", argv, None), f"t{j}" if path else f"u{j}")}
+            summary = phases.collect(ARGS.traces, one, tdir, ARGS.seed)
+            print(f"berth's phases: {ARGS.traces} more runs with --trace FILE, after the timed"
+                  " rounds and not counted in them (the timed runs had tracing off), each"
+                  " paired with one untraced; medians per phase (docs/trace.md):")
+            phases.print_summary(summary)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         for r in roots.values():
@@ -304,8 +227,8 @@ def inner():
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
-    ap.add_argument("-n", type=int, default=100)
-    ap.add_argument("--berth", default=os.path.join(REPO, "build", "src", "berth"))
+    ap.add_argument("-n", type=int, default=100, help="rounds (default mode, --commands)")
+    ap.add_argument("--berth", default=core.DEFAULT_BERTH)
     ap.add_argument("--seccomp")
     ap.add_argument("--variants", action="store_true")
     ap.add_argument("--order", choices=("shuffled", "fixed"), default="shuffled")
@@ -316,6 +239,23 @@ def main():
                     help="another runtime binary (e.g. berth at an older commit) in the same rounds")
     ap.add_argument("--rootless", metavar="USER",
                     help="run every runtime as this existing user (bench/rootless-user.sh makes one)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also `unshare` of the same namespaces + root + exec, no runtime")
+    ap.add_argument("--traces", type=int, default=10, metavar="K",
+                    help="traced berth runs after the timed ones, for the phases (0: none)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--commands", action="store_true",
+                      help="create, start, state, exec, kill, delete, run: each timed")
+    mode.add_argument("--scale", type=int, nargs="?", const=500, metavar="N",
+                      help="N detached containers, then list, state, delete -f (default 500)")
+    mode.add_argument("--parallel", type=int, nargs="?", const=8, metavar="P",
+                      help="-m containers run P at a time (default 8)")
+    ap.add_argument("--scale-how", choices=("alone", "together", "both"), default="both",
+                    help="--scale: each runtime alone, all in rounds, or both (default)")
+    ap.add_argument("--scale-only", help=argparse.SUPPRESS)  # alone: this runtime
+    ap.add_argument("--scale-result", help=argparse.SUPPRESS)
+    ap.add_argument("-m", type=int, default=400, help="--parallel: containers per round")
+    ap.add_argument("--rounds", type=int, help="--parallel: rounds (default 5)")
     ap.add_argument("--inner", action="store_true")
     ARGS = ap.parse_args()
     if os.geteuid() != 0:
@@ -328,10 +268,25 @@ def main():
             sys.exit(f"no user {ARGS.rootless}: make one with bench/rootless-user.sh add NAME")
         if USER.pw_uid == 0:
             sys.exit("--rootless needs a user other than root")
-        if ARGS.variants:
-            sys.exit("--rootless measures the plain bundle only (no --variants)")
+        if ARGS.variants or ARGS.commands or ARGS.scale or ARGS.parallel:
+            sys.exit("--rootless measures the default mode only (no --variants, --commands,"
+                     " --scale, --parallel)")
+    if ARGS.variants and (ARGS.commands or ARGS.scale or ARGS.parallel):
+        sys.exit("--variants is a mode of its own")
+    if ARGS.floor and (ARGS.rootless or ARGS.variants or ARGS.commands or ARGS.scale
+                       or ARGS.parallel):
+        sys.exit("--floor goes with the default mode only")
+    for flag in ("n", "m", "scale", "parallel", "rounds"):
+        if getattr(ARGS, flag) is not None and getattr(ARGS, flag) < 1:
+            sys.exit(f"--{flag if len(flag) > 1 else flag}: must be at least 1")
+    if not os.access(ARGS.berth, os.X_OK):
+        sys.exit(f"no berth at {ARGS.berth}: build it (meson setup build && meson compile -C"
+                 " build) or give --berth PATH")
+    rts = core.runtimes(ARGS.berth, ARGS.also)
     if not ARGS.inner:
-        sys.exit(sandboxed())
+        if ARGS.scale:
+            sys.exit(scale_outer(rts))
+        sys.exit(core.sandboxed(__file__, ["--inner", *sys.argv[1:]]))
     if ARGS.rootless:
         # The user's $XDG_RUNTIME_DIR, as pam_systemd would make it: on /run, its own, 0700.
         XDG = tempfile.mkdtemp(prefix="bench-xdg-", dir="/run")
@@ -343,30 +298,24 @@ def main():
             inner()
         finally:
             shutil.rmtree(XDG, ignore_errors=True)
-        return
-    variants() if ARGS.variants else inner()
+    elif ARGS.commands:
+        commands.main(ARGS, rts)
+    elif ARGS.scale:
+        scale.inner(ARGS, [r for r in rts if ARGS.scale_only in (None, r[0])])
+    elif ARGS.parallel:
+        parallel.main(ARGS, rts)
+    else:
+        variants() if ARGS.variants else inner()
 
 
-def sandboxed():
-    """Run this script again (--inner) in a cgroup of its own below this
-    process' one, in a cgroup namespace rooted there and a private mount
-    namespace in which the hierarchies are mounted again and the cgroup2
-    mount of the hybrid layout is detached (crun 1.8.1 refuses it).  Every
-    runtime then runs in the same environment, and none can place a
-    container outside this process' cgroup (crun puts one without
-    cgroupsPath at `/<id>` of each hierarchy).  Removed afterwards."""
-    cg = cgsandbox.Cgroups(f"berth-bench-{os.getpid()}")
-    try:
-        dirs = cg.make_run("run")
-        script = ("umount /sys/fs/cgroup/unified 2>/dev/null; "
-                  f"{cgsandbox.remount_script(cg.hierarchies) or 'true'} && exec \"$@\"")
-        p = subprocess.run(["unshare", "-m", "-C", "--propagation", "private", "sh", "-c",
-                            script, "sh", sys.executable, os.path.abspath(__file__), "--inner",
-                            *sys.argv[1:]], preexec_fn=cgsandbox.Cgroups.joiner(dirs))
-        cg.clean_run(dirs)
-        return p.returncode
-    finally:
-        cg.remove()
+def scale_outer(rts):
+    """--scale: alone (a sandbox per runtime), then together (one sandbox)."""
+    if ARGS.scale_how in ("alone", "both"):
+        rc = scale.alone(ARGS, rts, __file__, sys.argv[1:])
+        if rc or ARGS.scale_how == "alone":
+            return rc
+        print()
+    return core.sandboxed(__file__, ["--inner", *sys.argv[1:], "--scale-how", "together"])
 
 
 if __name__ == "__main__":

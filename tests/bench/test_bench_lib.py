@@ -1,0 +1,120 @@
+"""bench/'s own logic, without root or containers: reading a trace back
+(nesting, lanes, medians), the SVG of trace_plot.py, and the rounds
+(seeded shuffles, predecessors, paired ratios).
+Run: /usr/bin/python3 -m pytest -q tests/bench"""
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "bench")
+sys.path.insert(0, BENCH)
+from lib import core, phases  # noqa: E402
+
+
+def x(name, ts, dur, pid, cmd):
+    return {"name": name, "cat": "berth", "ph": "X", "ts": ts, "dur": dur, "pid": pid,
+            "tid": pid, "args": {"cmd": cmd}}
+
+
+def trace(path, shift=0.0, clone=500.0):
+    """One `berth run` (pid 10, init 11) and one `berth delete` (pid 20)."""
+    t = 1_000_000.0 + shift
+    ev = [{"name": "process_name", "ph": "M", "ts": 0, "pid": 10, "tid": 10,
+           "args": {"name": "berth run"}},
+          {"name": "process_name", "ph": "M", "ts": 0, "pid": 11, "tid": 11,
+           "args": {"name": "container init"}},
+          x("berth run", t, 4000, 10, 10), x("create", t + 10, 2000, 10, 10),
+          x("state", t + 20, 50, 10, 10), x("init", t + 100, 1500, 10, 10),
+          x("clone", t + 100, clone, 10, 10), x("start", t + 2010, 500, 10, 10),
+          x("state", t + 2020, 80, 10, 10),
+          x("rootfs", t + 700, 400, 11, 10), x("mounts", t + 710, 300, 11, 10),
+          {"name": "execve", "ph": "i", "ts": t + 2400, "s": "t", "pid": 11, "tid": 11,
+           "args": {"cmd": 10}},
+          x("berth delete", t + 5000, 600, 20, 20), x("delete", t + 5010, 500, 20, 20)]
+    with open(path, "w") as f:
+        json.dump({"displayTimeUnit": "ms", "traceEvents": ev}, f)
+
+
+def test_load_nests_per_process(tmp_path):
+    trace(tmp_path / "t.json")
+    run, delete = phases.load(tmp_path / "t.json")
+    assert (run["name"], run["wall"], delete["name"]) == ("berth run", 4.0, "berth delete")
+    own, init = run["lanes"]
+    assert [(d, n) for d, n, _, _ in own["spans"]] == [
+        (0, "create"), (1, "state"), (1, "init"), (2, "clone"), (0, "start"), (1, "state")]
+    assert init["name"] == "container init"
+    assert [(d, n, du) for d, n, _, du in init["spans"]] == [
+        (0, "rootfs", 0.4), (1, "mounts", 0.3), (0, "execve", None)]
+    assert init["spans"][-1][2] == 2.4  # ms from the command's start
+
+
+def test_summary_takes_medians_and_keeps_paths_apart(tmp_path):
+    for j, clone in enumerate((400.0, 500.0, 900.0)):
+        trace(tmp_path / f"t{j}.json", shift=j * 1e6, clone=clone)
+    s = phases.summarise([phases.load(tmp_path / f"t{j}.json") for j in range(3)])
+    rows = {(lane, depth, name): dur for lane, depth, name, _, dur, _ in s["berth run"]["rows"]}
+    assert rows[("", 2, "clone")] == 0.5
+    # create's state and start's state are two rows, not one.
+    assert [n for _, _, n, _, _, _ in s["berth run"]["rows"]].count("state") == 2
+    assert rows[("container init", 0, "execve")] is None
+    assert s["berth delete"]["n"] == 3
+
+
+def test_trace_plot_writes_svg(tmp_path):
+    trace(tmp_path / "t.json")
+    out = tmp_path / "t.svg"
+    subprocess.run([sys.executable, os.path.join(BENCH, "trace_plot.py"),
+                    str(tmp_path / "t.json"), str(out)], check=True)
+    root = ET.parse(out).getroot()
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    for want in ("clone", "0.50 ms", "container init (pid 11)", "execve +2.40 ms"):
+        assert want in texts
+    p = subprocess.run([sys.executable, os.path.join(BENCH, "trace_plot.py"),
+                        str(tmp_path / "t.json"), str(out), "--command", "berth exec"],
+                       capture_output=True, text=True)
+    assert p.returncode != 0 and "no 'berth exec'" in p.stderr
+
+
+def test_rounds_shuffle_seeded_and_track_predecessors():
+    seen = []
+
+    def step(case, i):
+        seen.append((i, case))
+        return {"a": 1.0, "b": 2.0} if case[0] == "r1" else 3.0
+
+    cases = [("r1", (), None), ("r2", (), None), ("r3", (), None)]
+    per_round, after = core.rounds(cases, step, n=20, warmup=2, seed=7)
+    first = list(seen)
+    seen.clear()
+    core.rounds(cases, step, n=20, warmup=2, seed=7)
+    assert seen == first  # the same seed, the same order
+    assert len(per_round) == 20 and all(len(r) == 3 for r in per_round)
+    orders = {tuple(c[0] for i, c in first if i == k) for k in range(22)}
+    assert len(orders) > 1  # shuffled
+    # Every counted run is in the table by predecessor, with its total.
+    assert sum(len(v) for v in after.values()) == 60
+    assert all(v == 3.0 for (c, _), vs in after.items() if c[0] == "r1" for v in vs)
+
+
+def test_spread_and_pct():
+    assert core.spread([float(v) for v in range(1, 11)]) == (6.0, 2.0, 10.0)
+    assert core.pct([3.0], 0.9) == 3.0
+
+
+def test_collect_pairs_traced_and_untraced(tmp_path):
+    calls = []
+
+    def one(path, j):
+        calls.append(path is not None)
+        if path:
+            trace(path)
+        return {"run": 2.0 if path else 1.0}
+    s = phases.collect(4, one, str(tmp_path), seed=3)
+    assert calls.count(True) == calls.count(False) == 4
+    assert calls != [True, False] * 4 and calls != [False, True] * 4  # order drawn per pair
+    run = s["berth run"]
+    assert (run["traced"], run["plain"], run["ratio"]) == (2.0, 1.0, (2.0, 2.0, 2.0))
+    assert "ratio" not in s["berth delete"]
