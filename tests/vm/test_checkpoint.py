@@ -204,13 +204,13 @@ class Checkpointer:
         assert rc == 0, f"{self.rt.name} run -d: {rc}: {io.err.decode(errors='replace')}"
         return self.rt.state(cid)["pid"]
 
-    def checkpoint(self, cid, *flags, image=None):
-        return self.cmd("checkpoint", "--image-path", image or self.image, "--work-path",
+    def checkpoint(self, cid, *flags):
+        return self.cmd("checkpoint", "--image-path", self.image, "--work-path",
                         self.work, *flags, cid)
 
-    def restore(self, bundle, cid, *flags, io=None, image=None):
+    def restore(self, bundle, cid, *flags, io=None):
         argv = [self.rt.binary, "--root", self.rt.root, *self.g, "restore", "-d",
-                "--image-path", image or self.image, "--work-path", self.work,
+                "--image-path", self.image, "--work-path", self.work,
                 "-b", bundle.path, *flags, cid]
         if io is None:
             p = run_via_files([str(a) for a in argv], timeout=180, stdin=subprocess.DEVNULL)
@@ -236,8 +236,7 @@ def ck(runtime, tmp_path):
 
 
 def read_counter(path, timeout=60):
-    """(tag, n) from the counter's file; the shell truncates it before each
-    write, so an empty read is retried."""
+    """(tag, n) from the counter's file, once there is one."""
     deadline = time.monotonic() + timeout
     while True:
         try:
