@@ -63,7 +63,7 @@ The Podman end-to-end figure is bench/podman.py.
 
 Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
-                      [--also NAME=PATH] [--rootless USER] [--traces K] [--floor]
+                      [--also NAME=PATH] [--rootless USER] [--traces K] [--keep-trace FILE] [--floor]
                       [--commands | --scale N [--scale-how H] | --parallel P [-m M]]
 """
 import argparse
@@ -214,6 +214,12 @@ def inner():
                 argv = (ARGS.berth, "--trace", path) if path else (ARGS.berth,)
                 return {"run": step(("berth", argv, None), f"t{j}" if path else f"u{j}")}
             summary = phases.collect(ARGS.traces, one, tdir, ARGS.seed)
+            if ARGS.keep_trace:
+                # The median run, not the fastest: what bench/trace_plot.py
+                # draws should be a typical one.
+                runs = sorted((phases.load(os.path.join(tdir, f))[0]["wall"], f)
+                              for f in os.listdir(tdir) if f.endswith(".json"))
+                shutil.copyfile(os.path.join(tdir, runs[len(runs) // 2][1]), ARGS.keep_trace)
             print(f"berth's phases: {ARGS.traces} more runs with --trace FILE, after the timed"
                   " rounds and not counted in them (the timed runs had tracing off), each"
                   " paired with one untraced; medians per phase (docs/trace.md):")
@@ -241,6 +247,8 @@ def main():
                     help="run every runtime as this existing user (bench/rootless-user.sh makes one)")
     ap.add_argument("--floor", action="store_true",
                     help="also `unshare` of the same namespaces + root + exec, no runtime")
+    ap.add_argument("--keep-trace", metavar="FILE",
+                    help="copy the median of the traced runs there (for bench/trace_plot.py)")
     ap.add_argument("--traces", type=int, default=10, metavar="K",
                     help="traced berth runs after the timed ones, for the phases (0: none)")
     mode = ap.add_mutually_exclusive_group()
