@@ -23,6 +23,7 @@ enum sync_kind {
                          the runtime answers GO with the init's pid in `value` */
   SYNC_SECCOMP,       /* init -> runtime: carries the seccomp listener fd; answered GO */
   SYNC_ERROR,         /* either way: carries err */
+  SYNC_UNSHARED,      /* init -> runtime: its new namespaces are made (direct path) */
 };
 
 struct sync_msg {

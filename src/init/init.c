@@ -318,6 +318,8 @@ init_run (struct init_ctx *ctx)
                          ctx->unshare_flags);
           fail (ctx, &err);
         }
+      if (ctx->unshare_flags && sync_send (ctx->sync_fd, SYNC_UNSHARED, NULL, -1) < 0)
+        _exit (1);
       if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
         _exit (1);
       if (BERTH_TRACED ("namespaces", ns_join (ctx->ns, false, &err)) < 0)

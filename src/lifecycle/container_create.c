@@ -346,6 +346,12 @@ spawn_init (struct create_job *j, struct berth_error *err)
      init in it (create_enter_cgroup). */
   if (create_make_cgroup (j, err) < 0)
     return -1;
+  /* Moving a process between cgroups waits for an RCU grace period, which
+     an init still inside unshare() holds up (measured: the attach took
+     0.52 ms against 0.17 ms): the move once the init has made them. */
+  if (!staged && init_direct_unshare_flags (&j->ns)
+      && BERTH_TRACED ("wait for the namespaces", sync_expect (sock, SYNC_UNSHARED, NULL, NULL, err)) < 0)
+    return -1;
   if (BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
     return -1;
   /* An init that could not make its namespaces has sent its error and
