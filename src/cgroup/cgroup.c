@@ -691,14 +691,24 @@ cgroup_to_strv (const struct berth_cgroup *cg, char ***out, size_t *n, struct be
 }
 
 /* The state file is trusted only as far as naming clean absolute paths:
-   destroy must never be led out of a cgroup tree by "..". */
+   destroy must never be led out of a cgroup tree by "..".  Clean is what
+   normalise() leaves unchanged: "/" and then one or more components, none
+   empty, "." or "..".  Checked in place: list does it for eleven paths of
+   every container. */
 static bool
 clean_abs (const char *p)
 {
-  cleanup_free char *norm = NULL;
-
-  return *p == '/' && normalise (p, &norm, &(struct berth_error){ 0 }) == 0
-         && strcmp (norm, p + 1) == 0;
+  if (*p != '/')
+    return false;
+  do
+    {
+      size_t l = strcspn (++p, "/");
+      if (l == 0 || (p[0] == '.' && (l == 1 || (l == 2 && p[1] == '.'))))
+        return false;
+      p += l;
+    }
+  while (*p);
+  return true;
 }
 
 int

@@ -189,6 +189,24 @@ check_strv (const struct berth_cgroup *cg)
   tap_ok (cgroup_from_strv (dotdot, 2, &back, &err) < 0 && err.kind == BERTH_E_VALUE,
           "cgroup_from_strv refuses a path with \"..\": %s", err.msg);
   cgroup_free (&back);
+  /* Only paths normalisation would leave as they are. */
+  {
+    static const struct { const char *path; bool clean; } paths[] = {
+      { "=/sys/fs/cgroup/a", true },  { "=/sys/fs/cgroup/..a", true },
+      { "=/sys/fs/cgroup/.a", true }, { "=/", false },
+      { "=//sys", false },            { "=/sys/fs/", false },
+      { "=/sys//fs", false },         { "=/sys/./fs", false },
+      { "=/sys/.", false },           { "=/sys/fs/..", false },
+    };
+    for (i = 0; i < sizeof paths / sizeof *paths; i++)
+      {
+        char *rec[] = { "mode=v2", (char *) paths[i].path };
+        int got = cgroup_from_strv (rec, 2, &back, &err);
+        tap_ok ((got == 0) == paths[i].clean, "cgroup_from_strv %s \"%s\"",
+                paths[i].clean ? "takes" : "refuses", paths[i].path + 1);
+        cgroup_free (&back);
+      }
+  }
   tap_ok (cgroup_from_strv (orphan, 2, &back, &err) < 0 && err.kind == BERTH_E_VALUE,
           "cgroup_from_strv refuses created= without its directory: %s", err.msg);
   cgroup_free (&back);
