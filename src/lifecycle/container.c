@@ -52,18 +52,22 @@ open_container_state (const struct berth_runtime *rt, const char *id, struct sta
   struct berth_cgroup local = { 0 };
   struct berth_cgroup *g = cg ? cg : &local;
   const struct cgroup_driver *d = NULL;
-  bool frozen = false;
 
   if (state_open (rt->root, id, false, h, err) < 0 || state_load (h, s, err) < 0)
     return -1;
+  *status = state_status (h, *s);
+  /* Only a running container can be paused: start (created) and delete
+     (stopped) read no freezer. */
   if (saved_cgroup (*s, g, &d, err) == 0)
-    frozen = d->is_frozen (g);
+    {
+      if (strcmp (*status, "running") == 0 && d->is_frozen (g))
+        *status = "paused";
+    }
   else if (cg)
     return -1;
   cgroup_free (&local);
   if (driver)
     *driver = d;
-  *status = state_status (h, *s, frozen);
   return 0;
 }
 

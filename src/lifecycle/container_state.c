@@ -119,12 +119,12 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
           continue;
         }
       /* Only a running container can be paused: its cgroup is read then. */
-      status = state_status (&h, s, false);
+      status = state_status (&h, s);
       if (strcmp (status, "running") == 0
           && cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, &ignored) == 0)
         {
           if (cgroup_driver_of (&cg)->is_frozen (&cg))
-            status = "paused"; /* as state_status says of a frozen running one */
+            status = "paused";
           cgroup_free (&cg);
         }
       if (fstat (h.dir_fd, &st) == 0 && st.st_uid != owner_uid)

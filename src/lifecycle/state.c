@@ -236,7 +236,7 @@ state_remove (struct state_handle *h, struct berth_error *err)
 
 
 const char *
-state_status (const struct state_handle *h, const struct oci_berth_state *s, bool frozen)
+state_status (const struct state_handle *h, const struct oci_berth_state *s)
 {
   uint64_t start;
   char st;
@@ -247,5 +247,5 @@ state_status (const struct state_handle *h, const struct oci_berth_state *s, boo
     return "stopped";
   if (fstatat (h->dir_fd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
     return "created";
-  return frozen ? "paused" : "running";
+  return "running";
 }

@@ -81,10 +81,10 @@ void state_free (struct oci_berth_state *s);
 /* Remove the container's directory and everything in it. */
 int state_remove (struct state_handle *h, struct berth_error *err);
 
-/* "created", "running", "paused" or "stopped", from the live process and the
-   presence of exec.fifo; frozen tells paused apart (from the cgroup). */
-const char *state_status (const struct state_handle *h, const struct oci_berth_state *s,
-                          bool frozen);
+/* "created", "running" or "stopped", from the live process and the presence
+   of exec.fifo.  A running one is "paused" when its cgroup is frozen: the
+   caller, which has the cgroup, asks that only of a running one. */
+const char *state_status (const struct state_handle *h, const struct oci_berth_state *s);
 
 static inline void
 state_freep (struct oci_berth_state **s)
