@@ -77,6 +77,22 @@ def summarise(traces):
     return out
 
 
+def clone_split(commands):
+    """For each command of one trace with a `clone` of its own and an init
+    that made its namespaces (`new namespaces`): the clone's duration and
+    whether the init's namespaces began inside it, i.e. the init ran first
+    on the runtime's CPU (docs/trace.md, "When the init and berth share a
+    CPU").  {command name: (clone ms, inside)}."""
+    out = {}
+    for c in commands:
+        clone = next((sp for sp in c["lanes"][0]["spans"] if sp[1] == "clone"), None)
+        ns = next((sp for lane in c["lanes"][1:] for sp in lane["spans"]
+                   if sp[1] == "new namespaces"), None)
+        if clone and ns and clone[3] is not None:
+            out[c["name"]] = (clone[3], ns[2] < clone[2] + clone[3])
+    return out
+
+
 def print_summary(summary, indent="  "):
     """Each command's phases, median duration and share of the command's
     median span; beside it, the traced runs' time from outside (which,
@@ -101,6 +117,16 @@ def print_summary(summary, indent="  "):
             else:
                 print(f"{d}{phase:<{44 - len(d)}} {dur:6.2f} ms {100 * dur / s['wall']:5.1f}%"
                       f"{seen}")
+        if s.get("clones"):
+            inside = [ms for ms, i in s["clones"] if i]
+            alone = [ms for ms, i in s["clones"] if not i]
+            line = f"{indent}clone: the init made its namespaces inside it in {len(inside)} of {len(s['clones'])} runs"
+            if inside:
+                line += f" ({min(inside):.2f}-{max(inside):.2f} ms)"
+            if alone:
+                line += (f"; in the others it took {pct(alone, 0.5):.2f} ms"
+                         f" ({min(alone):.2f}-{max(alone):.2f})")
+            print(line + " (docs/trace.md)")
 
 
 def collect(k, run_one, tmp, seed):
@@ -120,6 +146,9 @@ def collect(k, run_one, tmp, seed):
             times.setdefault(f"berth {cmd}", []).append((ms, got[True][cmd]))
         traces.append(load(path))
     summary = summarise(traces)
+    for commands in traces:
+        for name, got in clone_split(commands).items():
+            summary[name].setdefault("clones", []).append(got)
     for name, s in summary.items():
         if name in times:
             s["traced"] = pct([t for t, _ in times[name]], 0.5)

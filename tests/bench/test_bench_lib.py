@@ -30,6 +30,7 @@ def trace(path, shift=0.0, clone=500.0):
           x("state", t + 20, 50, 10, 10), x("init", t + 100, 1500, 10, 10),
           x("clone", t + 100, clone, 10, 10), x("start", t + 2010, 500, 10, 10),
           x("state", t + 2020, 80, 10, 10),
+          x("new namespaces", t + 150, 450, 11, 10),
           x("rootfs", t + 700, 400, 11, 10), x("mounts", t + 710, 300, 11, 10),
           {"name": "execve", "ph": "i", "ts": t + 2400, "s": "t", "pid": 11, "tid": 11,
            "args": {"cmd": 10}},
@@ -47,7 +48,8 @@ def test_load_nests_per_process(tmp_path):
         (0, "create"), (1, "state"), (1, "init"), (2, "clone"), (0, "start"), (1, "state")]
     assert init["name"] == "container init"
     assert [(d, n, du) for d, n, _, du in init["spans"]] == [
-        (0, "rootfs", 0.4), (1, "mounts", 0.3), (0, "execve", None)]
+        (0, "new namespaces", 0.45), (0, "rootfs", 0.4), (1, "mounts", 0.3),
+        (0, "execve", None)]
     assert init["spans"][-1][2] == 2.4  # ms from the command's start
 
 
@@ -61,6 +63,16 @@ def test_summary_takes_medians_and_keeps_paths_apart(tmp_path):
     assert [n for _, _, n, _, _, _ in s["berth run"]["rows"]].count("state") == 2
     assert rows[("container init", 0, "execve")] is None
     assert s["berth delete"]["n"] == 3
+
+
+def test_clone_split_tells_whether_the_init_ran_inside_the_clone(tmp_path):
+    # The init's namespaces begin 50 us after the clone: inside a 500 us
+    # clone, after a 40 us one.
+    trace(tmp_path / "in.json", clone=500.0)
+    trace(tmp_path / "out.json", clone=40.0)
+    assert phases.clone_split(phases.load(tmp_path / "in.json")) == {"berth run": (0.5, True)}
+    assert phases.clone_split(phases.load(tmp_path / "out.json")) == {
+        "berth run": (0.04, False)}
 
 
 def test_trace_plot_writes_svg(tmp_path):
