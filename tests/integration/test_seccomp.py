@@ -22,7 +22,6 @@ import socket
 import struct
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -302,15 +301,8 @@ def runtime_maps(berth, bundle, cid, seccomp):
     else:
         bundle.config["linux"]["seccomp"] = seccomp
     bundle.args("sleep", "30").write()
-    run_ = subprocess.Popen([berth.binary, "--root", berth.root, "run", "-b", bundle.path, cid],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    run_ = berth.run_foreground(bundle.path, cid)
     try:
-        deadline = time.monotonic() + 10
-        while cid not in berth.ids() or berth.state(cid)["status"] != "running":
-            assert run_.poll() is None, f"berth run exited {run_.returncode}"
-            assert time.monotonic() < deadline, "the container never ran"
-            time.sleep(0.02)
         with open(f"/proc/{run_.pid}/maps") as f:
             return f.read()
     finally:
