@@ -1,13 +1,13 @@
 /* berth — entry point: global flags, command dispatch, and the one place
    where errors are printed and turned into exit statuses. */
 #include "cli/cli.h"
+#include "lifecycle/feature_set.h"
 #include "base/trace.h"
 #include "base/utils.h"
 #include "cleanup.h"
 #include "spec.h"
 #include "version.h"
 
-#include <seccomp.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <errno.h>
@@ -29,12 +29,16 @@ static const struct berth_command commands[] = { BERTH_COMMANDS (BERTH_COMMAND_E
 static void
 print_version (void)
 {
-  const struct scmp_version *sv = seccomp_version ();
+  char seccomp[32];
+  bool have_seccomp = berth_libseccomp_version (seccomp, sizeof seccomp);
   printf ("berth version %s\n", BERTH_VERSION);
   printf ("commit: %s\n", BERTH_COMMIT);
   printf ("spec: %s\n", OCI_SPEC_VERSION);
   printf ("yajl: %d.%d.%d\n", YAJL_MAJOR, YAJL_MINOR, YAJL_MICRO);
-  printf ("libseccomp: %u.%u.%u\n", sv->major, sv->minor, sv->micro);
+  if (have_seccomp)
+    printf ("libseccomp: %s\n", seccomp);
+  else
+    printf ("libseccomp: none (libseccomp.so.2 cannot be loaded)\n");
   printf ("libcap: %d.%d\n", LIBCAP_MAJOR, LIBCAP_MINOR);
 #ifdef BERTH_TEST_HOOKS
   printf ("test-hooks: enabled (not for production)\n");

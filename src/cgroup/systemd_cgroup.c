@@ -4,9 +4,9 @@
 #include "cgroup/systemd_priv.h"
 #include "cgroup/convert.h"
 #include "cleanup.h"
+#include "base/dynlib.h"
 #include "base/log.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,8 +30,7 @@ sdbus_close (struct sdbus *b)
 {
   if (b->bus)
     b->sd_bus_flush_close_unref (b->bus);
-  if (b->dl)
-    dlclose (b->dl);
+  dynlib_close (b->dl);
   memset (b, 0, sizeof *b);
 }
 #define cleanup_sdbus __attribute__ ((cleanup (sdbus_close)))
@@ -85,6 +84,17 @@ subscribe (struct sdbus *b)
   b->sd_bus_error_free (&e);
 }
 
+#define SD_SYM(f) DYNLIB_SYM (struct sdbus, f)
+static const struct dynlib_sym sd_syms[] = { SD_SYMBOLS (SD_SYM) };
+#undef SD_SYM
+static const struct dynlib libsystemd = {
+  .soname = "libsystemd.so.0",
+  .unloadable = "the systemd cgroup driver needs libsystemd",
+  .missing = "",
+  .syms = sd_syms,
+  .n_syms = sizeof sd_syms / sizeof sd_syms[0],
+};
+
 /* `user`: the user's own manager (rootless), over the user's bus.  sd-bus
    authenticates with EXTERNAL and sends no uid of its own, so the bus goes
    by the kernel's word (SO_PEERCRED): from a user namespace (root in
@@ -99,19 +109,8 @@ sdbus_open (struct sdbus *b, bool user, struct berth_error *err)
   memset (b, 0, sizeof *b);
   if (systemd_cgroup_available (err) < 0)
     return -1;
-  b->dl = dlopen ("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-  if (b->dl == NULL)
-    return berth_err (err, BERTH_E_UNSUPPORTED, "the systemd cgroup driver needs libsystemd: %s",
-                      dlerror ());
-#define SD_LOAD(f)                                                                         \
-  {                                                                                        \
-    void *sym = dlsym (b->dl, #f);                                                         \
-    if (sym == NULL)                                                                       \
-      return berth_err (err, BERTH_E_UNSUPPORTED, "libsystemd.so.0 has no %s", #f);        \
-    memcpy (&b->f, &sym, sizeof sym);                                                      \
-  }
-  SD_SYMBOLS (SD_LOAD)
-#undef SD_LOAD
+  if ((b->dl = dynlib_open (&libsystemd, b, err)) == NULL)
+    return -1;
   if (user)
     {
       if ((r = b->sd_bus_open_user (&b->bus)) < 0)

@@ -2,12 +2,12 @@
    (criu_lib.h). */
 #include "lifecycle/criu_lib.h"
 #include "lifecycle/checkpoint.h"
+#include "base/dynlib.h"
 #include "base/safepath.h"
 #include "base/utils.h"
 #include "cleanup.h"
 #include "fs/mountopts.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,30 +31,27 @@ criu_lib_close (struct criu_lib *lib)
       close (lib->config_fd);
     }
   lib->config_fd = 0;
-  if (lib->dl)
-    dlclose (lib->dl);
+  dynlib_close (lib->dl);
   lib->dl = NULL;
 }
+
+#define CRIU_SYM(f) DYNLIB_SYM (struct criu_lib, f)
+static const struct dynlib_sym criu_syms[] = { CRIU_SYMBOLS (CRIU_SYM) };
+#undef CRIU_SYM
+static const struct dynlib libcriu = {
+  .soname = "libcriu.so.2",
+  .unloadable = "checkpoint/restore need libcriu.so.2 (Debian's criu package), which could "
+                "not be loaded",
+  .missing = ": CRIU 3.16 or later is needed",
+  .syms = criu_syms,
+  .n_syms = sizeof criu_syms / sizeof criu_syms[0],
+};
 
 static int
 load (struct criu_lib *lib, struct berth_error *err)
 {
-  lib->dl = dlopen ("libcriu.so.2", RTLD_NOW | RTLD_LOCAL);
-  if (lib->dl == NULL)
-    return berth_err (err, BERTH_E_UNSUPPORTED,
-                      "checkpoint/restore need libcriu.so.2 (Debian's criu package), "
-                      "which could not be loaded: %s", dlerror ());
-#define CRIU_LOAD(f)                                                                       \
-  {                                                                                        \
-    void *sym = dlsym (lib->dl, #f);                                                       \
-    if (sym == NULL)                                                                       \
-      return berth_err (err, BERTH_E_UNSUPPORTED,                                          \
-                        "libcriu.so.2 has no %s: CRIU 3.16 or later is needed", #f);       \
-    memcpy (&lib->f, &sym, sizeof sym);                                                    \
-  }
-  CRIU_SYMBOLS (CRIU_LOAD)
-#undef CRIU_LOAD
-  return 0;
+  lib->dl = dynlib_open (&libcriu, lib, err);
+  return lib->dl ? 0 : -1;
 }
 
 /* libcriu reports a binary it cannot execute on stderr, in words of its

@@ -30,6 +30,12 @@
     }                                                                                        \
   while (0)
 
+bool
+berth_libseccomp_version (char *buf, size_t size)
+{
+  return seccomp_library_version (buf, size);
+}
+
 int
 berth_features_json (char **out, struct berth_error *err)
 {
@@ -120,14 +126,12 @@ berth_features_json (char **out, struct berth_error *err)
   OCI_SET (&l, memory_policy, &mpol);
   OCI_SET (&f, linux, &l);
 
-  {
-    const struct scmp_version *v = seccomp_version ();
-    snprintf (libseccomp_version, sizeof libseccomp_version, "%u.%u.%u", v->major, v->minor,
-              v->micro);
-  }
-  ann_keys[0] = "io.github.seccomp.libseccomp.version";
-  ann_vals[0] = libseccomp_version;
-  f.annotations_len = 1;
+  f.annotations_len = 0;
+  if (berth_libseccomp_version (libseccomp_version, sizeof libseccomp_version))
+    {
+      ann_keys[f.annotations_len] = "io.github.seccomp.libseccomp.version";
+      ann_vals[f.annotations_len++] = libseccomp_version;
+    }
   /* runc's key: Podman and the CRI read it to offer checkpointing. */
   if (checkpoint_built_in ())
     {

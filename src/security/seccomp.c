@@ -1,7 +1,8 @@
-/* linux.seccomp: libseccomp builds the filter in the runtime; the container
-   only loads the exported BPF with seccomp(2).  See seccomp.h (which also
-   brings in libseccomp's header). */
+/* linux.seccomp: libseccomp (loaded on use, libseccomp.h) builds the filter
+   in the runtime; the container only loads the exported BPF with
+   seccomp(2).  See seccomp.h (which also brings in libseccomp's header). */
 #include "security/seccomp.h"
+#include "security/libseccomp.h"
 #include "cleanup.h"
 #include "security/seccomp_cache.h"
 #include "security/seccomp_enosys.h"
@@ -33,13 +34,19 @@
 
 #define BASE ".linux.seccomp"
 
+/* A filter being built, released with the library it came from. */
+struct scmp {
+  const struct libseccomp *lib;
+  scmp_filter_ctx ctx;
+};
+
 static void
-ctx_releasep (scmp_filter_ctx *ctx)
+scmp_releasep (struct scmp *f)
 {
-  if (*ctx)
-    seccomp_release (*ctx);
+  if (f->ctx)
+    f->lib->seccomp_release (f->ctx);
 }
-#define cleanup_scmp __attribute__ ((cleanup (ctx_releasep)))
+#define cleanup_scmp __attribute__ ((cleanup (scmp_releasep)))
 
 /* ---- the config, checked ------------------------------------------------ */
 
@@ -150,7 +157,7 @@ resolve_op (const char *name, enum scmp_compare *out)
 
 /* "SCMP_ARCH_X86_64" -> libseccomp's token, 0 when unknown. */
 static uint32_t
-resolve_arch (const char *name)
+resolve_arch (const struct libseccomp *lib, const char *name)
 {
   char lower[32];
   size_t i;
@@ -160,13 +167,13 @@ resolve_arch (const char *name)
   for (i = 0; name[10 + i]; i++)
     lower[i] = (char) tolower ((unsigned char) name[10 + i]);
   lower[i] = '\0';
-  return seccomp_arch_resolve_name (lower);
+  return lib->seccomp_arch_resolve_name (lower);
 }
 
 static bool
-libseccomp_at_least (unsigned version)
+libseccomp_at_least (const struct libseccomp *lib, unsigned version)
 {
-  const struct scmp_version *v = seccomp_version ();
+  const struct scmp_version *v = lib->seccomp_version ();
   return v->major * 100 + v->minor >= version;
 }
 
@@ -197,17 +204,47 @@ seccomp_name (enum seccomp_name_set set, size_t i)
   return NULL;
 }
 
+static bool
+flag_supported (const struct libseccomp *lib, const char *name)
+{
+  int f = flag_index (name);
+  return f >= 0 && libseccomp_at_least (lib, flags[f].libseccomp);
+}
+
+/* For the answers that cannot be errors: without libseccomp, no flag can be
+   applied and no architecture is known (create refuses linux.seccomp). */
+static bool
+open_quietly (struct libseccomp *lib)
+{
+  struct berth_error ignored = { 0 };
+  return libseccomp_open (lib, &ignored) == 0;
+}
+
 bool
 seccomp_flag_supported (const char *name)
 {
-  int f = flag_index (name);
-  return f >= 0 && libseccomp_at_least (flags[f].libseccomp);
+  cleanup_libseccomp struct libseccomp lib = { 0 };
+  return open_quietly (&lib) && flag_supported (&lib, name);
 }
 
 bool
 seccomp_arch_known (const char *name)
 {
-  return resolve_arch (name) != 0;
+  cleanup_libseccomp struct libseccomp lib = { 0 };
+  return open_quietly (&lib) && resolve_arch (&lib, name) != 0;
+}
+
+bool
+seccomp_library_version (char *buf, size_t size)
+{
+  cleanup_libseccomp struct libseccomp lib = { 0 };
+  const struct scmp_version *v;
+
+  if (!open_quietly (&lib))
+    return false;
+  v = lib.seccomp_version ();
+  snprintf (buf, size, "%u.%u.%u", v->major, v->minor, v->micro);
+  return true;
 }
 
 
@@ -226,7 +263,8 @@ validate_action (const char *name, bool has_ret, uint32_t ret, const char *path,
 }
 
 static int
-validate_syscall (const struct oci_seccomp *s, size_t i, struct berth_reporter *rep)
+validate_syscall (const struct libseccomp *lib, const struct oci_seccomp *s, size_t i,
+                  struct berth_reporter *rep)
 {
   const struct oci_syscall *sc = &s->syscalls[i];
   bool notify = strcmp (sc->action, "SCMP_ACT_NOTIFY") == 0;
@@ -247,7 +285,7 @@ validate_syscall (const struct oci_seccomp *s, size_t i, struct berth_reporter *
         BERTH_REPORT (BERTH_E_UNSUPPORTED, path, "%s", why);
     }
   for (size_t j = 0; rep->collect && j < sc->names_len; j++)
-    if (seccomp_syscall_resolve_name (sc->names[j]) == __NR_SCMP_ERROR)
+    if (lib->seccomp_syscall_resolve_name (sc->names[j]) == __NR_SCMP_ERROR)
       {
         /* create skips them (debug log), as runc does: a profile names
            syscalls of every architecture and kernel. */
@@ -273,8 +311,8 @@ validate_syscall (const struct oci_seccomp *s, size_t i, struct berth_reporter *
   return 0;
 }
 
-int
-seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
+static int
+validate (const struct libseccomp *lib, const struct oci_seccomp *s, struct berth_reporter *rep)
 {
   char path[160];
 
@@ -287,38 +325,50 @@ seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
   for (size_t i = 0; i < s->flags_len; i++)
     {
       const char *fl = s->flags[i];
-      const struct scmp_version *v = seccomp_version ();
+      const struct scmp_version *v = lib->seccomp_version ();
       snprintf (path, sizeof path, BASE ".flags[%zu]", i);
       int f = flag_index (fl);
       if (f < 0)
         BERTH_REPORT (BERTH_E_VALUE, path, "unknown seccomp flag \"%s\"", fl);
-      else if (!seccomp_flag_supported (fl))
+      else if (!flag_supported (lib, fl))
         BERTH_REPORT (BERTH_E_UNSUPPORTED, path,
                 "%s is not supported by libseccomp %u.%u.%u (needs %u.%u)", fl, v->major,
                 v->minor, v->micro, flags[f].libseccomp / 100, flags[f].libseccomp % 100);
     }
   for (size_t i = 0; i < s->architectures_len; i++)
-    if (resolve_arch (s->architectures[i]) == 0)
+    if (resolve_arch (lib, s->architectures[i]) == 0)
       {
         snprintf (path, sizeof path, BASE ".architectures[%zu]", i);
         BERTH_REPORT (BERTH_E_VALUE, path, "unknown architecture \"%s\"", s->architectures[i]);
       }
   for (size_t i = 0; i < s->syscalls_len; i++)
-    if (validate_syscall (s, i, rep) < 0)
+    if (validate_syscall (lib, s, i, rep) < 0)
       return -1;
   return 0;
+}
+
+int
+seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
+{
+  struct berth_error e = { 0 };
+  cleanup_libseccomp struct libseccomp lib = { 0 };
+
+  /* Collecting (check), the rest needs the library: one error says why. */
+  if (libseccomp_open (&lib, &e) < 0)
+    BERTH_REPORT (e.kind, BASE, "%s", e.msg);
+  return lib.dl ? validate (&lib, s, rep) : 0;
 }
 
 /* Everything that can be wrong with the config, found without building the
    filter, so that a cache hit reports the same errors as a compilation;
    then the default action and the flags for seccomp(2). */
 static int
-check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
-       struct berth_error *err)
+check (const struct libseccomp *lib, const struct oci_seccomp *s, struct berth_seccomp *f,
+       uint32_t *def, struct berth_error *err)
 {
   struct berth_reporter stop = { .err = err };
 
-  if (seccomp_validate (s, &stop) < 0)
+  if (validate (lib, s, &stop) < 0)
     return -1;
   (void) resolve_action (s->default_action, s->has_default_errno_ret, s->default_errno_ret, def);
   for (size_t i = 0; i < s->flags_len; i++)
@@ -336,7 +386,7 @@ check (const struct oci_seccomp *s, struct berth_seccomp *f, uint32_t *def,
 /* ---- building the filter with libseccomp -------------------------------- */
 
 static int
-add_rule (scmp_filter_ctx ctx, size_t i, size_t j, const char *name, uint32_t act, int nr,
+add_rule (const struct scmp *ctx, size_t i, size_t j, const char *name, uint32_t act, int nr,
           const struct oci_syscall *sc, struct berth_error *err)
 {
   cleanup_free struct scmp_arg_cmp *cmp = calloc (sc->args_len + 1, sizeof *cmp);
@@ -358,13 +408,13 @@ add_rule (scmp_filter_ctx ctx, size_t i, size_t j, const char *name, uint32_t ac
         split = true;
     }
   if (!split)
-    r = seccomp_rule_add_array (ctx, act, nr, (unsigned) sc->args_len, cmp);
+    r = ctx->lib->seccomp_rule_add_array (ctx->ctx, act, nr, (unsigned) sc->args_len, cmp);
   else
     /* runc's behaviour: each condition becomes a rule of its own (the
        conditions are OR-ed instead of AND-ed), since libseccomp refuses two
        comparisons of one argument in one rule. */
     for (size_t k = 0; k < sc->args_len && r == 0; k++)
-      r = seccomp_rule_add_array (ctx, act, nr, 1, &cmp[k]);
+      r = ctx->lib->seccomp_rule_add_array (ctx->ctx, act, nr, 1, &cmp[k]);
   if (r < 0)
     {
       berth_err_sys (err, -r, "libseccomp refused the rule for \"%s\"", name);
@@ -376,7 +426,7 @@ add_rule (scmp_filter_ctx ctx, size_t i, size_t j, const char *name, uint32_t ac
 
 /* Export through a memfd: libseccomp 2.5 has no seccomp_export_bpf_mem. */
 static int
-export_bpf (scmp_filter_ctx ctx, struct berth_seccomp *f, struct berth_error *err)
+export_bpf (const struct scmp *ctx, struct berth_seccomp *f, struct berth_error *err)
 {
   cleanup_close int fd = memfd_create ("berth-seccomp", MFD_CLOEXEC);
   struct stat st;
@@ -384,7 +434,7 @@ export_bpf (scmp_filter_ctx ctx, struct berth_seccomp *f, struct berth_error *er
 
   if (fd < 0)
     return berth_err_sys (err, errno, "memfd_create");
-  if ((r = seccomp_export_bpf (ctx, fd)) < 0)
+  if ((r = ctx->lib->seccomp_export_bpf (ctx->ctx, fd)) < 0)
     return berth_err_sys (err, -r, "export the seccomp filter");
   if (fstat (fd, &st) < 0)
     return berth_err_sys (err, errno, "fstat the exported seccomp filter");
@@ -417,14 +467,16 @@ needs_enosys (uint32_t def)
 /* The stub for the native architecture and each listed one, each with the
    highest number the profile names there. */
 static int
-prepend_enosys (const struct oci_seccomp *s, struct berth_seccomp *f, struct berth_error *err)
+prepend_enosys (const struct libseccomp *lib, const struct oci_seccomp *s, struct berth_seccomp *f,
+                struct berth_error *err)
 {
   struct enosys_arch arches[1 + 32];
   size_t n = 0;
 
   for (size_t i = 0; i <= s->architectures_len && n < sizeof arches / sizeof arches[0]; i++)
     {
-      uint32_t a = i == 0 ? seccomp_arch_native () : resolve_arch (s->architectures[i - 1]);
+      uint32_t a = i == 0 ? lib->seccomp_arch_native ()
+                          : resolve_arch (lib, s->architectures[i - 1]);
       bool seen = false, named = false;
       uint32_t max = 0;
       for (size_t k = 0; k < n; k++)
@@ -437,7 +489,7 @@ prepend_enosys (const struct oci_seccomp *s, struct berth_seccomp *f, struct ber
       for (size_t r = 0; r < s->syscalls_len; r++)
         for (size_t j = 0; j < s->syscalls[r].names_len; j++)
           {
-            int nr = seccomp_syscall_resolve_name_arch (a, s->syscalls[r].names[j]);
+            int nr = lib->seccomp_syscall_resolve_name_arch (a, s->syscalls[r].names[j]);
             if (nr >= 0 && (!named || (uint32_t) nr > max))
               max = (uint32_t) nr, named = true;
           }
@@ -448,10 +500,10 @@ prepend_enosys (const struct oci_seccomp *s, struct berth_seccomp *f, struct ber
 }
 
 static int
-build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
-       struct berth_error *err)
+build (const struct libseccomp *lib, const struct oci_seccomp *s, uint32_t def,
+       struct berth_seccomp *f, struct berth_error *err)
 {
-  cleanup_scmp scmp_filter_ctx ctx = seccomp_init (def);
+  cleanup_scmp struct scmp ctx = { lib, lib->seccomp_init (def) };
   int r;
 
   /* A binary tree of syscall numbers rather than libseccomp's default
@@ -459,14 +511,15 @@ build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
      not cache, and emulates it for every syscall number when the filter is
      attached; with Podman's ~350 names that attach took measurably less
      (bench/bench.py --variants). */
-  if (ctx && (r = seccomp_attr_set (ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0)
+  if (ctx.ctx && (r = lib->seccomp_attr_set (ctx.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0)
     return berth_err_sys (err, -r, "libseccomp: select the binary tree optimisation");
-  if (ctx == NULL)
+  if (ctx.ctx == NULL)
     return berth_err_at (err, BERTH_E_VALUE, BASE ".defaultAction",
                          "libseccomp cannot make a filter with default action %s",
                          s->default_action);
   for (size_t i = 0; i < s->architectures_len; i++)
-    if ((r = seccomp_arch_add (ctx, resolve_arch (s->architectures[i]))) < 0 && r != -EEXIST)
+    if ((r = lib->seccomp_arch_add (ctx.ctx, resolve_arch (lib, s->architectures[i]))) < 0
+        && r != -EEXIST)
       {
         berth_err_sys (err, -r, "add architecture %s", s->architectures[i]);
         snprintf (err->path, sizeof err->path, BASE ".architectures[%zu]", i);
@@ -482,20 +535,20 @@ build (const struct oci_seccomp *s, uint32_t def, struct berth_seccomp *f,
         continue;
       for (size_t j = 0; j < sc->names_len; j++)
         {
-          int nr = seccomp_syscall_resolve_name (sc->names[j]);
+          int nr = lib->seccomp_syscall_resolve_name (sc->names[j]);
           if (nr == __NR_SCMP_ERROR)
             {
               berth_debug (BASE ".syscalls[%zu].names[%zu]: unknown system call \"%s\" skipped",
                            i, j, sc->names[j]);
               continue;
             }
-          if (add_rule (ctx, i, j, sc->names[j], act, nr, sc, err) < 0)
+          if (add_rule (&ctx, i, j, sc->names[j], act, nr, sc, err) < 0)
             return -1;
         }
     }
-  if (export_bpf (ctx, f, err) < 0)
+  if (export_bpf (&ctx, f, err) < 0)
     return -1;
-  return needs_enosys (def) ? prepend_enosys (s, f, err) : 0;
+  return needs_enosys (def) ? prepend_enosys (lib, s, f, err) : 0;
 }
 
 /* ---- compile, install ------------------------------------------------- */
@@ -506,6 +559,7 @@ seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
 {
   struct berth_seccomp *f = calloc (1, sizeof *f);
   cleanup_seccomp struct berth_seccomp *owned = f;
+  cleanup_libseccomp struct libseccomp lib = { 0 };
   cleanup_close int dir = -1;
   uint8_t key[SHA256_DIGEST_SIZE];
   char name[2 * SHA256_DIGEST_SIZE + 8];
@@ -513,11 +567,17 @@ seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
 
   if (f == NULL)
     return berth_err_sys (err, ENOMEM, "out of memory");
-  if (check (s, f, &def, err) < 0)
+  /* A cache hit needs it too: check() and the key ask libseccomp. */
+  if (libseccomp_open (&lib, err) < 0)
+    {
+      snprintf (err->path, sizeof err->path, BASE);
+      return -1;
+    }
+  if (check (&lib, s, f, &def, err) < 0)
     return -1;
   if (cache && cache->root)
     {
-      if (seccomp_cache_key (s, cache->berth_version, key, err) < 0)
+      if (seccomp_cache_key (&lib, s, cache->berth_version, key, err) < 0)
         return -1;
       sha256_hex (key, name);
       strcat (name, ".bpf");
@@ -530,7 +590,7 @@ seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *cache,
           return 0;
         }
     }
-  if (build (s, def, f, err) < 0)
+  if (build (&lib, s, def, f, err) < 0)
     return -1;
   berth_debug ("seccomp: filter of %u instructions compiled by libseccomp", f->len);
   if (dir >= 0)

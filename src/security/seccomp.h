@@ -2,7 +2,10 @@
  *
  * Contract: two steps, so that libseccomp's expensive work happens in the
  * runtime before clone() and can be cached, and the container's process does
- * only one system call:
+ * only one system call.  libseccomp.so.2 is loaded with dlopen() by the
+ * functions that need it (libseccomp.h), not linked: a config without
+ * linux.seccomp never loads it; with one, create fails before clone() with
+ * one line naming it when it cannot be loaded.
  *
  *   seccomp_compile()  (runtime, before clone/fork) checks the whole
  *       oci_seccomp, builds the filter with libseccomp and exports it as
@@ -25,7 +28,8 @@
  */
 
 /* src/ is on the include path, so this file shadows libseccomp's <seccomp.h>
-   (main.c includes that for seccomp_version()): pull the real one in, from
+   (for its types, constants and macros; its functions are called through
+   struct libseccomp): pull the real one in, from
    outside the guard so that it also happens when this file is first reached
    as "seccomp.h" from src/, where include_next starts over and finds this
    file once more. */
@@ -66,7 +70,8 @@ int seccomp_compile (const struct oci_seccomp *s, const struct seccomp_cache *ca
    reporter: actions, errnoRet range, operators, argument indexes,
    architectures and flags as libseccomp knows them, SCMP_ACT_NOTIFY's
    conditions.  Collecting, it also warns of syscall names libseccomp does
-   not know (create skips them). */
+   not know (create skips them).  Without libseccomp, one error at
+   .linux.seccomp says so and nothing else is checked. */
 int seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep);
 /* The names of linux.seccomp's closed sets, from the tables the rules above
    use, for `berth features`: the i-th of a set, NULL past its end. */
@@ -76,6 +81,9 @@ const char *seccomp_name (enum seccomp_name_set set, size_t i);
    others named in SECCOMP_FLAGS); an architecture libseccomp knows. */
 bool seccomp_flag_supported (const char *name);
 bool seccomp_arch_known (const char *name);
+/* libseccomp's version, "2.5.4" (`--version`, `features`); false when the
+   library cannot be loaded (then the two above are false for every name). */
+bool seccomp_library_version (char *buf, size_t size);
 void seccomp_free (struct berth_seccomp *f);
 /* Free s->syscalls, the bulk of a profile, once the filter is compiled and
    the config emitted for state.json: nothing after that reads the rules. */

@@ -1,5 +1,6 @@
 /* berth — the cache of compiled seccomp filters (see seccomp_cache.h). */
 #include "security/seccomp_cache.h"
+#include "security/libseccomp.h"
 #include "cleanup.h"
 #include "base/log.h"
 #include "base/utils.h"
@@ -81,11 +82,12 @@ sha256_sink (void *ctx, const void *data, size_t len)
    that a rebuilt berth (a developer's, same version string) or a patched
    libseccomp never reads another build's entries. */
 int
-seccomp_cache_key (const struct oci_seccomp *s, const char *berth_version,
-           uint8_t key[SHA256_DIGEST_SIZE], struct berth_error *err)
+seccomp_cache_key (const struct libseccomp *lib, const struct oci_seccomp *s,
+                   const char *berth_version, uint8_t key[SHA256_DIGEST_SIZE],
+                   struct berth_error *err)
 {
   struct oci_seccomp rules = *s;
-  const struct scmp_version *v = seccomp_version ();
+  const struct scmp_version *v = lib->seccomp_version ();
   struct utsname u;
   struct sha256_ctx c;
   char buf[96];
@@ -100,7 +102,7 @@ seccomp_cache_key (const struct oci_seccomp *s, const char *berth_version,
   hash_field (&c, buf);
   hash_field (&c, berth_version ? berth_version : "");
   snprintf (buf, sizeof buf, "libseccomp %u.%u.%u native 0x%x", v->major, v->minor, v->micro,
-            seccomp_arch_native ());
+            lib->seccomp_arch_native ());
   hash_field (&c, buf);
   hash_field (&c, u.machine);
   hash_field (&c, u.release);

@@ -25,8 +25,11 @@
 /* The kernel's limit for one filter (BPF_MAXINSNS). */
 #define SECCOMP_MAX_INSNS 4096
 
-int seccomp_cache_key (const struct oci_seccomp *s, const char *berth_version,
-                       uint8_t key[SHA256_DIGEST_SIZE], struct berth_error *err);
+struct libseccomp;
+/* `lib` open (libseccomp.h): the key names the loaded libseccomp. */
+int seccomp_cache_key (const struct libseccomp *lib, const struct oci_seccomp *s,
+                       const char *berth_version, uint8_t key[SHA256_DIGEST_SIZE],
+                       struct berth_error *err);
 /* The cache directory under `root`, made if absent; -1 when unusable. */
 int seccomp_cache_dir (const char *root);
 /* 0 and f->insns, f->len filled when `name` is a valid entry for `key`. */

@@ -82,6 +82,24 @@ class Berth:
         p = self.cmd("list", "-q", check=True)
         return [l for l in p.stdout.splitlines() if l]
 
+    def run_foreground(self, bundle_path, cid, timeout=10.0):
+        """A foreground `run` (the runtime process stays while the container
+        runs), returned once `state` says running; the caller ends it."""
+        run = subprocess.Popen([self.binary, "--root", self.root, "run", "-b", bundle_path, cid],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            p = self.cmd("state", cid)
+            if p.returncode == 0 and json.loads(p.stdout)["status"] == "running":
+                return run
+            if run.poll() is not None or time.monotonic() > deadline:
+                if run.poll() is None:
+                    run.kill()
+                run.wait()
+                raise AssertionError(f"{cid} never ran (berth run: {run.returncode})")
+            time.sleep(0.02)
+
 
 class Bundle:
     """A bundle directory with a busybox rootfs and a config.json to edit."""

@@ -29,16 +29,8 @@ def test_run_reports_exit_status(berth, bundle, cid):
 def test_run_signal_status_is_128_plus_n(berth, bundle, cid):
     # pid 1 of a pid namespace cannot SIGKILL itself: kill it from outside.
     bundle.args("sleep", "100").write()
-    run = subprocess.Popen([berth.binary, "--root", berth.root, "run", "-b", bundle.path, cid],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+    run = berth.run_foreground(bundle.path, cid)
     try:
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            p = berth.cmd("state", cid)
-            if p.returncode == 0 and json.loads(p.stdout)["status"] == "running":
-                break
-            time.sleep(0.02)
         berth.cmd("kill", cid, "KILL", check=True)
         assert run.wait(timeout=10) == 128 + 9
     finally:

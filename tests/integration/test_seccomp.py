@@ -291,6 +291,64 @@ def test_unknown_architecture_is_an_error(berth, bundle, cid):
           ".linux.seccomp.architectures[0]", "SCMP_ARCH_PDP11")
 
 
+# ---- libseccomp, loaded on use --------------------------------------------
+
+def runtime_maps(berth, bundle, cid, seccomp):
+    """/proc/PID/maps of a foreground `berth run` while its container
+    sleeps: the runtime process, where libseccomp would be loaded."""
+    if seccomp is None:
+        bundle.config["linux"].pop("seccomp", None)
+    else:
+        bundle.config["linux"]["seccomp"] = seccomp
+    bundle.args("sleep", "30").write()
+    run_ = berth.run_foreground(bundle.path, cid)
+    try:
+        with open(f"/proc/{run_.pid}/maps") as f:
+            return f.read()
+    finally:
+        berth.cmd("kill", cid, "KILL")
+        run_.wait(timeout=10)
+
+
+def test_runtime_loads_libseccomp_only_for_a_seccomp_config(berth, bundle, cid):
+    """berth is not linked with libseccomp: a container without
+    linux.seccomp runs without it in the runtime; one with it loads it
+    (which also shows the maps would tell)."""
+    assert "libseccomp" not in runtime_maps(berth, bundle, cid, None)
+    assert "libseccomp" in runtime_maps(berth, bundle, cid, deny())
+    ldd = subprocess.run(["ldd", BERTH], capture_output=True, text=True)
+    if ldd.returncode == 0:
+        assert "libseccomp" not in ldd.stdout, ldd.stdout
+
+
+def test_without_libseccomp_only_seccomp_configs_fail(berth, bundle, cid, tmp_path):
+    """libseccomp.so.2 that cannot be loaded (a file that is no ELF object,
+    found first through LD_LIBRARY_PATH): a seccomp config is refused in
+    one line naming it, before anything is made; every other container, and
+    --version, go on."""
+    bad = tmp_path / "lib"
+    bad.mkdir()
+    (bad / "libseccomp.so.2").write_bytes(b"")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(bad))
+    bundle.config["linux"]["seccomp"] = deny()
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid, env=env)
+    assert p.returncode != 0
+    assert ".linux.seccomp" in p.stderr and "libseccomp.so.2" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert berth.ids() == []
+    c = berth.cmd("check", "-b", bundle.path, env=env)
+    errors = [l for l in c.stdout.splitlines() if l.startswith("error: ")]
+    assert c.returncode == 1 and len(errors) == 1, c.stdout
+    assert ".linux.seccomp" in errors[0] and "libseccomp.so.2" in errors[0]
+    v = berth.cmd("--version", env=env)
+    assert v.returncode == 0 and "libseccomp: none" in v.stdout, v.stdout
+    bundle.config["linux"].pop("seccomp")
+    bundle.write()
+    p = berth.cmd("run", "-b", bundle.path, cid, env=env)
+    assert p.returncode == 0, p.stderr
+
+
 # ---- the notification listener --------------------------------------------
 
 # linux/seccomp.h: _IOWR('!', 0, struct seccomp_notif) and
