@@ -151,6 +151,25 @@ write_pid_file (const char *path, pid_t pid, struct berth_error *err)
   return write_file_atomic (dirfd, slash ? slash + 1 : copy, buf, (size_t) n, 0644, err);
 }
 
+/* A decimal number after optional blanks, *p moved past it.  Not sscanf:
+   these run on every command, and vfscanf is a large part of libc to
+   bring into memory for two numbers. */
+static bool
+parse_ulong (const char **p, unsigned long long *out)
+{
+  char *end;
+
+  *p += strspn (*p, " \t");
+  if (!isdigit ((unsigned char) **p))
+    return false;
+  errno = 0;
+  *out = strtoull (*p, &end, 10);
+  if (errno != 0)
+    return false;
+  *p = end;
+  return true;
+}
+
 int
 proc_stat (pid_t pid, uint64_t *start_time, char *state)
 {
@@ -191,7 +210,7 @@ proc_stat (pid_t pid, uint64_t *start_time, char *state)
       if (p)
         p++;
     }
-  if (p == NULL || sscanf (p, "%llu", &st) != 1)
+  if (p == NULL || !parse_ulong ((const char **) &p, &st))
     {
       errno = EINVAL;
       return -1;
@@ -368,7 +387,8 @@ bool
 running_in_user_ns (void)
 {
   char buf[128];
-  unsigned long a, b, c;
+  const char *p;
+  unsigned long long a, b, c;
   ssize_t n;
   int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
 
@@ -379,7 +399,8 @@ running_in_user_ns (void)
   if (n <= 0)
     return false;
   buf[n] = '\0';
-  if (sscanf (buf, "%lu %lu %lu", &a, &b, &c) != 3)
+  p = buf;
+  if (!parse_ulong (&p, &a) || !parse_ulong (&p, &b) || !parse_ulong (&p, &c))
     return false;
   return !(a == 0 && b == 0 && c == 4294967295UL && strchr (buf, '\n') == buf + n - 1);
 }

@@ -4,6 +4,7 @@
    over-mount scenario needs root and runs in a child with its own mount
    namespace, so nothing reaches the host. */
 #include "cleanup.h"
+#include "base/utils.h"
 #include "security/lsm.h"
 #include "init/laststage.h"
 #include "init/process.h"
@@ -15,6 +16,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -382,6 +385,44 @@ test_close_fds (void)
           "without close_range: one bound, read before the rlimits change (status %d)", status);
 }
 
+/* The start time read from /proc/PID/stat against the kernel's own
+   field 22, counted here with the command name (which may hold spaces and
+   parentheses) skipped. */
+static void
+test_proc_stat (void)
+{
+  char path[64], buf[1024], *p;
+  uint64_t start = 0;
+  char st = 0;
+  int fd, field;
+  ssize_t n;
+  pid_t child = fork ();
+
+  if (child == 0)
+    {
+      prctl (PR_SET_NAME, "a) b (c");
+      pause ();
+      _exit (0);
+    }
+  usleep (20000);
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) child);
+  fd = open (path, O_RDONLY);
+  n = fd < 0 ? -1 : read (fd, buf, sizeof buf - 1);
+  if (fd >= 0)
+    close (fd);
+  buf[n > 0 ? n : 0] = '\0';
+  for (p = strrchr (buf, ')'), field = 2; p && field < 22; field++)
+    p = strchr (p + 1, ' ');
+  int r = proc_stat (child, &start, &st);
+  tap_ok (r == 0 && p && start == strtoull (p + 1, NULL, 10) && st == 'S',
+          "proc_stat: start time %llu and state %c of a process named \"a) b (c\"",
+          (unsigned long long) start, st ? st : '?');
+  kill (child, SIGKILL);
+  waitpid (child, NULL, 0);
+  tap_ok (proc_stat (child, &start, &st) < 0 && errno == ESRCH, "proc_stat: a reaped pid is gone");
+  tap_ok (!running_in_user_ns (), "running_in_user_ns: not in the initial namespace");
+}
+
 int
 main (void)
 {
@@ -391,5 +432,6 @@ main (void)
   test_attr_writer ();
   test_cwd ();
   test_close_fds ();
+  test_proc_stat ();
   return tap_done ();
 }
