@@ -27,15 +27,40 @@ struct jpath {
   size_t len;
 };
 
+/* Appends src[0..n) to dst of `size` at *at, as far as it fits (NUL kept);
+   *at counts the full length, as snprintf's result would. */
+static void
+put (char *dst, size_t size, size_t *at, const char *src, size_t n)
+{
+  if (*at + 1 < size)
+    {
+      size_t room = size - 1 - *at;
+      memcpy (dst + *at, src, n < room ? n : room);
+      dst[*at + (n < room ? n : room)] = '\0';
+    }
+  *at += n;
+}
+
+/* Without snprintf: the parser extends its path on every key and index of
+   every document, and stdio's formatting was most of the parse's own cost
+   in a profile of `list`. */
 int
 oci_path_key (char *dst, size_t size, const char *prefix, const char *key)
 {
   bool plain = *key != '\0';
+  size_t at = 0;
 
   for (const char *c = key; *c; c++)
     if (!isalnum ((unsigned char) *c) && *c != '_')
       plain = false;
-  return snprintf (dst, size, plain ? "%s.%s" : "%s[\"%s\"]", prefix, key);
+  if (size)
+    dst[0] = '\0';
+  put (dst, size, &at, prefix, strlen (prefix));
+  put (dst, size, &at, plain ? "." : "[\"", plain ? 1 : 2);
+  put (dst, size, &at, key, strlen (key));
+  if (!plain)
+    put (dst, size, &at, "\"]", 2);
+  return at > INT_MAX ? INT_MAX : (int) at;
 }
 
 static size_t
@@ -51,10 +76,16 @@ jpath_push_key (struct jpath *p, const char *key)
 static size_t
 jpath_push_index (struct jpath *p, size_t i)
 {
-  size_t old = p->len;
-  int r = snprintf (p->buf + p->len, sizeof p->buf - p->len, "[%zu]", i);
-  if (r > 0)
-    p->len = p->len + (size_t) r < sizeof p->buf ? p->len + (size_t) r : sizeof p->buf - 1;
+  size_t old = p->len, at = 0;
+  char digits[24], *d = digits + sizeof digits;
+
+  do
+    *--d = (char) ('0' + i % 10);
+  while ((i /= 10) > 0);
+  put (p->buf + p->len, sizeof p->buf - p->len, &at, "[", 1);
+  put (p->buf + p->len, sizeof p->buf - p->len, &at, d, (size_t) (digits + sizeof digits - d));
+  put (p->buf + p->len, sizeof p->buf - p->len, &at, "]", 1);
+  p->len = p->len + at < sizeof p->buf ? p->len + at : sizeof p->buf - 1;
   return old;
 }
 

@@ -419,6 +419,35 @@ test_digest (void)
           "equal sections give equal bytes");
 }
 
+/* oci_path_key appends by hand (the parser calls it for every key): the
+   same text, truncation and count as the snprintf it replaced. */
+static void
+test_path_key (void)
+{
+  static const char *const keys[] = { "linux", "net.ipv4.ip_forward", "", "a_b9" };
+  bool same = true;
+
+  for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+    for (size_t size = 0; size < 32; size++)
+      {
+        char got[32], want[32];
+        bool plain = *keys[k] && strspn (keys[k], "abcdefghijklmnopqrstuvwxyz"
+                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+                                     == strlen (keys[k]);
+        memset (got, 'x', sizeof got);
+        memset (want, 'x', sizeof want);
+        int g = oci_path_key (got, size, ".linux", keys[k]);
+        int w = snprintf (want, size, plain ? "%s.%s" : "%s[\"%s\"]", ".linux", keys[k]);
+        if (g != w || memcmp (got, want, sizeof got) != 0)
+          {
+            tap_diag ("key \"%s\", size %zu: %d \"%.*s\" against %d \"%.*s\"", keys[k], size, g,
+                      (int) size, got, w, (int) size, want);
+            same = false;
+          }
+      }
+  tap_ok (same, "oci_path_key: snprintf's text, truncation and count for every size");
+}
+
 int
 main (void)
 {
@@ -430,5 +459,6 @@ main (void)
   test_state_and_features ();
   test_digest ();
   test_stream ();
+  test_path_key ();
   return tap_done ();
 }
