@@ -119,6 +119,13 @@ def test_list_formats(berth, bundle, cid):
     assert table[1].split()[0] == cid and table[1].split()[2] == "created"
     entries = json.loads(berth.cmd("list", "-f", "json", check=True).stdout)
     assert [e["id"] for e in entries] == [cid] and entries[0]["owner"] == "root"
+    # runc's tabwriter layout: each column but the last as wide as its
+    # widest cell plus 3, at least 12, padded with spaces.
+    rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
+            [cid, str(entries[0]["pid"]), "created", entries[0]["bundle"],
+             entries[0]["created"], "root"]]
+    widths = [max(12, max(len(r[k]) for r in rows) + 3) for k in range(5)]
+    assert table == ["".join(c.ljust(w) for c, w in zip(r, widths)) + r[5] for r in rows]
     assert berth.cmd("list", "-q").stdout == cid + "\n"
     berth.cmd("delete", "-f", cid, check=True)
 
