@@ -93,7 +93,7 @@ def as_user():
 
 
 def state_root(name):
-    """A state root on /run (tmpfs), where runtimes keep them in production;
+    """A state root on /run, where runtimes keep them (a tmpfs on most hosts);
     rootless: below the user's own $XDG_RUNTIME_DIR, made for it."""
     if not ARGS.rootless:
         return core.state_root(name)
@@ -171,7 +171,7 @@ def inner():
         cases = [(name, argv, None) for name, argv in core.runtimes(ARGS.berth, ARGS.also)]
         if ARGS.floor:
             cases.append(("floor", FLOOR, None))
-        # State roots on /run (tmpfs), where runtimes keep them in production.
+        # State roots on /run, where runtimes keep them (a tmpfs on most hosts).
         roots = {name: state_root(name) for name, _, _ in cases}
         per_round, after = core.rounds(cases, run_step(roots, lambda b: tmp), ARGS.n,
                                        ARGS.warmup, ARGS.seed, ARGS.order, ARGS.settle)

@@ -86,7 +86,7 @@ def podman_profile_to_oci(p):
 
 
 def state_root(name):
-    """A state root on /run (tmpfs), where runtimes keep them in production."""
+    """A state root on /run, where runtimes keep them (a tmpfs on most hosts)."""
     return tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")
 
 
