@@ -57,6 +57,20 @@ cgroup_read_file (const char *path, char **out, struct berth_error *err)
   return 0;
 }
 
+ssize_t
+cgroup_read_small (const char *path, char *buf, size_t size)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = -1;
+
+  while (fd >= 0 && (n = read (fd, buf, size - 1)) < 0 && errno == EINTR)
+    ;
+  if (n < 0)
+    return -1;
+  buf[n] = '\0';
+  return n;
+}
+
 int
 cgroup_write_file (const char *path, const char *s, struct berth_error *err)
 {

@@ -42,11 +42,11 @@ cgroupfs_v1_is_frozen (const struct berth_cgroup *cg)
 {
   const char *dir = cgroup_dir (cg, "freezer");
   cleanup_free char *path = dir ? cgroup_join (dir, "freezer.state") : NULL;
-  cleanup_free char *text = NULL;
+  char text[64];
 
   if (dir == NULL)
     return cgroupfs_v2_is_frozen (cg);
-  if (path == NULL || cgroup_read_file (path, &text, &(struct berth_error){ 0 }) < 0)
+  if (path == NULL || cgroup_read_small (path, text, sizeof text) < 0)
     return false;
   return strcmp (text, "FROZEN\n") == 0 || strcmp (text, "FROZEN") == 0;
 }

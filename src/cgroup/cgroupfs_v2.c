@@ -43,9 +43,9 @@ cgroupfs_v2_is_frozen (const struct berth_cgroup *cg)
 {
   const char *dir = cgroup_dir (cg, "");
   cleanup_free char *path = dir ? cgroup_join (dir, "cgroup.events") : NULL;
-  cleanup_free char *text = NULL;
+  char text[256];
 
-  if (path == NULL || cgroup_read_file (path, &text, &(struct berth_error){ 0 }) < 0)
+  if (path == NULL || cgroup_read_small (path, text, sizeof text) < 0)
     return false;
   return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
 }

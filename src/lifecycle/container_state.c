@@ -99,27 +99,24 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
     return errno == ENOENT ? 0 : berth_err_sys (err, errno, "open %s", rt->root);
   while ((de = readdir (d)) != NULL)
     {
-      struct state_handle h = { dirfd (d), -1, de->d_name };
       struct oci_berth_state *s = NULL;
       struct berth_cgroup cg = { 0 };
       struct berth_error ignored = { 0 };
       struct oci_runc_state *r = NULL;
-      struct stat st;
       const char *status;
+      uid_t uid;
+      int bad;
 
       if (de->d_name[0] == '.' || state_validate_id (de->d_name, &ignored) < 0)
         continue;
-      h.dir_fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-      if (h.dir_fd < 0)
-        continue;
-      /* Reading without the lock is safe: state.json is replaced atomically. */
-      if (state_load_summary (&h, &s, &ignored) < 0)
+      /* Without the lock, and without opening the container's directory:
+         state.json is replaced atomically. */
+      if (state_peek (dirfd (d), de->d_name, &s, &status, &uid, &ignored) < 0)
         {
-          close (h.dir_fd);
+          state_free (s);
           continue;
         }
       /* Only a running container can be paused: its cgroup is read then. */
-      status = state_status (&h, s);
       if (strcmp (status, "running") == 0
           && cgroup_from_strv (s->cgroups, s->cgroups_len, &cg, &ignored) == 0)
         {
@@ -127,23 +124,19 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
             status = "paused";
           cgroup_free (&cg);
         }
-      if (fstat (h.dir_fd, &st) == 0 && st.st_uid != owner_uid)
+      if (uid != owner_uid && uid != (uid_t) -1)
         {
-          struct passwd *pw = getpwuid (st.st_uid);
-          owner_uid = st.st_uid;
+          struct passwd *pw = getpwuid (uid);
+          owner_uid = uid;
           if (pw)
             snprintf (owner, sizeof owner, "%s", pw->pw_name);
           else
-            snprintf (owner, sizeof owner, "#%u", (unsigned) st.st_uid);
+            snprintf (owner, sizeof owner, "#%u", (unsigned) uid);
         }
-      if (to_runc_state (s, status, owner, &r, err) < 0)
-        {
-          close (h.dir_fd);
-          state_free (s);
-          break;
-        }
-      close (h.dir_fd);
+      bad = to_runc_state (s, status, uid == (uid_t) -1 ? "" : owner, &r, err);
       state_free (s);
+      if (bad < 0)
+        break;
       if (n == cap)
         {
           struct oci_runc_state **nv = realloc (v, (cap = cap ? cap * 2 : 16) * sizeof *v);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 OCI_DEFINE_TYPE (berth_state)
@@ -235,8 +237,9 @@ state_remove (struct state_handle *h, struct berth_error *err)
 }
 
 
-const char *
-state_status (const struct state_handle *h, const struct oci_berth_state *s)
+/* exec.fifo at `fifo`, relative to `dirfd`, tells created from running. */
+static const char *
+status_at (int dirfd, const char *fifo, const struct oci_berth_state *s)
 {
   uint64_t start;
   char st;
@@ -245,7 +248,54 @@ state_status (const struct state_handle *h, const struct oci_berth_state *s)
   if (s->pid <= 0 || proc_stat (s->pid, &start, &st) < 0 || start != s->pid_start || st == 'Z'
       || st == 'X')
     return "stopped";
-  if (fstatat (h->dir_fd, EXEC_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+  if (fstatat (dirfd, fifo, &sb, AT_SYMLINK_NOFOLLOW) == 0)
     return "created";
   return "running";
+}
+
+const char *
+state_status (const struct state_handle *h, const struct oci_berth_state *s)
+{
+  return status_at (h->dir_fd, EXEC_FIFO, s);
+}
+
+int
+state_peek (int root_fd, const char *id, struct oci_berth_state **s, const char **status,
+            uid_t *owner, struct berth_error *err)
+{
+  /* No symlink on the way: the id's directory is not followed anywhere
+     else, as state_open's O_NOFOLLOW does. */
+  struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+                          .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
+  size_t id_len = strlen (id);
+  char path[256 + sizeof "/" EXEC_FIFO], buf[8192];
+  cleanup_close int fd = -1;
+  struct stat sb;
+  void *obj = NULL;
+  ssize_t n;
+
+  *s = NULL;
+  if (id_len > 255)
+    return berth_err (err, BERTH_E_VALUE, "invalid container ID format: longer than 255 bytes");
+  memcpy (path, id, id_len);
+  memcpy (path + id_len, "/" STATE_FILE, sizeof "/" STATE_FILE);
+  fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  if (fd < 0)
+    return berth_err_sys (err, errno, "open state of container %s", id);
+  /* One read for the usual few hundred bytes; a state too large for the
+     buffer (many annotations) is read whole. */
+  while ((n = read (fd, buf, sizeof buf)) < 0 && errno == EINTR)
+    ;
+  if (n < 0)
+    return berth_err_sys (err, errno, "read state of container %s", id);
+  if ((size_t) n == sizeof buf
+          ? lseek (fd, 0, SEEK_SET) < 0
+                || oci_parse_fd (&oci_type_berth_state, fd, "state.json", &obj, err) < 0
+          : oci_parse_data (&oci_type_berth_state, buf, (size_t) n, "state.json", &obj, err) < 0)
+    return -1;
+  *s = obj;
+  memcpy (path + id_len, "/" EXEC_FIFO, sizeof "/" EXEC_FIFO);
+  *status = status_at (root_fd, path, *s);
+  *owner = fstatat (root_fd, id, &sb, AT_SYMLINK_NOFOLLOW) == 0 ? sb.st_uid : (uid_t) -1;
+  return 0;
 }

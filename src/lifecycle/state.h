@@ -85,6 +85,12 @@ int state_remove (struct state_handle *h, struct berth_error *err);
    of exec.fifo.  A running one is "paused" when its cgroup is frozen: the
    caller, which has the cgroup, asks that only of a running one. */
 const char *state_status (const struct state_handle *h, const struct oci_berth_state *s);
+/* What list needs of one container, from the root's fd without opening or
+   locking its directory: state.json (read once, without config.json), its
+   status as state_status says, and the owner of its directory ((uid_t) -1
+   when that cannot be read). */
+int state_peek (int root_fd, const char *id, struct oci_berth_state **s, const char **status,
+                uid_t *owner, struct berth_error *err);
 
 static inline void
 state_freep (struct oci_berth_state **s)

@@ -589,6 +589,40 @@ def test_pause_and_resume(berth, bundle, cid):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+def test_list_shows_each_status_and_only_real_containers(berth, bundle, cid):
+    """list reads each container from the root without opening its
+    directory: every status must still come out, and neither a symlink to
+    a container's directory nor a directory without state is listed."""
+    ids = {f"{cid}-c": "created", f"{cid}-r": "running", f"{cid}-p": "paused",
+           f"{cid}-s": "stopped"}
+    alias, junk = os.path.join(berth.root, f"{cid}-alias"), os.path.join(berth.root, f"{cid}-junk")
+    bundle.args("sleep", "100").write()
+    try:
+        berth.cmd("create", "-b", bundle.path, f"{cid}-c", check=True)
+        berth.cmd("run", "-d", "-b", bundle.path, f"{cid}-r", check=True)
+        berth.cmd("run", "-d", "-b", bundle.path, f"{cid}-p", check=True)
+        berth.cmd("pause", f"{cid}-p", check=True)
+        bundle.args("true").write()
+        berth.cmd("run", "--keep", "-b", bundle.path, f"{cid}-s", check=True)
+        os.symlink(f"{cid}-r", alias)  # relative: inside the root, still not a container
+        os.mkdir(junk)
+        listed = json.loads(berth.cmd("list", "-f", "json", check=True).stdout)
+        assert sorted(e["id"] for e in listed) == sorted(ids)  # each once
+        assert {e["id"]: e["status"] for e in listed} == ids
+        assert [e["pid"] for e in listed if e["status"] == "stopped"] == [0]
+        table = berth.cmd("list", check=True).stdout.splitlines()[1:]
+        assert {line.split()[0]: line.split()[2] for line in table} == ids
+    finally:
+        for path in (alias, junk):
+            if os.path.islink(path):
+                os.unlink(path)
+            elif os.path.isdir(path):
+                os.rmdir(path)
+        berth.cmd("resume", f"{cid}-p")
+        for i in ids:
+            berth.cmd("delete", "-f", i)
+
+
 def test_pause_needs_a_live_container(berth, bundle, cid):
     bundle.args("true").write()
     berth.cmd("run", "--keep", "-b", bundle.path, cid, check=True)
