@@ -20,69 +20,6 @@
 #define CG_UNIFIED CG_ROOT "/unified"
 #define JPATH ".linux.cgroupsPath"
 
-int
-cgroup_oom (struct berth_error *err)
-{
-  return berth_err_sys (err, ENOMEM, "cgroup: out of memory");
-}
-
-char *
-cgroup_join (const char *dir, const char *file)
-{
-  char *r = NULL;
-  return asprintf (&r, "%s/%s", dir, file) < 0 ? NULL : r;
-}
-
-/* cgroupfs files report st_size 0, so read until EOF instead of trusting stat. */
-int
-cgroup_read_file (const char *path, char **out, struct berth_error *err)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  cleanup_free char *buf = NULL;
-  size_t len = 0, cap = 0;
-  ssize_t r = 1;
-
-  if (fd < 0)
-    return berth_err_sys (err, errno, "open %s", path);
-  for (; r != 0; len += r > 0 ? (size_t) r : 0)
-    {
-      char *nb = cap - len < 4096 ? realloc (buf, cap += 8192) : buf;
-      if (nb == NULL)
-        return cgroup_oom (err);
-      if ((r = read (fd, (buf = nb) + len, cap - len - 1)) < 0 && errno != EINTR)
-        return berth_err_sys (err, errno, "read %s", path);
-    }
-  buf[len] = '\0';
-  *out = steal_pointer (&buf);
-  return 0;
-}
-
-ssize_t
-cgroup_read_small (const char *path, char *buf, size_t size)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = -1;
-
-  while (fd >= 0 && (n = read (fd, buf, size - 1)) < 0 && errno == EINTR)
-    ;
-  if (n < 0)
-    return -1;
-  buf[n] = '\0';
-  return n;
-}
-
-int
-cgroup_write_file (const char *path, const char *s, struct berth_error *err)
-{
-  cleanup_close int fd = open (path, O_WRONLY | O_CLOEXEC);
-  ssize_t r = fd < 0 ? -1 : write (fd, s, strlen (s));
-
-  /* Kernel control files take one write; a short one is a failure. */
-  if (r != (ssize_t) strlen (s))
-    return berth_err_sys (err, r < 0 ? errno : EIO, "write %s", path);
-  return 0;
-}
-
 /* Whether the first `sep`-separated word of `tok` is one of those of `list`. */
 static bool
 has_word (const char *list, const char *tok, const char *sep)
