@@ -268,7 +268,7 @@ state_peek (int root_fd, const char *id, struct oci_berth_state **s, const char 
   struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
   size_t id_len = strlen (id);
-  char path[256 + sizeof "/" EXEC_FIFO], buf[8192];
+  char path[256 + sizeof "/" STATE_FILE + sizeof "/" EXEC_FIFO], buf[8192];
   cleanup_close int fd = -1;
   struct stat sb;
   void *obj = NULL;

@@ -130,6 +130,21 @@ def test_list_formats(berth, bundle, cid):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+def test_list_reads_a_state_larger_than_one_read(berth, bundle, cid):
+    """list reads state.json in one read when it fits its buffer (8 KB);
+    annotations make it larger, and the rest must still be read."""
+    ann = {f"org.example.k{i}": "v" * 100 for i in range(100)}
+    bundle.config["annotations"] = ann
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    try:
+        assert os.path.getsize(os.path.join(berth.root, cid, "state.json")) > 8192
+        listed = json.loads(berth.cmd("list", "-f", "json", check=True).stdout)
+        assert [(e["id"], e["status"], e["annotations"]) for e in listed] == [(cid, "created", ann)]
+    finally:
+        berth.cmd("delete", "-f", cid, check=True)
+
+
 def test_duplicate_id_is_refused_and_harmless(berth, bundle, cid):
     bundle.args("sleep", "100").write()
     berth.cmd("create", "-b", bundle.path, cid, check=True)
