@@ -151,6 +151,20 @@ write_pid_file (const char *path, pid_t pid, struct berth_error *err)
   return write_file_atomic (dirfd, slash ? slash + 1 : copy, buf, (size_t) n, 0644, err);
 }
 
+ssize_t
+read_small (const char *path, char *buf, size_t size)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = -1;
+
+  while (fd >= 0 && (n = read (fd, buf, size - 1)) < 0 && errno == EINTR)
+    ;
+  if (n < 0)
+    return -1;
+  buf[n] = '\0';
+  return n;
+}
+
 /* A decimal number after optional blanks, *p moved past it.  Not sscanf:
    these run on every command, and vfscanf is a large part of libc to
    bring into memory for two numbers. */
@@ -174,25 +188,15 @@ int
 proc_stat (pid_t pid, uint64_t *start_time, char *state)
 {
   char path[64], buf[1024];
-  cleanup_close int fd = -1;
-  ssize_t n;
   char *p;
   unsigned long long st = 0;
 
   snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  if (read_small (path, buf, sizeof buf) <= 0)
     {
       errno = ESRCH;
       return -1;
     }
-  n = read (fd, buf, sizeof buf - 1);
-  if (n <= 0)
-    {
-      errno = ESRCH;
-      return -1;
-    }
-  buf[n] = '\0';
   /* The command name may contain spaces and parentheses: parse after the
      last ')'.  Then: state(3) ... starttime(22). */
   p = strrchr (buf, ')');
@@ -387,19 +391,12 @@ bool
 running_in_user_ns (void)
 {
   char buf[128];
-  const char *p;
+  const char *p = buf;
   unsigned long long a, b, c;
-  ssize_t n;
-  int fd = open ("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+  ssize_t n = read_small ("/proc/self/uid_map", buf, sizeof buf);
 
-  if (fd < 0)
-    return false;
-  n = read (fd, buf, sizeof buf - 1);
-  close (fd);
   if (n <= 0)
     return false;
-  buf[n] = '\0';
-  p = buf;
   if (!parse_ulong (&p, &a) || !parse_ulong (&p, &b) || !parse_ulong (&p, &c))
     return false;
   return !(a == 0 && b == 0 && c == 4294967295UL && strchr (buf, '\n') == buf + n - 1);

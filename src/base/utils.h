@@ -21,6 +21,10 @@ int write_file_atomic (int dirfd, const char *name, const char *data, size_t len
                        struct berth_error *err);
 /* Read a whole (small) file; *out is NUL-terminated. */
 int read_file_at (int dirfd, const char *path, char **out, size_t *len, struct berth_error *err);
+/* A short kernel file (a /proc or cgroup control file of a line or two) in
+   one read(), NUL-terminated in buf: the kernel hands such a file over
+   whole.  The length, or -1 with errno. */
+ssize_t read_small (const char *path, char *buf, size_t size);
 ssize_t write_all (int fd, const void *buf, size_t len);
 /* --pid-file: the pid without a newline (as runc), written atomically. */
 int write_pid_file (const char *path, pid_t pid, struct berth_error *err);

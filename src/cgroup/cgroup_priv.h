@@ -22,10 +22,6 @@ int cgroup_oom (struct berth_error *err);
 /* dir/file, malloc'd; NULL when out of memory. */
 char *cgroup_join (const char *dir, const char *file);
 int cgroup_read_file (const char *path, char **out, struct berth_error *err);
-/* A control file of one or two short lines (freezer.state, cgroup.events)
-   in one read(): the kernel hands such a file over whole.  The length, or
-   -1 with errno. */
-ssize_t cgroup_read_small (const char *path, char *buf, size_t size);
 int cgroup_write_file (const char *path, const char *s, struct berth_error *err);
 
 /* Every pid in `dir` and the cgroups below it; `dir` NULL is a container

@@ -4,6 +4,7 @@
 #include "cgroup/cgroup_priv.h"
 #include "cgroup/cgroupfs_v2.h"
 #include "cleanup.h"
+#include "base/utils.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ cgroupfs_v1_is_frozen (const struct berth_cgroup *cg)
 
   if (dir == NULL)
     return cgroupfs_v2_is_frozen (cg);
-  if (path == NULL || cgroup_read_small (path, text, sizeof text) < 0)
+  if (path == NULL || read_small (path, text, sizeof text) < 0)
     return false;
   return strcmp (text, "FROZEN\n") == 0 || strcmp (text, "FROZEN") == 0;
 }

@@ -3,6 +3,7 @@
 #include "cgroup/cgroupfs_v2.h"
 #include "cgroup/cgroup_priv.h"
 #include "cleanup.h"
+#include "base/utils.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ cgroupfs_v2_is_frozen (const struct berth_cgroup *cg)
   cleanup_free char *path = dir ? cgroup_join (dir, "cgroup.events") : NULL;
   char text[256];
 
-  if (path == NULL || cgroup_read_small (path, text, sizeof text) < 0)
+  if (path == NULL || read_small (path, text, sizeof text) < 0)
     return false;
   return strncmp (text, "frozen 1\n", 9) == 0 || strstr (text, "\nfrozen 1\n") != NULL;
 }

@@ -1,5 +1,5 @@
-/* berth — the cgroup modules' control files: read whole, read a short one
-   in one go, write one value (declared in cgroup_priv.h). */
+/* berth — the cgroup modules' control files: read whole, write one value
+   (declared in cgroup_priv.h; a short one is read with base's read_small). */
 #include "cgroup/cgroup_priv.h"
 #include "cleanup.h"
 
@@ -45,20 +45,6 @@ cgroup_read_file (const char *path, char **out, struct berth_error *err)
   buf[len] = '\0';
   *out = steal_pointer (&buf);
   return 0;
-}
-
-ssize_t
-cgroup_read_small (const char *path, char *buf, size_t size)
-{
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = -1;
-
-  while (fd >= 0 && (n = read (fd, buf, size - 1)) < 0 && errno == EINTR)
-    ;
-  if (n < 0)
-    return -1;
-  buf[n] = '\0';
-  return n;
 }
 
 int
