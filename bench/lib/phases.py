@@ -82,14 +82,19 @@ def clone_split(commands):
     that made its namespaces (`new namespaces`): the clone's duration and
     whether the init's namespaces began inside it, i.e. the init ran first
     on the runtime's CPU (docs/trace.md, "When the init and berth share a
-    CPU").  {command name: (clone ms, inside)}."""
+    CPU"), and whether they overlapped the runtime's `cgroup make` at all
+    (the two are meant to run at once).  {command name: (clone ms, inside,
+    overlapped)}."""
     out = {}
     for c in commands:
         clone = next((sp for sp in c["lanes"][0]["spans"] if sp[1] == "clone"), None)
+        make = next((sp for sp in c["lanes"][0]["spans"] if sp[1] == "cgroup make"), None)
         ns = next((sp for lane in c["lanes"][1:] for sp in lane["spans"]
                    if sp[1] == "new namespaces"), None)
-        if clone and ns and clone[3] is not None:
-            out[c["name"]] = (clone[3], ns[2] < clone[2] + clone[3])
+        if clone and ns and clone[3] is not None and ns[3] is not None:
+            both = (make is not None and make[3] is not None
+                    and ns[2] < make[2] + make[3] and make[2] < ns[2] + ns[3])
+            out[c["name"]] = (clone[3], ns[2] < clone[2] + clone[3], both)
     return out
 
 
@@ -118,14 +123,17 @@ def print_summary(summary, indent="  "):
                 print(f"{d}{phase:<{44 - len(d)}} {dur:6.2f} ms {100 * dur / s['wall']:5.1f}%"
                       f"{seen}")
         if s.get("clones"):
-            inside = [ms for ms, i in s["clones"] if i]
-            alone = [ms for ms, i in s["clones"] if not i]
+            inside = [ms for ms, i, _ in s["clones"] if i]
+            alone = [ms for ms, i, _ in s["clones"] if not i]
+            both = sum(1 for _, _, b in s["clones"] if b)
             line = f"{indent}clone: the init made its namespaces inside it in {len(inside)} of {len(s['clones'])} runs"
             if inside:
                 line += f" ({min(inside):.2f}-{max(inside):.2f} ms)"
             if alone:
                 line += (f"; in the others it took {pct(alone, 0.5):.2f} ms"
                          f" ({min(alone):.2f}-{max(alone):.2f})")
+            line += (f"; its namespaces and berth's cgroup make overlapped in {both} of"
+                     f" {len(s['clones'])}")
             print(line + " (docs/trace.md)")
 
 

@@ -70,9 +70,25 @@ def test_clone_split_tells_whether_the_init_ran_inside_the_clone(tmp_path):
     # clone, after a 40 us one.
     trace(tmp_path / "in.json", clone=500.0)
     trace(tmp_path / "out.json", clone=40.0)
-    assert phases.clone_split(phases.load(tmp_path / "in.json")) == {"berth run": (0.5, True)}
+    # No cgroup make in the fixture: nothing to overlap.
+    assert phases.clone_split(phases.load(tmp_path / "in.json")) == {
+        "berth run": (0.5, True, False)}
     assert phases.clone_split(phases.load(tmp_path / "out.json")) == {
-        "berth run": (0.04, False)}
+        "berth run": (0.04, False, False)}
+
+
+def test_clone_split_sees_the_namespaces_overlap_cgroup_make(tmp_path):
+    trace(tmp_path / "t.json", clone=40.0)
+    with open(tmp_path / "t.json") as f:
+        doc = json.load(f)
+    t = 1_000_000.0
+    # berth makes the cgroup from +140 to +440 us; the init's namespaces
+    # run from +150 to +600: at the same time.
+    doc["traceEvents"].append(x("cgroup make", t + 140, 300, 10, 10))
+    with open(tmp_path / "t.json", "w") as f:
+        json.dump(doc, f)
+    assert phases.clone_split(phases.load(tmp_path / "t.json")) == {
+        "berth run": (0.04, False, True)}
 
 
 def test_trace_plot_writes_svg(tmp_path):
