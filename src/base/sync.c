@@ -118,6 +118,13 @@ sync_recv (int sock, struct sync_msg *m, int *fd, pid_t *pid, struct berth_error
 int
 sync_expect (int sock, enum sync_kind want, int *fd, pid_t *pid, struct berth_error *err)
 {
+  return sync_expect_value (sock, want, fd, pid, NULL, err);
+}
+
+int
+sync_expect_value (int sock, enum sync_kind want, int *fd, pid_t *pid, int *value,
+                   struct berth_error *err)
+{
   struct sync_msg m;
   if (sync_recv (sock, &m, fd, pid, err) < 0)
     return -1;
@@ -129,5 +136,7 @@ sync_expect (int sock, enum sync_kind want, int *fd, pid_t *pid, struct berth_er
   if (m.kind != want)
     return berth_err (err, BERTH_E_CHILD, "unexpected message %d from the container's init (wanted %d)",
                       (int) m.kind, (int) want);
+  if (value)
+    *value = m.value;
   return 0;
 }

@@ -14,8 +14,13 @@
 #include <sys/types.h>
 #include "error.h"
 
+/* GO's value when the process is to move itself into its cgroup. */
+#define SYNC_GO_ENTER_CGROUP 1
+
 enum sync_kind {
-  SYNC_GO = 1,        /* runtime -> init: cgroup placed, maps written; go on */
+  SYNC_GO = 1,        /* runtime -> init: cgroup placed (or, value
+                         SYNC_GO_ENTER_CGROUP, made for the init to enter
+                         itself), maps written; go on */
   SYNC_NEED_MAPS,     /* first child -> runtime: user namespace made; write maps */
   SYNC_CONSOLE,       /* init -> runtime: carries the pty master */
   SYNC_READY,         /* init -> runtime: set up, now waiting for start */
@@ -42,6 +47,9 @@ int sync_send_value (int sock, enum sync_kind kind, int value);
 int sync_recv (int sock, struct sync_msg *m, int *fd, pid_t *pid, struct berth_error *err);
 /* Wait for `want`; a SYNC_ERROR from the peer becomes *err. */
 int sync_expect (int sock, enum sync_kind want, int *fd, pid_t *pid, struct berth_error *err);
+/* The same, giving the value the message carries. */
+int sync_expect_value (int sock, enum sync_kind want, int *fd, pid_t *pid, int *value,
+                       struct berth_error *err);
 
 /* Send `data` with one fd (SCM_RIGHTS; none when fd < 0) over a connected
    unix socket; 0 when all of it went, -1 with errno otherwise.  Also for

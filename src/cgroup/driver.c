@@ -85,6 +85,7 @@ static const struct cgroup_driver cgroupfs_v1_driver = {
   .make = cgroup_create,
   .check_unused = cgroupfs_v1_check_unused,
   .attach_init = fs_attach_init,
+  .enter_self = cgroupfs_v1_enter_self,
   .apply = apply_files,
   .update = fs_update,
   .enter = cgroup_enter,

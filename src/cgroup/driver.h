@@ -30,7 +30,11 @@
  *    the none table's (its record is "mode=..." alone).
  *  - create's order: prepare (before the init exists), make (before or
  *    after the clone: the init makes its namespaces meanwhile) and, once the
- *    init is cloned and waiting, attach_init.  prepare either fills `cg`
+ *    init is cloned and waiting, attach_init.  A driver with enter_self
+ *    lets the init move itself instead, when it is berth's own child in
+ *    the host's user namespace: the runtime then skips attach_init and
+ *    tells the init, with GO, to call enter_self (exec likewise skips
+ *    enter).  prepare either fills `cg`
  *    (making nothing yet) or leaves it empty when the driver can only make
  *    the cgroup with a process in it (systemd); make, where the driver has
  *    one, makes the directories `cg` names; attach_init fills an empty `cg`.
@@ -80,6 +84,11 @@ struct cgroup_driver {
   int (*attach_init) (const char *cgroups_path, const char *id, pid_t pid,
                       const struct oci_resources *r, struct berth_cgroup *cg,
                       struct berth_error *err);
+  /* create and exec, run by the process being placed, instead of
+     attach_init or enter by its pid: move the caller into `cg`, made
+     already.  NULL where moving oneself is not cheaper (cgroupfs_v1.h says
+     why it is on v1). */
+  int (*enter_self) (const struct berth_cgroup *cg, struct berth_error *err);
   /* create: write linux.resources, before the init runs user code. */
   int (*apply) (const struct berth_cgroup *cg, const struct oci_resources *r,
                 struct berth_error *err);

@@ -318,10 +318,18 @@ init_run (struct init_ctx *ctx)
                          ctx->unshare_flags);
           fail (ctx, &err);
         }
-      if (ctx->unshare_flags && sync_send (ctx->sync_fd, SYNC_UNSHARED, NULL, -1) < 0)
+      int go = 0;
+      /* The runtime waits for our namespaces only to move us itself. */
+      if (ctx->unshare_flags && !ctx->cgroup_enter_self
+          && sync_send (ctx->sync_fd, SYNC_UNSHARED, NULL, -1) < 0)
         _exit (1);
-      if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+      if (sync_expect_value (ctx->sync_fd, SYNC_GO, NULL, NULL, &go, &err) < 0)
         _exit (1);
+      /* Before anything that the cgroup should count or limit, and while
+         the host's cgroup mounts are still where the paths say. */
+      if (go == SYNC_GO_ENTER_CGROUP
+          && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cgroup, &err)) < 0)
+        fail (ctx, &err);
       if (BERTH_TRACED ("namespaces", ns_join (ctx->ns, false, &err)) < 0)
         fail (ctx, &err);
     }

@@ -7,7 +7,8 @@
  *    unshare the rest, write time offsets, fork the real init]
  *   [direct: unshare the namespaces the clone did not make (all new ones but
  *    pid, cgroup, time, user), while the runtime makes the cgroup]
- *   wait for GO (cgroup placed) -> join path namespaces -> close every fd
+ *   wait for GO (cgroup placed) -> [v1: move itself into the cgroup]
+ *   -> join path namespaces -> close every fd
  *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH),
  *   the log and the bind sources -> unshare cgroup ns
  *   -> setsid -> session keyring -> rootfs (mounts, devices, pivot) -> pty
@@ -50,6 +51,9 @@ struct init_ctx {
   const struct mempolicy_plan *mempolicy; /* planned by the runtime; may be unset */
   const int *bind_sources; /* per mount, the runtime's detached source, or -1; may be NULL */
   const struct berth_cgroup *cgroup;   /* the container's cgroup directories */
+  /* Direct path: the cgroup driver's enter_self, which the init calls when
+     GO says so; NULL when the runtime places the init (driver.h). */
+  int (*cgroup_enter_self) (const struct berth_cgroup *cg, struct berth_error *err);
   const char *bundle;     /* absolute, for the hooks' state */
   pid_t host_pid;         /* the init's pid as the runtime sees it (known once
                              the runtime answers SYNC_HOOKS) */

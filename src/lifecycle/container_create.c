@@ -280,6 +280,10 @@ spawn_init (struct create_job *j, struct berth_error *err)
   int sv[2];
   bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
   int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
+  /* Decided before the clone: an init that will move itself does not
+     report its namespaces. */
+  int (*enter_self) (const struct berth_cgroup *, struct berth_error *)
+      = staged ? NULL : j->cgd->enter_self;
   cleanup_close int sock = -1;
   cleanup_close int fifo = -1, own_pidns = -1;
   pid_t child;
@@ -330,6 +334,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .mempolicy = &j->mempolicy,
         .bind_sources = j->bind_sources,
         .cgroup = &j->cg,
+        .cgroup_enter_self = enter_self,
       };
       close (sv[0]);
       close (j->state.dir_fd);
@@ -346,17 +351,21 @@ spawn_init (struct create_job *j, struct berth_error *err)
      init in it (create_enter_cgroup). */
   if (create_make_cgroup (j, err) < 0)
     return -1;
-  /* Moving a process between cgroups waits for an RCU grace period, which
-     an init still inside unshare() holds up (measured: the attach took
-     0.52 ms against 0.17 ms): the move once the init has made them. */
-  if (!staged && init_direct_unshare_flags (&j->ns)
+  /* v1: the init moves itself once it has GO (cgroupfs_v1.h says why),
+     unless make fell back to another driver. */
+  bool init_enters = enter_self && j->cgd->enter_self == enter_self && j->cg_ready;
+  /* A move by pid waits for an RCU grace period, which an init still inside
+     unshare() holds up (measured: the attach took 0.52 ms against
+     0.17 ms): the move once the init has made them. */
+  if (!enter_self && !staged && init_direct_unshare_flags (&j->ns)
       && BERTH_TRACED ("wait for the namespaces", sync_expect (sock, SYNC_UNSHARED, NULL, NULL, err)) < 0)
     return -1;
-  if (BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
+  if (!init_enters && BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
     return -1;
+  TEST_STOP_AT ("create:go");
   /* An init that could not make its namespaces has sent its error and
      exited: the loop below reads it. */
-  if (sync_send (sock, SYNC_GO, NULL, -1) < 0 && errno != EPIPE)
+  if (sync_send_value (sock, SYNC_GO, init_enters ? SYNC_GO_ENTER_CGROUP : 0) < 0 && errno != EPIPE)
     return berth_err_sys (err, errno, "start the container's init");
   /* The config as the container was made from it (exec, update and
      delete's hooks need it after the bundle may be gone), written while

@@ -3,7 +3,9 @@
  *   runtime: lock, status check, build the process, pidfd of the init,
  *            /proc/<pid> and its root, which namespaces differ;
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
- *   child:   execCPUAffinity.initial -> setns user, then the rest -> root
+ *   child:   execCPUAffinity.initial -> [v1, when the runtime need not
+ *            set the scheduling once it is in: into the cgroups itself,
+ *            see cgroupfs_v1.h] -> setns user, then the rest -> root
  *            of the init -> then the last stage the init shares
  *            (init/laststage.h): descriptors closed -> setsid -> pty ->
  *            cwd, program, rlimits, oom_score_adj, personality, labels ->
@@ -11,7 +13,8 @@
  *            close-on-exec -> [seccomp without no_new_privs] -> user,
  *            capabilities, no_new_privs -> READY, wait for GO -> [seccomp
  *            with no_new_privs] -> execve
- *   runtime: cgroups, scheduler and I/O priority, execCPUAffinity.final
+ *   runtime: cgroups (unless the child moves itself), scheduler and I/O
+ *            priority, execCPUAffinity.final
  *            -> GO (all at once after the fork, while the child sets up,
  *            unless paused, execCPUAffinity.initial or a seccomp listener
  *            ask for them after READY) -> READY -> --pid-file,
@@ -22,12 +25,12 @@
  * Forking the process straight into the container's pid namespace (instead
  * of setns in a child and fork again) keeps it our own child, so no
  * subreaper is needed and its parent-death signal points at us.
- * It is put in the cgroups just before execve rather than at fork: a process
- * that joins a frozen cgroup stops at once, and with --ignore-paused that
- * must not happen before it has told us it is set up.
+ * A process that joins a frozen cgroup stops at once: with --ignore-paused
+ * it is put in the cgroups only once it has told us it is set up.
  */
 #include "lifecycle/exec.h"
 #include "base/trace.h"
+#include "lifecycle/exec_cgroup.h"
 #include "lifecycle/exec_process.h"
 #include "cleanup.h"
 #include "lifecycle/container.h"
@@ -58,12 +61,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int
-oom (struct berth_error *err)
-{
-  return berth_err_sys (err, ENOMEM, "out of memory");
-}
 
 /* ---- the container, seen from the host ------------------------------------ */
 
@@ -133,82 +130,6 @@ open_target (const struct container *c, struct target *t, struct berth_error *er
   return 0;
 }
 
-/* --cgroup, runc's rules: "PATH" alone (then the only --cgroup) is below
-   the container's cgroup in every hierarchy, "ctrl[,ctrl]:PATH" in those
-   controllers' hierarchies only.  paths[d] gets a malloc'd path for
-   directory d of `cg`, or stays NULL where the container's cgroup is kept. */
-static int
-set_sub_path (const struct berth_cgroup_dir *dir, const char *arg, const char *sub,
-              char **path, struct berth_error *err)
-{
-  char *want;
-  bool same;
-
-  if (asprintf (&want, "%s/%s", dir->path, sub) < 0)
-    return oom (err);
-  if (*path == NULL)
-    {
-      *path = want;
-      if (access (want, F_OK) < 0)
-        return berth_err_sys (err, errno, "--cgroup %s: %s", arg, want);
-      return 0;
-    }
-  same = strcmp (*path, want) == 0; /* "cpu,cpuacct:x" may name one hierarchy twice */
-  free (want);
-  return same ? 0 : berth_err (err, BERTH_E_USAGE, "--cgroup %s: hierarchy %s already has a path",
-                               arg, dir->controller);
-}
-
-static int
-sub_cgroups (const struct berth_cgroup *cg, const struct exec_options *o, char **paths,
-             struct berth_error *err)
-{
-  for (size_t i = 0; i < o->n_cgroups; i++)
-    {
-      const char *arg = o->cgroups[i], *colon = strchr (arg, ':');
-      const char *sub = colon ? colon + 1 : arg;
-      cleanup_free char *ctrls = colon ? strndup (arg, (size_t) (colon - arg)) : NULL;
-      char *save = NULL;
-      size_t len;
-
-      if (colon && ctrls == NULL)
-        return oom (err);
-      if ((colon && strchr (sub, ':')) || (!colon && o->n_cgroups != 1))
-        return berth_err (err, BERTH_E_USAGE, "invalid --cgroup argument: %s%s", arg,
-                          colon ? "" : " (missing <controller>: prefix)");
-      if (colon && cg->mode == BERTH_CGROUP_V2)
-        return berth_err (err, BERTH_E_USAGE,
-                          "--cgroup %s: cgroup v2 has one hierarchy; give the path alone", arg);
-      /* "/" is the container's cgroup itself, as for runc. */
-      while (*sub == '/')
-        sub++;
-      len = strlen (sub);
-      if (strcmp (sub, "..") == 0 || strncmp (sub, "../", 3) == 0 || strstr (sub, "/../")
-          || (len >= 3 && strcmp (sub + len - 3, "/..") == 0))
-        return colon ? berth_err (err, BERTH_E_USAGE, "--cgroup %s: %s is not a sub cgroup path",
-                                  arg, sub)
-                     : berth_err (err, BERTH_E_USAGE, "--cgroup: %s is not a sub cgroup path", arg);
-      for (size_t d = 0; !colon && d < cg->n_dirs; d++)
-        if (set_sub_path (&cg->dirs[d], arg, sub, &paths[d], err) < 0)
-          return -1;
-      for (char *w = colon ? strtok_r (ctrls, ",", &save) : NULL; w;
-           w = strtok_r (NULL, ",", &save))
-        {
-          const char *dir = cgroup_dir (cg, w);
-          size_t d = 0;
-          if (dir == NULL)
-            return berth_err (err, BERTH_E_USAGE,
-                              "--cgroup %s: the container has no cgroup for controller %s",
-                              arg, w);
-          while (cg->dirs[d].path != dir)
-            d++;
-          if (set_sub_path (&cg->dirs[d], arg, sub, &paths[d], err) < 0)
-            return -1;
-        }
-    }
-  return 0;
-}
-
 /* ---- the child: from berth's copy to the container's program -------------- */
 
 struct child_ctx {
@@ -221,6 +142,10 @@ struct child_ctx {
   const struct berth_seccomp *seccomp; /* the container's filter, or NULL */
   const struct oci_linux *lx;          /* the container's, for linux.personality */
   const struct affinity_plan *affinity;
+  /* The driver's enter_self and the cgroup, when the process moves itself
+     (spawn); NULL when berth moves it. */
+  int (*cgroup_enter_self) (const struct berth_cgroup *cg, struct berth_error *err);
+  const struct berth_cgroup *cg;
 };
 
 __attribute__ ((noreturn)) static void
@@ -280,6 +205,10 @@ child_run (struct child_ctx *ctx)
   /* execCPUAffinity.initial: the affinity of everything that happens
      before the process joins the container's cgroup. */
   if (affinity_apply (0, ctx->affinity, "initial", &err) < 0)
+    child_fail (ctx, &err);
+  /* While the host's cgroup mounts are still where the paths say. */
+  if (ctx->cgroup_enter_self
+      && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cg, &err)) < 0)
     child_fail (ctx, &err);
   /* The user namespace first: it grants the rights to join the others. */
   struct berth_trace_span join = berth_trace_begin ("join namespaces, root");
@@ -372,11 +301,11 @@ struct job {
   struct berth_seccomp *seccomp;  /* its compiled linux.seccomp, or NULL */
   struct oci_process *p;
   struct target t;
-  char **cg_paths;                /* --cgroup: per directory of c.cgroup, or NULL */
-  struct berth_cgroup_dir *cg_dirs; /* c.cgroup's, with those paths */
+  struct exec_cgroup cg;          /* c.cgroup's directories, or --cgroup's */
   int sock;
   pid_t child;
   bool child_failed; /* it sent SYNC_ERROR */
+  bool child_enters; /* it moves itself into the cgroup (spawn) */
   int child_pidfd;
   int console;
   struct sched_plan sched;        /* scheduler and ioPriority */
@@ -484,9 +413,8 @@ apply_scheduling (struct job *j, const struct exec_options *o, struct berth_erro
 static int
 go_ahead (struct job *j, const struct exec_options *o, struct berth_error *err)
 {
-  struct berth_cgroup cg = { j->c.cgroup.mode, j->cg_dirs, j->c.cgroup.n_dirs };
-
-  if (BERTH_TRACED ("cgroup enter", j->c.cgroup_driver->enter (&cg, j->child, err)) < 0
+  if ((!j->child_enters
+       && BERTH_TRACED ("cgroup enter", j->c.cgroup_driver->enter (&j->cg.cg, j->child, err)) < 0)
       || apply_scheduling (j, o, err) < 0)
     return -1;
   /* EPIPE: the child failed and exited; await_ready reads why. */
@@ -509,6 +437,24 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
                            j->seccomp,
                            j->config->linux,
                            &j->affinity };
+
+  /* The cgroups, the scheduler and GO at once, while the child sets itself
+     up: it then finds GO waiting and execs without a round trip.  Not when
+     the container is paused (a process in a frozen cgroup stops before it
+     could say it is set up), nor with execCPUAffinity.initial (which holds
+     until the process is in the cgroup), nor with a seccomp listener (whose
+     relay takes the GO the child waits for first). */
+  bool early = !paused && j->affinity.initial.set == NULL
+               && laststage_seccomp_slot (j->seccomp, j->p) != LASTSTAGE_SECCOMP_LISTENER;
+  /* Then, on v1, the child moves itself (cgroupfs_v1.h says why), unless
+     berth must set its scheduling once it is in. */
+  j->child_enters = early && j->c.cgroup_driver->enter_self && !j->sched.has_sched
+                    && !j->sched.has_ioprio && j->affinity.final.set == NULL;
+  if (j->child_enters)
+    {
+      ctx.cgroup_enter_self = j->c.cgroup_driver->enter_self;
+      ctx.cg = &j->cg.cg;
+    }
 
   if (sync_pair (sv, err) < 0)
     return -1;
@@ -559,14 +505,6 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   if (j->child_pidfd < 0)
     return berth_err_sys (err, errno, "pidfd_open the exec'd process");
 
-  /* The cgroups, the scheduler and GO at once, while the child sets itself
-     up: it then finds GO waiting and execs without a round trip.  Not when
-     the container is paused (a process in a frozen cgroup stops before it
-     could say it is set up), nor with execCPUAffinity.initial (which holds
-     until the process is in the cgroup), nor with a seccomp listener (whose
-     relay takes the GO the child waits for first). */
-  bool early = !paused && j->affinity.initial.set == NULL
-               && laststage_seccomp_slot (j->seccomp, j->p) != LASTSTAGE_SECCOMP_LISTENER;
   if (early && go_ahead (j, o, err) < 0)
     {
       /* A child that failed first (its cwd, say) is why: its error is the
@@ -631,12 +569,7 @@ job_cleanup (struct job *j, bool kill_child)
   j->p = NULL;
   j->config = NULL;
   j->seccomp = NULL;
-  for (size_t d = 0; j->cg_paths && d < j->c.cgroup.n_dirs; d++)
-    free (j->cg_paths[d]);
-  free (j->cg_paths);
-  free (j->cg_dirs);
-  j->cg_paths = NULL;
-  j->cg_dirs = NULL;
+  exec_cgroup_free (&j->cg);
   if (j->c.saved)
     container_close (&j->c);
 }
@@ -652,26 +585,6 @@ exec_plans (struct job *j, const struct exec_options *o, struct berth_error *err
     {
       berth_err_set_source (err, o->process_file ? "process.json" : "config.json");
       return -1;
-    }
-  return 0;
-}
-
-static int
-exec_cgroup (struct job *j, const struct exec_options *o, struct berth_error *err)
-{
-  const struct berth_cgroup *cg = &j->c.cgroup;
-
-  j->cg_paths = calloc (cg->n_dirs + 1, sizeof (char *));
-  j->cg_dirs = calloc (cg->n_dirs + 1, sizeof (struct berth_cgroup_dir));
-  if (j->cg_paths == NULL || j->cg_dirs == NULL)
-    return oom (err);
-  if (sub_cgroups (cg, o, j->cg_paths, err) < 0)
-    return -1;
-  for (size_t d = 0; d < cg->n_dirs; d++)
-    {
-      j->cg_dirs[d] = cg->dirs[d];
-      if (j->cg_paths[d])
-        j->cg_dirs[d].path = j->cg_paths[d];
     }
   return 0;
 }
@@ -766,7 +679,7 @@ exec_run (const struct berth_runtime *rt, const char *id, const struct exec_opti
            && (rt->argv == NULL || !sealed_exe_needed (j.config, j.p)
                || reexec_sealed (rt->argv, o, j.p, &saved, err) == 0)
            && exec_plans (&j, o, err) == 0 && check_terminal (j.p, o, err) == 0
-           && BERTH_TRACED ("cgroup", exec_cgroup (&j, o, err)) == 0
+           && BERTH_TRACED ("cgroup", exec_cgroup_place (&j.c.cgroup, o->cgroups, o->n_cgroups, &j.cg, err)) == 0
            && open_target (&j.c, &j.t, err) == 0
            && BERTH_TRACED ("spawn", spawn (&j, o, paused, &saved, err)) == 0)
     {

@@ -8,12 +8,14 @@ lacks is checked for its clear error instead.
 """
 import json
 import os
+import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import SYSTEMD_DRIVER, Bundle
+from conftest import BERTH, SYSTEMD_DRIVER, Bundle, _cgroup_dirs_named
+from test_faults import needs_hooks, wait_stopped
 
 MiB = 1024 * 1024
 
@@ -741,6 +743,67 @@ def test_delete_leaves_the_parent_cgroup(berth, bundle, cid):
     finally:
         for d in parents:
             os.rmdir(d)
+
+
+# ---- placement: every hierarchy, whoever moves the process ---------------------
+
+def _placement(pid):
+    """hierarchy ("" for v2) -> the cgroup of `pid` there, for every
+    hierarchy mounted on this host."""
+    mounted = _v1_mounts()
+    out = {}
+    for _, ctrls, path in _cgroup_lines(pid):
+        if (ctrls == "" and (V2 or UNIFIED)) or ctrls.split(",")[0] in mounted:
+            out[ctrls] = path
+    return out
+
+
+@pytest.mark.skipif(SYSTEMD_DRIVER, reason="systemd places the unit in the hierarchies it chooses")
+def test_init_and_exec_are_placed_in_every_hierarchy(berth, bundle, cid, tmp_path):
+    """On v1 the init and an exec'd process move themselves, one
+    hierarchy's tasks file at a time (cgroupfs_v1.h): a hierarchy missed, or
+    a move after the init said it was ready, shows here."""
+    bundle.args("sleep", "100").write()
+    berth.cmd("create", "-b", bundle.path, cid, check=True)
+    init = berth.state(cid)["pid"]
+    placed = _placement(init)
+    assert placed and all(p.endswith("/" + cid) for p in placed.values()), placed
+    assert len(placed) == len(_placement(os.getpid())), (placed, _placement(os.getpid()))
+    berth.cmd("start", cid, check=True)
+    pidfile = tmp_path / "exec.pid"
+    berth.cmd("exec", "-d", "--pid-file", str(pidfile), cid, "sleep", "100", check=True)
+    assert _placement(int(pidfile.read_text())) == placed
+    berth.cmd("delete", "-f", cid, check=True)
+
+
+@needs_hooks
+@pytest.mark.skipif(V2 or SYSTEMD_DRIVER, reason="only a v1 or hybrid init moves itself")
+def test_an_init_that_cannot_enter_its_cgroup(berth, bundle, cid):
+    """The init's own move fails (its pids directory removed while the
+    runtime was stopped before telling it to move): one line naming the
+    file, and nothing left (the `cid` fixture checks the cgroup
+    directories)."""
+    bundle.args("true").write()
+    env = {**os.environ, "BERTH_TEST_STOP_AT": "create:go"}
+    p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_stopped(p.pid)
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            (init,) = [int(c) for c in f.read().split()]
+        (victim,) = [d for d in _cgroup_dirs_named(cid) if d.startswith("/sys/fs/cgroup/pids/")]
+        os.rmdir(victim)
+        p.send_signal(signal.SIGCONT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 1
+    assert err.count("\n") == 1 and f"write {victim}/tasks" in err, err
+    assert "No such file or directory" in err, err
+    assert berth.ids() == []
+    assert not os.path.exists(f"/proc/{init}") or open(f"/proc/{init}/stat").read().split()[2] == "Z"
 
 
 # ---- a cgroup that is not new -----------------------------------------------------

@@ -218,3 +218,33 @@ def test_summary_of_a_bad_file(tmp_path):
     bad.write_text("{not json")
     s = subprocess.run([BERTH, "trace-summary", str(bad)], capture_output=True, text=True)
     assert s.returncode == 1 and "not JSON" in s.stderr
+
+
+def test_who_moves_the_process_into_its_cgroup(berth, bundle, cid, tmp_path):
+    """On v1 and hybrid hosts with the cgroupfs driver, the init and an
+    exec'd process move themselves (the runtime's move by pid can wait for
+    an RCU grace period: cgroupfs_v1.h); elsewhere the runtime moves them.
+    The trace says which process did it."""
+    from conftest import SYSTEMD_DRIVER
+    v2 = subprocess.run(["stat", "-f", "-c", "%T", "/sys/fs/cgroup"], capture_output=True,
+                        text=True).stdout.strip() == "cgroup2fs"
+    itself = not v2 and not SYSTEMD_DRIVER
+    trace = tmp_path / "trace.json"
+    bundle.args("sleep", "100").write()
+    env = dict(os.environ, BERTH_TRACE=str(trace))
+    berth.cmd("run", "-d", "-b", bundle.path, cid, check=True, env=env)
+    berth.cmd("exec", cid, "true", check=True, env=env)
+    berth.cmd("delete", "-f", cid, check=True)
+    events = load(trace)
+    labels = {e["pid"]: e["args"]["name"] for e in events if e["ph"] == "M"}
+
+    def names(pid):
+        return {e["name"] for e in events if e["pid"] == pid and e["ph"] == "X"}
+
+    (init,) = [p for p, l in labels.items() if l == "container init"]
+    (execd,) = [p for p, l in labels.items() if l == "exec'd process"]
+    run, exec_ = command(events, "run")["pid"], command(events, "exec")["pid"]
+    assert ("cgroup enter" in names(init)) == itself, names(init)
+    assert ("cgroup attach" in names(run)) != itself, names(run)
+    assert ("cgroup enter" in names(execd)) == itself, names(execd)
+    assert ("cgroup enter" in names(exec_)) != itself, names(exec_)
