@@ -4,6 +4,7 @@
 
 #include <string.h>
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -92,10 +93,16 @@ compress_shani (uint32_t h[8], const uint8_t *p, size_t blocks)
   _mm_storeu_si128 ((__m128i *) &h[4], _mm_alignr_epi8 (efgh, abcd, 8));
 }
 
+/* Asked of the CPU when a hash needs it, not with __builtin_cpu_supports,
+   whose libgcc constructor runs a dozen CPUID instructions (each a trap to
+   the hypervisor in a virtual machine) at the start of every berth
+   process. */
 static bool
 have_shani (void)
 {
-  return __builtin_cpu_supports ("sha") && __builtin_cpu_supports ("sse4.1");
+  unsigned a, b, c, d;
+  return __get_cpuid (1, &a, &b, &c, &d) && (c & bit_SSE4_1) && (c & bit_SSSE3)
+         && __get_cpuid_count (7, 0, &a, &b, &c, &d) && (b & bit_SHA);
 }
 #endif
 
@@ -103,7 +110,7 @@ static void
 compress_blocks (const struct sha256_ctx *c, uint32_t h[8], const uint8_t *p, size_t blocks)
 {
 #if defined(__x86_64__)
-  if (!c->portable && have_shani ())
+  if (!c->portable)
     {
       compress_shani (h, p, blocks);
       return;
@@ -122,7 +129,11 @@ sha256_init (struct sha256_ctx *c)
                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
   memcpy (c->h, iv, sizeof iv);
   c->total = 0;
-  c->portable = false;
+#if defined(__x86_64__)
+  c->portable = !have_shani ();
+#else
+  c->portable = true;
+#endif
 }
 
 void

@@ -19,7 +19,7 @@ struct sha256_ctx {
   uint32_t h[8];
   uint64_t total;      /* bytes hashed so far */
   uint8_t block[64];   /* pending input, `total % 64` bytes of it used */
-  bool portable;       /* never the CPU's SHA instructions (sha256_init_portable) */
+  bool portable;       /* the plain C rounds: asked for, or the CPU has no SHA-NI */
 };
 
 /* Uses the CPU's SHA instructions where it has them (x86-64 SHA-NI). */
