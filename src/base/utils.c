@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <linux/magic.h>
+#include <linux/sched.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -400,4 +401,16 @@ running_in_user_ns (void)
   if (!parse_ulong (&p, &a) || !parse_ulong (&p, &b) || !parse_ulong (&p, &c))
     return false;
   return !(a == 0 && b == 0 && c == 4294967295UL && strchr (buf, '\n') == buf + n - 1);
+}
+
+pid_t
+clone_into_cgroup (unsigned long flags, int cgroup_fd)
+{
+  struct clone_args args = {
+    .flags = (uint64_t) flags | CLONE_INTO_CGROUP,
+    .exit_signal = SIGCHLD,
+    .cgroup = (uint64_t) cgroup_fd,
+  };
+
+  return (pid_t) syscall (SYS_clone3, &args, sizeof args);
 }

@@ -70,4 +70,11 @@ void test_stop_at (const char *phase);
    one (runc's test: any /proc/self/uid_map but "0 0 4294967295"). */
 bool running_in_user_ns (void);
 
+/* A child (fork's return convention) cloned with `flags` (namespaces) and
+   SIGCHLD, born in the cgroup2 directory `cgroup_fd` (clone3's
+   CLONE_INTO_CGROUP), so that nobody has to move it there by pid.  -1 with
+   errno when the kernel refuses (older than 5.7, a seccomp filter, the
+   cgroup itself): the caller clones the old way and moves the child. */
+pid_t clone_into_cgroup (unsigned long flags, int cgroup_fd);
+
 #endif

@@ -82,14 +82,16 @@ cgroupfs_v1_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct ber
    that every move by pid takes for writing.  That lock's first writer after
    a quiet spell waits for a full RCU grace period: 7 ms on the development
    machine, where moving oneself takes 0.02 ms (bench/README.md).  A hybrid
-   host's unified directory has no such file: its cgroup.procs, which a move
-   by pid would take too. */
+   host's unified directory has no such file: a process is best cloned into
+   it (clone_into), else it writes cgroup.procs as a move by pid would. */
 int
-cgroupfs_v1_enter_self (const struct berth_cgroup *cg, struct berth_error *err)
+cgroupfs_v1_enter_self (const struct berth_cgroup *cg, bool born_in_v2, struct berth_error *err)
 {
   for (size_t i = 0; i < cg->n_dirs; i++)
     {
       const struct berth_cgroup_dir *d = &cg->dirs[i];
+      if (!*d->controller && born_in_v2)
+        continue;
       cleanup_free char *file = cgroup_join (d->path, *d->controller ? "tasks" : "cgroup.procs");
 
       if (file == NULL || cgroup_write_file (file, "0", err) < 0)

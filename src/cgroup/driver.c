@@ -61,6 +61,12 @@ fs_prepare (const char *cgroups_path, const char *id, struct berth_cgroup *cg,
   return 0;
 }
 
+static const char *
+fs_clone_into (const struct berth_cgroup *cg)
+{
+  return cgroup_dir (cg, "");
+}
+
 /* The directories exist already: the init only joins them. */
 static int
 fs_attach_init (const char *cgroups_path, const char *id, pid_t pid,
@@ -86,6 +92,7 @@ static const struct cgroup_driver cgroupfs_v1_driver = {
   .check_unused = cgroupfs_v1_check_unused,
   .attach_init = fs_attach_init,
   .enter_self = cgroupfs_v1_enter_self,
+  .clone_into = fs_clone_into,
   .apply = apply_files,
   .update = fs_update,
   .enter = cgroup_enter,
@@ -105,6 +112,7 @@ static const struct cgroup_driver cgroupfs_v2_driver = {
   .make = cgroup_create,
   .check_unused = cgroupfs_v2_check_unused,
   .attach_init = fs_attach_init,
+  .clone_into = fs_clone_into,
   .apply = apply_files,
   .update = fs_update,
   .enter = cgroup_enter,

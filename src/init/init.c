@@ -319,8 +319,8 @@ init_run (struct init_ctx *ctx)
           fail (ctx, &err);
         }
       int go = 0;
-      /* The runtime waits for our namespaces only to move us itself. */
-      if (ctx->unshare_flags && !ctx->cgroup_enter_self
+      /* The runtime waits for our namespaces only to move us by pid. */
+      if (ctx->unshare_flags && !ctx->cgroup_enter_self && !ctx->born_in_cgroup
           && sync_send (ctx->sync_fd, SYNC_UNSHARED, NULL, -1) < 0)
         _exit (1);
       if (sync_expect_value (ctx->sync_fd, SYNC_GO, NULL, NULL, &go, &err) < 0)
@@ -328,7 +328,7 @@ init_run (struct init_ctx *ctx)
       /* Before anything that the cgroup should count or limit, and while
          the host's cgroup mounts are still where the paths say. */
       if (go == SYNC_GO_ENTER_CGROUP
-          && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cgroup, &err)) < 0)
+          && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cgroup, ctx->born_in_cgroup, &err)) < 0)
         fail (ctx, &err);
       if (BERTH_TRACED ("namespaces", ns_join (ctx->ns, false, &err)) < 0)
         fail (ctx, &err);

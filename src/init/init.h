@@ -8,6 +8,7 @@
  *   [direct: unshare the namespaces the clone did not make (all new ones but
  *    pid, cgroup, time, user), while the runtime makes the cgroup]
  *   wait for GO (cgroup placed) -> [v1: move itself into the cgroup]
+ *   (on v2 and hybrid hosts it was cloned into the v2 directory)
  *   -> join path namespaces -> close every fd
  *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH),
  *   the log and the bind sources -> unshare cgroup ns
@@ -53,7 +54,9 @@ struct init_ctx {
   const struct berth_cgroup *cgroup;   /* the container's cgroup directories */
   /* Direct path: the cgroup driver's enter_self, which the init calls when
      GO says so; NULL when the runtime places the init (driver.h). */
-  int (*cgroup_enter_self) (const struct berth_cgroup *cg, struct berth_error *err);
+  int (*cgroup_enter_self) (const struct berth_cgroup *cg, bool born_in_v2,
+                            struct berth_error *err);
+  bool born_in_cgroup;    /* cloned into the cgroup's v2 directory */
   const char *bundle;     /* absolute, for the hooks' state */
   pid_t host_pid;         /* the init's pid as the runtime sees it (known once
                              the runtime answers SYNC_HOOKS) */

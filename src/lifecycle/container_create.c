@@ -274,19 +274,42 @@ idmap_mounts (struct create_job *j, pid_t child, struct berth_error *err)
   return rootfs_idmap_bind_sources (j->config, j->bind_sources, userns, err);
 }
 
+/* Where the driver has a v2 directory to clone the init into (clone_into):
+   the cgroup made now, before the clone, and *fd opened on that directory;
+   else *fd stays -1 and the cgroup is made after the clone. */
+static int
+cgroup_for_clone (struct create_job *j, bool staged, int *fd, struct berth_error *err)
+{
+  const char *dir;
+
+  *fd = -1;
+  if (staged || !j->cgd->clone_into || !j->cgd->clone_into (&j->cg))
+    return 0;
+  if (create_make_cgroup (j, err) < 0)
+    return -1;
+  /* The driver may have fallen back to none. */
+  if (j->cgd->clone_into && (dir = j->cgd->clone_into (&j->cg)) != NULL)
+    *fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC); /* failing: moved as before */
+  return 0;
+}
+
 static int
 spawn_init (struct create_job *j, struct berth_error *err)
 {
   int sv[2];
   bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
   int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
-  /* Decided before the clone: an init that will move itself does not
-     report its namespaces. */
-  int (*enter_self) (const struct berth_cgroup *, struct berth_error *)
+  /* Decided before the clone: an init that will move itself, or is cloned
+     into its cgroup, does not report its namespaces. */
+  int (*enter_self) (const struct berth_cgroup *, bool, struct berth_error *)
       = staged ? NULL : j->cgd->enter_self;
   cleanup_close int sock = -1;
-  cleanup_close int fifo = -1, own_pidns = -1;
-  pid_t child;
+  cleanup_close int fifo = -1, own_pidns = -1, into = -1;
+  pid_t child = -1;
+  bool born_in = false;
+
+  if (cgroup_for_clone (j, staged, &into, err) < 0)
+    return -1;
 
   /* A joined pid namespace is for the init only: ours is restored right
      after the clone, so that the hooks and any other child of ours (a
@@ -305,7 +328,10 @@ spawn_init (struct create_job *j, struct berth_error *err)
     return -1;
   sock = sv[0];
   struct berth_trace_span clone_span = berth_trace_begin ("clone");
-  child = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
+  if (into >= 0)
+    born_in = (child = clone_into_cgroup ((unsigned long) flags, into)) >= 0;
+  if (!born_in)
+    child = (pid_t) syscall (SYS_clone, (unsigned long) flags | SIGCHLD, NULL, NULL, NULL, 0);
   if (child != 0) /* the child's copy of the span is not the runtime's */
     berth_trace_end (&clone_span);
   if (child != 0 && own_pidns >= 0 && setns (own_pidns, CLONE_NEWPID) < 0)
@@ -335,6 +361,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
         .bind_sources = j->bind_sources,
         .cgroup = &j->cg,
         .cgroup_enter_self = enter_self,
+        .born_in_cgroup = born_in,
       };
       close (sv[0]);
       close (j->state.dir_fd);
@@ -347,8 +374,9 @@ spawn_init (struct create_job *j, struct berth_error *err)
   TEST_STOP_AT ("create:cloned");
   j->child_pidfd = (int) syscall (SYS_pidfd_open, child, 0);
 
-  /* While the init makes its namespaces; systemd makes its unit with the
-     init in it (create_enter_cgroup). */
+  /* While the init makes its namespaces (unless made for the clone
+     above); systemd makes its unit with the init in it
+     (create_enter_cgroup). */
   if (create_make_cgroup (j, err) < 0)
     return -1;
   /* v1: the init moves itself once it has GO (cgroupfs_v1.h says why),
@@ -357,10 +385,11 @@ spawn_init (struct create_job *j, struct berth_error *err)
   /* A move by pid waits for an RCU grace period, which an init still inside
      unshare() holds up (measured: the attach took 0.52 ms against
      0.17 ms): the move once the init has made them. */
-  if (!enter_self && !staged && init_direct_unshare_flags (&j->ns)
+  if (!enter_self && !born_in && !staged && init_direct_unshare_flags (&j->ns)
       && BERTH_TRACED ("wait for the namespaces", sync_expect (sock, SYNC_UNSHARED, NULL, NULL, err)) < 0)
     return -1;
-  if (!init_enters && BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
+  if (!init_enters && !born_in
+      && BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
     return -1;
   TEST_STOP_AT ("create:go");
   /* An init that could not make its namespaces has sent its error and

@@ -3,9 +3,11 @@
  *   runtime: lock, status check, build the process, pidfd of the init,
  *            /proc/<pid> and its root, which namespaces differ;
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
- *   child:   execCPUAffinity.initial -> [v1, when the runtime need not
- *            set the scheduling once it is in: into the cgroups itself,
- *            see cgroupfs_v1.h] -> setns user, then the rest -> root
+ *            (cloned into the cgroup's v2 directory, where it has one and
+ *            the runtime need not set the scheduling once it is in)
+ *   child:   execCPUAffinity.initial -> [v1, the same way: into the v1
+ *            hierarchies itself, see cgroupfs_v1.h] -> setns user, then
+ *            the rest -> root
  *            of the init -> then the last stage the init shares
  *            (init/laststage.h): descriptors closed -> setsid -> pty ->
  *            cwd, program, rlimits, oom_score_adj, personality, labels ->
@@ -144,8 +146,10 @@ struct child_ctx {
   const struct affinity_plan *affinity;
   /* The driver's enter_self and the cgroup, when the process moves itself
      (spawn); NULL when berth moves it. */
-  int (*cgroup_enter_self) (const struct berth_cgroup *cg, struct berth_error *err);
+  int (*cgroup_enter_self) (const struct berth_cgroup *cg, bool born_in_v2,
+                            struct berth_error *err);
   const struct berth_cgroup *cg;
+  bool born_in_cgroup; /* cloned into the cgroup's v2 directory */
 };
 
 __attribute__ ((noreturn)) static void
@@ -208,7 +212,7 @@ child_run (struct child_ctx *ctx)
     child_fail (ctx, &err);
   /* While the host's cgroup mounts are still where the paths say. */
   if (ctx->cgroup_enter_self
-      && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cg, &err)) < 0)
+      && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cg, ctx->born_in_cgroup, &err)) < 0)
     child_fail (ctx, &err);
   /* The user namespace first: it grants the rights to join the others. */
   struct berth_trace_span join = berth_trace_begin ("join namespaces, root");
@@ -305,7 +309,7 @@ struct job {
   int sock;
   pid_t child;
   bool child_failed; /* it sent SYNC_ERROR */
-  bool child_enters; /* it moves itself into the cgroup (spawn) */
+  bool child_enters; /* it was cloned into the cgroup, or moves itself (spawn) */
   int child_pidfd;
   int console;
   struct sched_plan sched;        /* scheduler and ioPriority */
@@ -446,15 +450,18 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
      relay takes the GO the child waits for first). */
   bool early = !paused && j->affinity.initial.set == NULL
                && laststage_seccomp_slot (j->seccomp, j->p) != LASTSTAGE_SECCOMP_LISTENER;
-  /* Then, on v1, the child moves itself (cgroupfs_v1.h says why), unless
+  /* Then the child places itself, so that no move by pid waits for a
+     grace period (cgroupfs_v1.h): cloned into the cgroup's v2 directory
+     (clone_into), moving itself into the v1 rest (enter_self).  Not when
      berth must set its scheduling once it is in. */
-  j->child_enters = early && j->c.cgroup_driver->enter_self && !j->sched.has_sched
-                    && !j->sched.has_ioprio && j->affinity.final.set == NULL;
-  if (j->child_enters)
-    {
-      ctx.cgroup_enter_self = j->c.cgroup_driver->enter_self;
-      ctx.cg = &j->cg.cg;
-    }
+  const struct cgroup_driver *cgd = j->c.cgroup_driver;
+  bool self = early && !j->sched.has_sched && !j->sched.has_ioprio
+              && j->affinity.final.set == NULL;
+  const char *into_dir = self && cgd->clone_into ? cgd->clone_into (&j->cg.cg) : NULL;
+  cleanup_close int into = into_dir ? open (into_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+  bool born_in = false;
+  ctx.cgroup_enter_self = self ? cgd->enter_self : NULL;
+  ctx.cg = &j->cg.cg;
 
   if (sync_pair (sv, err) < 0)
     return -1;
@@ -483,7 +490,10 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
       return berth_err_sys (err, errno, "join the container's pid namespace");
     }
   struct berth_trace_span fork_span = berth_trace_begin ("fork");
-  j->child = fork ();
+  if (into >= 0)
+    born_in = (j->child = clone_into_cgroup (0, into)) >= 0;
+  if (!born_in) /* a refused clone3: moved by pid, or by itself */
+    j->child = fork ();
   if (j->child != 0) /* the child's copy of the span is not the runtime's */
     berth_trace_end (&fork_span);
   if (j->child > 0)
@@ -495,9 +505,11 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
       close (sv[1]);
       return berth_err_sys (err, errno, "fork the exec'd process");
     }
+  j->child_enters = born_in || ctx.cgroup_enter_self;
   if (j->child == 0)
     {
       close (sv[0]);
+      ctx.born_in_cgroup = born_in;
       child_run (&ctx);
     }
   close (sv[1]);

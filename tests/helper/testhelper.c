@@ -8,6 +8,9 @@
      isatty         "1" if stdin is a terminal
      sd-notify MSG  send MSG to $NOTIFY_SOCKET
      sleep-forever  block until killed (a stand-in init that ignores nothing)
+     no-clone3 CMD [ARG...]
+                    exec CMD with a seccomp filter on which clone3 fails
+                    with ENOSYS, as some engines' profiles have it (x86-64)
      syscall NAME|NUMBER [ARG...]
                     the raw system call NAME (from a fixed table) with up to
                     six integer arguments (default 0; "-1" allowed): "ok RET"
@@ -20,7 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <sys/socket.h>
@@ -122,6 +130,32 @@ cmd_sd_notify (const char *msg)
   return 0;
 }
 
+static int
+cmd_no_clone3 (char **argv)
+{
+#if defined(__x86_64__) && defined(__NR_clone3)
+  struct sock_filter f[] = {
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, arch)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    BPF_STMT (BPF_LD | BPF_W | BPF_ABS, offsetof (struct seccomp_data, nr)),
+    BPF_JUMP (BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+    BPF_STMT (BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = { sizeof f / sizeof f[0], f };
+
+  if (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+    return perror ("seccomp"), 1;
+  execvp (argv[0], argv);
+  return perror (argv[0]), 127;
+#else
+  (void) argv;
+  fputs ("no-clone3: x86-64 only\n", stderr);
+  return 2;
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -162,6 +196,8 @@ main (int argc, char **argv)
     return cmd_syscall (argc - 2, argv + 2);
   if (strcmp (argv[1], "sd-notify") == 0 && argc > 2)
     return cmd_sd_notify (argv[2]);
+  if (strcmp (argv[1], "no-clone3") == 0 && argc > 2)
+    return cmd_no_clone3 (argv + 2);
   if (strcmp (argv[1], "sleep-forever") == 0)
     for (;;)
       pause ();

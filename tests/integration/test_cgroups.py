@@ -806,6 +806,36 @@ def test_an_init_that_cannot_enter_its_cgroup(berth, bundle, cid):
     assert not os.path.exists(f"/proc/{init}") or open(f"/proc/{init}/stat").read().split()[2] == "Z"
 
 
+@pytest.mark.skipif(SYSTEMD_DRIVER, reason="systemd places the unit itself")
+def test_placed_when_the_kernel_refuses_clone3(berth, bundle, cid, tmp_path):
+    """Under a seccomp filter that fails clone3 with ENOSYS (as some
+    engines' profiles do), berth clones the old way and the init and an
+    exec'd process are moved as before: on v2 by berth (its trace says
+    `cgroup attach`), on v1 and hybrid hosts by themselves."""
+    from conftest import HELPER
+    if subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip() != "x86_64":
+        pytest.skip("the helper's filter is for x86-64")
+    trace = tmp_path / "trace.json"
+    wrap = [HELPER, "no-clone3", BERTH, "--root", berth.root, "--trace", str(trace)]
+    bundle.args("sleep", "100").write()
+    subprocess.run([*wrap, "run", "-d", "-b", bundle.path, cid], check=True)
+    init = berth.state(cid)["pid"]
+    placed = _placement(init)
+    assert placed and all(p.endswith("/" + cid) for p in placed.values()), placed
+    assert len(placed) == len(_placement(os.getpid()))
+    pidfile = tmp_path / "exec.pid"
+    subprocess.run([*wrap, "exec", "-d", "--pid-file", str(pidfile), cid, "sleep", "100"],
+                   check=True)
+    assert _placement(int(pidfile.read_text())) == placed
+    berth.cmd("delete", "-f", cid, check=True)
+    with open(trace) as f:
+        events = json.load(f)["traceEvents"]
+    berth_moved = {e["name"] for e in events if e["ph"] == "X"
+                   and e.get("args", {}).get("cmd") == e["pid"]}
+    assert ("cgroup attach" in berth_moved) == V2, berth_moved
+    assert ("cgroup enter" in berth_moved) == V2, berth_moved
+
+
 # ---- a cgroup that is not new -----------------------------------------------------
 
 def _second_bundle(tmp_path, rootfs_template, cgroups_path, *args):
