@@ -205,6 +205,11 @@ def inner():
               f"{'; seccomp profile: ' + ARGS.seccomp if ARGS.seccomp else ''})")
         print()
         print_predecessors(cases, after)
+        for base in bases[:1]:
+            same = core.same_predecessor(after, cases[0], base, cases)
+            if same:
+                print(f"{cases[0][0]} vs {base[0]} with the same predecessor (ratio of medians): "
+                      + ", ".join(f"after {p} {r:.2f}x" for p, r in same))
         if ARGS.traces:
             print()
             tdir = os.path.join(tmp, "traces")

@@ -234,6 +234,20 @@ def print_predecessors(cases, after, what="ms"):
         print(f"{label(c):{width}}" + "".join(f"{x:>{col}}" for x in cells))
 
 
+def same_predecessor(after, case, base, cases):
+    """[(predecessor label, median of `case` over median of `base`)] for
+    every other case that both ran right after: the ratio with what ran
+    just before held the same.  (Each one's cleanup lands partly on its
+    successor, so a runtime that leaves less behind, or that takes a lock
+    the next would have found warm, shifts the paired ratio.)"""
+    out = []
+    for p in cases:
+        a, b = after.get((case, p)), after.get((base, p))
+        if p not in (case, base) and a and b:
+            out.append((label(p), pct(a, 0.5) / pct(b, 0.5)))
+    return out
+
+
 def sandboxed(script, argv, run="run"):
     """Run script again (with argv, which should ask for its inner part) in
     a cgroup of its own below this process' one, in a cgroup namespace

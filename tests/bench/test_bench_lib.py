@@ -127,6 +127,15 @@ def test_rounds_shuffle_seeded_and_track_predecessors():
     assert all(v == 3.0 for (c, _), vs in after.items() if c[0] == "r1" for v in vs)
 
 
+def test_same_predecessor_holds_what_ran_before():
+    a, b, c, d = [(n, (), None) for n in ("a", "b", "c", "d")]
+    after = {(a, c): [1.0, 2.0, 3.0], (b, c): [4.0, 4.0, 4.0],
+             (a, d): [5.0], (b, d): [10.0], (a, b): [9.0], (b, a): [1.0]}
+    # a and b after each other are left out: their predecessors differ.
+    assert core.same_predecessor(after, a, b, [a, b, c, d]) == [("c", 0.5), ("d", 0.5)]
+    assert core.same_predecessor({}, a, b, [a, b]) == []
+
+
 def test_spread_and_pct():
     assert core.spread([float(v) for v in range(1, 11)]) == (6.0, 2.0, 10.0)
     assert core.pct([3.0], 0.9) == 3.0
