@@ -19,7 +19,12 @@
  *    it made, so that a failed create removes exactly those.
  *  - Directories are kept as absolute host paths in `struct berth_cgroup`,
  *    which the state file persists (cgroup_to_strv / cgroup_from_strv).
- *  - cgroup_enter() writes a pid to cgroup.procs in every hierarchy.
+ *  - cgroup_enter() writes a pid to cgroup.procs in every hierarchy;
+ *    cgroup_enter_self() moves the caller: "0" to each v1 hierarchy's tasks
+ *    file, and to the v2 directory's cgroup.procs unless the process was
+ *    cloned into it (born_in_v2).  Only for a single-threaded process of
+ *    berth's that has not yet run anything of the container's, in the
+ *    host's mount namespace.
  *  - cgroup_destroy() rmdir()s every directory (never a parent), retrying
  *    for one second in all while the kernel still reports EBUSY; ENOENT is
  *    success.
@@ -78,6 +83,7 @@ int cgroup_resolve (const char *cgroups_path, const char *id, struct berth_cgrou
                     struct berth_error *err);
 int cgroup_create (struct berth_cgroup *cg, struct berth_error *err);
 int cgroup_enter (const struct berth_cgroup *cg, pid_t pid, struct berth_error *err);
+int cgroup_enter_self (const struct berth_cgroup *cg, bool born_in_v2, struct berth_error *err);
 /* The directory for `controller` ("" = v2/unified), or NULL. */
 const char *cgroup_dir (const struct berth_cgroup *cg, const char *controller);
 /* Remove the directories, sub-cgroups first; the parents mkdir -p made

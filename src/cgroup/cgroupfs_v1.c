@@ -77,29 +77,6 @@ cgroupfs_v1_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct ber
   return cgroup_layout_kill_all (&v1, cg, cgroup_dir (cg, ""), timeout_ms, err);
 }
 
-/* "0" written to a v1 hierarchy's tasks file moves the writing thread
-   (all of a process of ours, which has one) without taking the global lock
-   that every move by pid takes for writing.  That lock's first writer after
-   a quiet spell waits for a full RCU grace period: 7 ms on the development
-   machine, where moving oneself takes 0.02 ms (bench/README.md).  A hybrid
-   host's unified directory has no such file: a process is best cloned into
-   it (clone_into), else it writes cgroup.procs as a move by pid would. */
-int
-cgroupfs_v1_enter_self (const struct berth_cgroup *cg, bool born_in_v2, struct berth_error *err)
-{
-  for (size_t i = 0; i < cg->n_dirs; i++)
-    {
-      const struct berth_cgroup_dir *d = &cg->dirs[i];
-      if (!*d->controller && born_in_v2)
-        continue;
-      cleanup_free char *file = cgroup_join (d->path, *d->controller ? "tasks" : "cgroup.procs");
-
-      if (file == NULL || cgroup_write_file (file, "0", err) < 0)
-        return file ? -1 : cgroup_oom (err);
-    }
-  return 0;
-}
-
 int
 cgroupfs_v1_check_unused (const struct berth_cgroup *cg, struct berth_error *err)
 {

@@ -11,11 +11,6 @@
  *    serves where it does today: freeze and is_frozen when no v1 freezer is
  *    mounted (cgroupfs_v2.h does that work), and cgroup.kill in kill_all.
  *    Without either, freeze fails as unsupported.
- *  - enter_self moves the calling process: "0" to each v1 hierarchy's
- *    tasks file, and to the unified directory's cgroup.procs unless the
- *    process was cloned into that directory (born_in_v2).  Only for a
- *    single-threaded process of berth's that has not yet run anything of
- *    the container's, in the host's user and mount namespaces.
  *  The driver tables (driver.h) hold these for the cgroupfs driver on a v1
  *  or hybrid host, and the systemd driver calls them for such a cgroup.
  */
@@ -34,8 +29,6 @@ bool cgroupfs_v1_is_frozen (const struct berth_cgroup *cg);
 int cgroupfs_v1_pids (const struct berth_cgroup *cg, pid_t **pids, size_t *n,
                       struct berth_error *err);
 int cgroupfs_v1_kill_all (const struct berth_cgroup *cg, long timeout_ms, struct berth_error *err);
-int cgroupfs_v1_enter_self (const struct berth_cgroup *cg, bool born_in_v2,
-                            struct berth_error *err);
 int cgroupfs_v1_check_unused (const struct berth_cgroup *cg, struct berth_error *err);
 
 #endif

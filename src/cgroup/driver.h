@@ -34,8 +34,10 @@
  *    own child in the host's user namespace, a driver may spare the move
  *    by pid: with clone_into, create makes the cgroup before the clone and
  *    the init is cloned into that directory; with enter_self, the init,
- *    told so with GO, moves itself into the rest.  The runtime then skips
- *    attach_init (exec likewise skips enter).  prepare either fills `cg`
+ *    told so with GO, moves itself into the rest; both need the directories
+ *    prepared before the clone (not systemd's unit, which systemd makes
+ *    with the init in it).  The runtime then skips attach_init; exec, whose
+ *    cgroup exists, likewise skips enter.  prepare either fills `cg`
  *    (making nothing yet) or leaves it empty when the driver can only make
  *    the cgroup with a process in it (systemd); make, where the driver has
  *    one, makes the directories `cg` names; attach_init fills an empty `cg`.
@@ -87,14 +89,14 @@ struct cgroup_driver {
                       struct berth_error *err);
   /* create and exec, run by the process being placed, instead of
      attach_init or enter by its pid: move the caller into `cg`, made
-     already.  NULL where moving oneself is not cheaper (cgroupfs_v1.h says
-     why it is on v1). */
+     already, but the v2 directory it was cloned into (cgroup_enter_self,
+     cgroup.h, says why); NULL where the driver cannot (systemd-user, none). */
   int (*enter_self) (const struct berth_cgroup *cg, bool born_in_v2, struct berth_error *err);
   /* create and exec: the v2 directory of `cg` a new process can be cloned
      straight into (clone3's CLONE_INTO_CGROUP, which takes no lock that
      waits for a grace period): the cgroup itself on v2, its unified part
-     on a hybrid host; NULL where there is none (pure v1, systemd, none).
-     enter_self, if any, then skips it (born_in_v2). */
+     on a hybrid host; NULL where there is none (pure v1, an empty `cg`,
+     systemd-user, none).  enter_self then skips it (born_in_v2). */
   const char *(*clone_into) (const struct berth_cgroup *cg);
   /* create: write linux.resources, before the init runs user code. */
   int (*apply) (const struct berth_cgroup *cg, const struct oci_resources *r,

@@ -7,8 +7,8 @@
  *    unshare the rest, write time offsets, fork the real init]
  *   [direct: unshare the namespaces the clone did not make (all new ones but
  *    pid, cgroup, time, user), while the runtime makes the cgroup]
- *   wait for GO (cgroup placed) -> [v1: move itself into the cgroup]
- *   (on v2 and hybrid hosts it was cloned into the v2 directory)
+ *   wait for GO (cgroup placed) -> [move itself into the cgroup, but the
+ *   v2 directory it may have been cloned into: cgroup_enter_self]
  *   -> join path namespaces -> close every fd
  *   but stdio, the preserved ones, the sync socket, exec.fifo (O_PATH),
  *   the log and the bind sources -> unshare cgroup ns

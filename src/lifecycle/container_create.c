@@ -300,9 +300,10 @@ spawn_init (struct create_job *j, struct berth_error *err)
   bool staged = (j->ns.new_flags & (CLONE_NEWUSER | 0x80 /* CLONE_NEWTIME */)) || j->ns.in_user_ns;
   int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
   /* Decided before the clone: an init that will move itself, or is cloned
-     into its cgroup, does not report its namespaces. */
+     into its cgroup, does not report its namespaces.  Only into a cgroup
+     whose directories are known now (not systemd's unit). */
   int (*enter_self) (const struct berth_cgroup *, bool, struct berth_error *)
-      = staged ? NULL : j->cgd->enter_self;
+      = staged || j->cg.n_dirs == 0 ? NULL : j->cgd->enter_self;
   cleanup_close int sock = -1;
   cleanup_close int fifo = -1, own_pidns = -1, into = -1;
   pid_t child = -1;
@@ -379,7 +380,7 @@ spawn_init (struct create_job *j, struct berth_error *err)
      (create_enter_cgroup). */
   if (create_make_cgroup (j, err) < 0)
     return -1;
-  /* v1: the init moves itself once it has GO (cgroupfs_v1.h says why),
+  /* The init moves itself once it has GO (cgroup_enter_self says why),
      unless make fell back to another driver. */
   bool init_enters = enter_self && j->cgd->enter_self == enter_self && j->cg_ready;
   /* A move by pid waits for an RCU grace period, which an init still inside

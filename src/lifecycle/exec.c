@@ -5,8 +5,8 @@
  *            setns(pidfd, CLONE_NEWPID) for our children only, fork
  *            (cloned into the cgroup's v2 directory, where it has one and
  *            the runtime need not set the scheduling once it is in)
- *   child:   execCPUAffinity.initial -> [v1, the same way: into the v1
- *            hierarchies itself, see cgroupfs_v1.h] -> setns user, then
+ *   child:   execCPUAffinity.initial -> [the same way: into the rest of
+ *            the cgroup itself, see cgroup_enter_self] -> setns user, then
  *            the rest -> root
  *            of the init -> then the last stage the init shares
  *            (init/laststage.h): descriptors closed -> setsid -> pty ->
@@ -451,9 +451,9 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   bool early = !paused && j->affinity.initial.set == NULL
                && laststage_seccomp_slot (j->seccomp, j->p) != LASTSTAGE_SECCOMP_LISTENER;
   /* Then the child places itself, so that no move by pid waits for a
-     grace period (cgroupfs_v1.h): cloned into the cgroup's v2 directory
-     (clone_into), moving itself into the v1 rest (enter_self).  Not when
-     berth must set its scheduling once it is in. */
+     grace period (cgroup_enter_self in cgroup.h): cloned into the cgroup's
+     v2 directory (clone_into), moving itself into the rest (enter_self).
+     Not when berth must set its scheduling once it is in. */
   const struct cgroup_driver *cgd = j->c.cgroup_driver;
   bool self = early && !j->sched.has_sched && !j->sched.has_ioprio
               && j->affinity.final.set == NULL;

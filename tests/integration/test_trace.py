@@ -221,15 +221,12 @@ def test_summary_of_a_bad_file(tmp_path):
 
 
 def test_who_moves_the_process_into_its_cgroup(berth, bundle, cid, tmp_path):
-    """No move by pid with the cgroupfs driver (it can wait for an RCU grace
-    period: src/cgroup/cgroupfs_v1.h): on v2 the init and an exec'd process
-    are cloned into the cgroup, on v1 and hybrid hosts they move themselves
-    into the v1 hierarchies (`cgroup enter`, theirs).  With the systemd
-    driver the runtime moves them (`cgroup attach`, `cgroup enter`,
-    berth's).  A refused clone3 would show as berth's move."""
+    """berth moves no process by its pid (a move that can wait for an RCU
+    grace period: cgroup_enter_self in src/cgroup/cgroup.h): the init and
+    an exec'd process are cloned into the cgroup's v2 directory and move
+    themselves into the rest (`cgroup enter`, theirs).  Only systemd's unit
+    is made with the init in it (`cgroup attach`, berth's)."""
     from conftest import SYSTEMD_DRIVER
-    v2 = subprocess.run(["stat", "-f", "-c", "%T", "/sys/fs/cgroup"], capture_output=True,
-                        text=True).stdout.strip() == "cgroup2fs"
     trace = tmp_path / "trace.json"
     bundle.args("sleep", "100").write()
     env = dict(os.environ, BERTH_TRACE=str(trace))
@@ -245,8 +242,7 @@ def test_who_moves_the_process_into_its_cgroup(berth, bundle, cid, tmp_path):
     (init,) = [p for p, l in labels.items() if l == "container init"]
     (execd,) = [p for p, l in labels.items() if l == "exec'd process"]
     run, exec_ = command(events, "run")["pid"], command(events, "exec")["pid"]
-    moves_itself = not v2 and not SYSTEMD_DRIVER
-    assert ("cgroup enter" in names(init)) == moves_itself, names(init)
-    assert ("cgroup enter" in names(execd)) == moves_itself, names(execd)
+    assert ("cgroup enter" in names(init)) != SYSTEMD_DRIVER, names(init)
     assert ("cgroup attach" in names(run)) == SYSTEMD_DRIVER, names(run)
-    assert ("cgroup enter" in names(exec_)) == SYSTEMD_DRIVER, names(exec_)
+    assert "cgroup enter" in names(execd), names(execd)
+    assert "cgroup enter" not in names(exec_), names(exec_)
