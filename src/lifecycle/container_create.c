@@ -389,8 +389,9 @@ spawn_init (struct create_job *j, struct berth_error *err)
   if (!enter_self && !born_in && !staged && init_direct_unshare_flags (&j->ns)
       && BERTH_TRACED ("wait for the namespaces", sync_expect (sock, SYNC_UNSHARED, NULL, NULL, err)) < 0)
     return -1;
-  if (!init_enters && !born_in
-      && BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
+  /* Else berth moves it, into every directory (the v2 one it may have been
+     cloned into too: a no-op). */
+  if (!init_enters && BERTH_TRACED ("cgroup attach", create_enter_cgroup (j, child, err)) < 0)
     return -1;
   TEST_STOP_AT ("create:go");
   /* An init that could not make its namespaces has sent its error and

@@ -505,7 +505,9 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
       close (sv[1]);
       return berth_err_sys (err, errno, "fork the exec'd process");
     }
-  j->child_enters = born_in || ctx.cgroup_enter_self;
+  /* It moves itself into what the clone did not cover; else berth moves it
+     (into the v2 directory it may be in already too: a no-op). */
+  j->child_enters = ctx.cgroup_enter_self != NULL;
   if (j->child == 0)
     {
       close (sv[0]);
