@@ -309,7 +309,7 @@ struct job {
   int sock;
   pid_t child;
   bool child_failed; /* it sent SYNC_ERROR */
-  bool child_enters; /* it was cloned into the cgroup, or moves itself (spawn) */
+  bool child_enters; /* it moves itself into its cgroup (spawn) */
   int child_pidfd;
   int console;
   struct sched_plan sched;        /* scheduler and ioPriority */
