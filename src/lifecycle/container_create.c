@@ -366,6 +366,8 @@ spawn_init (struct create_job *j, struct berth_error *err)
       };
       close (sv[0]);
       close (j->state.dir_fd);
+      if (into >= 0) /* a host directory, which the clone has used */
+        close (into);
       init_run (&ctx);
     }
   close (sv[1]);

@@ -511,6 +511,8 @@ spawn (struct job *j, const struct exec_options *o, bool paused, const sigset_t 
   if (j->child == 0)
     {
       close (sv[0]);
+      if (into >= 0) /* a host directory, which the clone has used */
+        close (into);
       ctx.born_in_cgroup = born_in;
       child_run (&ctx);
     }
