@@ -29,7 +29,7 @@ berth_cmd_run (const struct berth_globals *g, int argc, char **argv, struct bert
 {
   struct berth_runtime rt = cli_runtime (g);
   struct create_options o = { 0 };
-  struct created out = { 0, -1 };
+  struct created out = { 0, -1, { -1, -1, NULL }, NULL };
   bool detach = false, keep = false;
   const char *id;
   int r = cli_create_options ("run", argc, argv, &o, &detach, &keep, err);
@@ -46,9 +46,10 @@ berth_cmd_run (const struct berth_globals *g, int argc, char **argv, struct bert
   /* The init may be a grandchild (user or time namespaces); adopt it. */
   if (!detach)
     prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  o.hand_over = true;
   if (container_create (&rt, id, &o, &out, err) < 0)
     return -1;
-  if (container_start (&rt, id, err) < 0)
+  if (container_start_created (&out, err) < 0)
     {
       struct berth_error ignored = { 0 };
       container_delete (&rt, id, true, &ignored);

@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 static void thaw_if_frozen (const struct oci_berth_state *s);
+static int start_loaded (const struct state_handle *h, const struct oci_berth_state *s,
+                         const char *status, struct berth_error *err);
 
 /* The container's cgroup as its state recorded it, and the driver that
    made it: the one every command after create uses. */
@@ -208,14 +210,41 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   BERTH_TRACE_SCOPE ("start");
   cleanup_state_handle struct state_handle h = { -1, -1, NULL };
   cleanup_state struct oci_berth_state *s = NULL;
-  cleanup_close int fifo = -1;
-  cleanup_close int pidfd = -1;
-  cleanup_close int notify = -1;
   const char *status;
-  char byte;
 
   if (BERTH_TRACED ("state", container_load_with_status (rt, id, &h, &s, &status, err)) < 0)
     return -1;
+  return start_loaded (&h, s, status, err);
+}
+
+int
+container_start_created (struct created *c, struct berth_error *err)
+{
+  BERTH_TRACE_SCOPE ("start");
+  int r = start_loaded (&c->state, c->saved, state_status (&c->state, c->saved), err);
+
+  created_release (c);
+  return r;
+}
+
+void
+created_release (struct created *c)
+{
+  state_free (c->saved);
+  c->saved = NULL;
+  state_close (&c->state);
+}
+
+/* start, once the state is loaded and locked (h). */
+static int
+start_loaded (const struct state_handle *h, const struct oci_berth_state *s, const char *status,
+              struct berth_error *err)
+{
+  cleanup_close int fifo = -1;
+  cleanup_close int pidfd = -1;
+  cleanup_close int notify = -1;
+  char byte;
+
   if (strcmp (status, "stopped") == 0)
     return berth_err (err, BERTH_E_STATE, "cannot start a container that has stopped");
   if (strcmp (status, "created") != 0)
@@ -229,9 +258,9 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
       return -1;
     }
   pidfd = pidfd_for (s->pid, s->pid_start);
-  if (s->notify_socket && notify_listen (h.dir_fd, &notify, err) < 0)
+  if (s->notify_socket && notify_listen (h->dir_fd, &notify, err) < 0)
     return -1;
-  fifo = openat (h.dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  fifo = openat (h->dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fifo < 0)
     return berth_err_sys (err, errno, "open exec fifo");
   struct berth_trace_span ready = berth_trace_begin ("wait for the init");
@@ -252,7 +281,7 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
   if (read (fifo, &byte, 1) != 1)
     return berth_err_sys (err, errno, "read exec fifo");
   berth_trace_end (&ready);
-  unlinkat (h.dir_fd, EXEC_FIFO, 0);
+  unlinkat (h->dir_fd, EXEC_FIFO, 0);
   if (BERTH_TRACED ("wait for execve", wait_for_exec (fifo, err)) < 0)
     return -1;
   if (notify >= 0 && notify_relay_ready (notify, s->notify_socket, s->pid, pidfd, err) < 0)

@@ -43,17 +43,28 @@ struct create_options {
   bool no_new_keyring;
   int preserve_fds;
   bool keep_console; /* foreground run: keep the pty master to relay it */
+  bool hand_over;    /* run: keep the state for container_start_created */
 };
 
 struct created {
   pid_t pid;
   int console; /* pty master when keep_console, else -1 */
+  /* With hand_over: create's state directory, still locked, and what start
+     needs of the state it saved (id, pid, its start time, the config, the
+     notify socket), so that run's start reads nothing back and no other
+     command comes between the two.  created_release frees them. */
+  struct state_handle state;
+  struct oci_berth_state *saved;
 };
 
 int container_create (const struct berth_runtime *rt, const char *id,
                       const struct create_options *o, struct created *out,
                       struct berth_error *err);
 int container_start (const struct berth_runtime *rt, const char *id, struct berth_error *err);
+/* Start what container_create made with hand_over; the state is released
+   either way. */
+int container_start_created (struct created *c, struct berth_error *err);
+void created_release (struct created *c);
 int container_kill (const struct berth_runtime *rt, const char *id, int sig, bool all,
                     struct berth_error *err);
 int container_delete (const struct berth_runtime *rt, const char *id, bool force,

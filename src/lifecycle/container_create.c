@@ -484,6 +484,31 @@ spawn_init (struct create_job *j, struct berth_error *err)
   return 0;
 }
 
+/* run's start needs of the state only what it checks and relays; the
+   config's text moves over, emitted once for config.json. */
+static int
+keep_for_start (struct create_job *j, const struct oci_berth_state *s, struct berth_error *err)
+{
+  struct oci_berth_state *k = calloc (1, sizeof *k);
+
+  if (k == NULL)
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  j->saved = k;
+  OCI_SET (k, id, strdup (s->id));
+  OCI_SET (k, bundle, strdup (s->bundle));
+  OCI_SET (k, pid, s->pid);
+  OCI_SET (k, pid_start, s->pid_start);
+  k->no_process = s->no_process;
+  k->has_no_process = s->has_no_process;
+  if (s->notify_socket)
+    OCI_SET (k, notify_socket, strdup (s->notify_socket));
+  OCI_SET (k, config, j->config_json);
+  j->config_json = NULL;
+  if (k->id == NULL || k->bundle == NULL || (s->notify_socket && k->notify_socket == NULL))
+    return berth_err_sys (err, ENOMEM, "out of memory");
+  return 0;
+}
+
 int
 create_save_state (struct create_job *j, struct berth_error *err)
 {
@@ -537,6 +562,8 @@ create_save_state (struct create_job *j, struct berth_error *err)
       free (cg[i]);
     free (cg);
   }
+  if (r == 0 && j->o->hand_over)
+    r = keep_for_start (j, &s, err);
   return r;
 }
 
@@ -734,7 +761,15 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
       out->console = j.console;
       if (j.child_pidfd >= 0)
         close (j.child_pidfd);
+      if (o->hand_over)
+        {
+          out->state = j.state;
+          out->saved = j.saved;
+          j.state = (struct state_handle){ -1, -1, NULL };
+          j.saved = NULL;
+        }
     }
+  state_free (j.saved);
   cgroup_free (&j.cg);
   state_close (&j.state);
   free (j.config_json);

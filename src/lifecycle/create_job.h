@@ -49,6 +49,7 @@ struct create_job {
   char **host_mounts;
   size_t host_mounts_len;
   char *config_json; /* for state.json; emitted before the init is cloned */
+  struct oci_berth_state *saved; /* hand_over: what start needs of it */
 };
 
 /* Parse config.json of `bundle` and run config_rules() on it; bundle_abs

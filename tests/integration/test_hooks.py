@@ -150,6 +150,44 @@ def test_failing_poststart_stops_the_container(berth, bundle, cid, tmp_path):
     berth.cmd("delete", cid, check=True)
 
 
+def test_run_gives_poststart_the_state_create_saved(berth, bundle, cid, tmp_path):
+    """run starts from the state create kept in memory: poststart still sees
+    the id, bundle, annotations, status and the pid of the container's
+    process, as after create and start."""
+    log = tmp_path / "hooks.log"
+    rec = recorder(tmp_path, log)
+    nspid = tmp_path / "nspid"
+    # The pid the state names, as its own pid namespace sees it.
+    probe = hook_script(tmp_path, "nspid.sh",
+                        'pid=$(sed \'s/.*"pid":\\([0-9]*\\).*/\\1/\'); '
+                        f'grep NSpid /proc/$pid/status > {nspid}\n')
+    bundle.config["hooks"] = {"poststart": [{"path": rec, "args": ["record.sh", "poststart"]},
+                                            {"path": probe}],
+                              "poststop": [{"path": rec, "args": ["record.sh", "poststop"]}]}
+    bundle.config["annotations"] = {"org.example.k": "v"}
+    bundle.args("sleep", "1").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    got = dict(entries(log))
+    assert list(got) == ["poststart", "poststop"]
+    s = got["poststart"]
+    assert s["status"] == "running" and s["id"] == cid and s["bundle"] == bundle.path
+    assert s["annotations"] == {"org.example.k": "v"}
+    # The container's process: pid 1 of its namespace, s["pid"] on the host.
+    assert nspid.read_text().split()[1:] == [str(s["pid"]), "1"]
+    assert got["poststop"]["status"] == "stopped"
+
+
+def test_run_with_a_failing_poststart_leaves_nothing(berth, bundle, cid, tmp_path):
+    h = hook_script(tmp_path, "fail.sh", "exit 1\n")
+    bundle.config["hooks"] = {"poststart": [{"path": h}]}
+    bundle.args("sleep", "100").write()
+    p = berth.cmd("run", "-b", bundle.path, cid)
+    assert p.returncode != 0 and ".hooks.poststart[0]" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "does not exist" in berth.cmd("state", cid).stderr
+
+
 def test_failing_poststop_is_a_warning_and_the_rest_run(berth, bundle, cid, tmp_path):
     """runtime.md, lifecycle step 13: a failing poststop hook is logged as a
     warning and "the remaining hooks and lifecycle continue as if the hook

@@ -197,9 +197,11 @@ def test_pidfd_socket_receives_the_init(berth, bundle, cid, tmp_path):
     berth.cmd("delete", "-f", cid, check=True)
 
 
-def test_notify_socket_relays_ready(berth, bundle, cid, tmp_path):
+@pytest.mark.parametrize("how", ["create+start", "run -d"])
+def test_notify_socket_relays_ready(berth, bundle, cid, tmp_path, how):
     """NOTIFY_SOCKET: the container gets its own socket; start relays READY=1
-    to the caller's socket with MAINPID, then returns."""
+    to the caller's socket with MAINPID, then returns.  run's start takes
+    the state create kept, not the one on disk: both paths."""
     import socket
     path = str(tmp_path / "host-notify.sock")
     host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -210,8 +212,11 @@ def test_notify_socket_relays_ready(berth, bundle, cid, tmp_path):
                   'berth-testhelper sd-notify "STATUS=starting"; '
                   'berth-testhelper sd-notify "READY=1"; exec sleep 100').write()
         env = {**os.environ, "NOTIFY_SOCKET": path}
-        berth.cmd("create", "-b", bundle.path, cid, env=env, check=True)
-        berth.cmd("start", cid, check=True)
+        if how == "run -d":
+            berth.cmd("run", "-d", "-b", bundle.path, cid, env=env, check=True)
+        else:
+            berth.cmd("create", "-b", bundle.path, cid, env=env, check=True)
+            berth.cmd("start", cid, check=True)
         msg = host.recv(4096).decode()
         assert "READY=1" in msg
         assert f"MAINPID={berth.state(cid)['pid']}" in msg
