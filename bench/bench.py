@@ -19,6 +19,10 @@ What it controls for (bench/README.md has the measurements behind each):
   page cache, berth's seccomp cache and the dynamic loader's work.
 - `--settle MS` waits between containers, for a run that wants the
   kernel's deferred work done before the next one starts.
+- `--mover` adds a row with no container: a shell that moves itself into a
+  cgroup through cgroup.procs, taking the lock a runtime's move by pid
+  takes; the table by predecessor then shows what a warm lock does for
+  the runtime after it.
 - `--floor` adds a row with no runtime: `unshare` of the bundle's
   namespaces (mount, uts, ipc, network, pid, with the fork a pid namespace
   needs), `--root` to the bundle's rootfs, exec of /bin/true; the kernel's
@@ -64,6 +68,7 @@ The Podman end-to-end figure is bench/podman.py.
 Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
                       [--also NAME=PATH] [--rootless USER] [--traces K] [--keep-trace FILE] [--floor]
+                      [--mover]
                       [--commands | --scale N [--scale-how H] | --parallel P [-m M]]
 """
 import argparse
@@ -108,9 +113,31 @@ def state_root(name):
 FLOOR = ("unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork")
 
 
+# --mover: no container; a shell that moves itself into a cgroup through
+# cgroup.procs, which takes the lock a runtime's move by pid takes (see
+# "The warm lock" in bench/README.md).  Its last item is the directory.
+MOVER = None
+
+
+def mover_dir():
+    """A cgroup directory below this (sandboxed) process' own one in its v1
+    pids or memory hierarchy (no setting needed before a process may enter),
+    or on v2; removed by the caller."""
+    with open("/proc/self/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    v2 = next((p for _, c, p in lines if c == ""), None)
+    for ctrl in ("pids", "memory"):
+        for _, ctrls, path in lines:
+            if ctrl in ctrls.split(",") and os.path.isdir(f"/sys/fs/cgroup/{ctrl}"):
+                return f"/sys/fs/cgroup/{ctrl}{path.rstrip('/')}/bench-mover-{os.getpid()}"
+    # v2: beside this process' cgroup, whose processes forbid children.
+    return f"/sys/fs/cgroup{os.path.dirname(v2.rstrip('/'))}/bench-mover-{os.getpid()}"
+
+
 def run_once(argv, root, bundle, cid, timed=False):
     prefix = ["/usr/bin/time", "-f", "%M"] if timed else []
-    cmd = ([*argv, "--root", root, "run", "-b", bundle, cid] if argv != FLOOR else
+    cmd = (list(argv) if MOVER and argv is MOVER else
+           [*argv, "--root", root, "run", "-b", bundle, cid] if argv != FLOOR else
            [*FLOOR, f"--root={bundle}/rootfs", "/bin/true"])
     p = subprocess.run([*prefix, *cmd],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, **KW)
@@ -171,6 +198,11 @@ def inner():
         cases = [(name, argv, None) for name, argv in core.runtimes(ARGS.berth, ARGS.also)]
         if ARGS.floor:
             cases.append(("floor", FLOOR, None))
+        if ARGS.mover:
+            global MOVER
+            MOVER = ("sh", "-c", 'echo 0 > "$0/cgroup.procs"', mover_dir())
+            os.mkdir(MOVER[-1])
+            cases.append(("mover", MOVER, None))
         # State roots on /run, where runtimes keep them (a tmpfs on most hosts).
         roots = {name: state_root(name) for name, _, _ in cases}
         per_round, after = core.rounds(cases, run_step(roots, lambda b: tmp), ARGS.n,
@@ -180,7 +212,8 @@ def inner():
         # run to run, with where the loader places the libraries, and the
         # issue's target is 2.0 MiB).
         rss = {name: sorted(run_once(argv, roots[name], tmp, f"r{k}", timed=True)
-                            for k in range(10)) if os.path.exists("/usr/bin/time") else [0]
+                            for k in range(10))
+               if os.path.exists("/usr/bin/time") and not (MOVER and argv is MOVER) else [0]
                for name, argv, _ in cases}
         # The paired ratio to crun, else runc; rootless, to runc as well (the
         # issue's question: rootless berth against rootless runc).
@@ -206,10 +239,14 @@ def inner():
         print()
         print_predecessors(cases, after)
         for base in bases[:1]:
-            same = core.same_predecessor(after, cases[0], base, cases)
+            same = [(f"after {p}", r) for p, r in core.same_predecessor(after, cases[0], base,
+                                                                          cases)]
+            itself = core.after_itself(after, cases[0], base)
+            if itself is not None:
+                same.append(("each after itself", itself))
             if same:
                 print(f"{cases[0][0]} vs {base[0]} with the same predecessor (ratio of medians): "
-                      + ", ".join(f"after {p} {r:.2f}x" for p, r in same))
+                      + ", ".join(f"{p} {r:.2f}x" for p, r in same))
         if ARGS.traces:
             print()
             tdir = os.path.join(tmp, "traces")
@@ -236,6 +273,8 @@ def inner():
         shutil.rmtree(tmp, ignore_errors=True)
         for r in roots.values():
             shutil.rmtree(r, ignore_errors=True)
+        if MOVER and os.path.isdir(MOVER[-1]):
+            os.rmdir(MOVER[-1])
 
 
 def main():
@@ -255,6 +294,8 @@ def main():
                     help="run every runtime as this existing user (bench/rootless-user.sh makes one)")
     ap.add_argument("--floor", action="store_true",
                     help="also `unshare` of the same namespaces + root + exec, no runtime")
+    ap.add_argument("--mover", action="store_true",
+                    help="also a shell that moves itself into a cgroup by cgroup.procs, no runtime")
     ap.add_argument("--keep-trace", metavar="FILE",
                     help="copy the median of the traced runs there (for bench/trace_plot.py)")
     ap.add_argument("--traces", type=int, default=10, metavar="K",
@@ -289,9 +330,9 @@ def main():
                      " --scale, --parallel)")
     if ARGS.variants and (ARGS.commands or ARGS.scale or ARGS.parallel):
         sys.exit("--variants is a mode of its own")
-    if ARGS.floor and (ARGS.rootless or ARGS.variants or ARGS.commands or ARGS.scale
-                       or ARGS.parallel):
-        sys.exit("--floor goes with the default mode only")
+    if (ARGS.floor or ARGS.mover) and (ARGS.rootless or ARGS.variants or ARGS.commands
+                                       or ARGS.scale or ARGS.parallel):
+        sys.exit("--floor and --mover go with the default mode only")
     for flag in ("n", "m", "scale", "parallel", "rounds"):
         if getattr(ARGS, flag) is not None and getattr(ARGS, flag) < 1:
             sys.exit(f"--{flag if len(flag) > 1 else flag}: must be at least 1")

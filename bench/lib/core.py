@@ -234,6 +234,16 @@ def print_predecessors(cases, after, what="ms"):
         print(f"{label(c):{width}}" + "".join(f"{x:>{col}}" for x in cells))
 
 
+def after_itself(after, case, base):
+    """Median of `case` right after `case` over median of `base` right after
+    `base`, or None: each as in a stream of its own containers.  That is
+    the best case for a runtime that moves its init by pid: the one before
+    it took the same lock a few ms earlier and left it warm
+    (bench/README.md)."""
+    a, b = after.get((case, case)), after.get((base, base))
+    return pct(a, 0.5) / pct(b, 0.5) if a and b else None
+
+
 def same_predecessor(after, case, base, cases):
     """[(predecessor label, median of `case` over median of `base`)] for
     every other case that both ran right after: the ratio with what ran

@@ -136,6 +136,13 @@ def test_same_predecessor_holds_what_ran_before():
     assert core.same_predecessor({}, a, b, [a, b]) == []
 
 
+def test_after_itself_compares_each_after_its_own_run():
+    a, b, c = [(n, (), None) for n in ("a", "b", "c")]
+    after = {(a, a): [2.0, 3.0, 4.0], (b, b): [6.0], (a, c): [1.0], (b, c): [100.0]}
+    assert core.after_itself(after, a, b) == 0.5
+    assert core.after_itself(after, a, c) is None  # c never ran after c
+
+
 def test_spread_and_pct():
     assert core.spread([float(v) for v in range(1, 11)]) == (6.0, 2.0, 10.0)
     assert core.pct([3.0], 0.9) == 3.0
