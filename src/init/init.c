@@ -110,8 +110,15 @@ stage_one (struct init_ctx *ctx)
   pid_t child;
   int status;
 
-  if (sync_expect (ctx->sync_fd, SYNC_GO, NULL, NULL, &err) < 0)
+  int go = 0;
+
+  if (sync_expect_value (ctx->sync_fd, SYNC_GO, NULL, NULL, &go, &err) < 0)
     _exit (1);
+  /* Still the runtime's creds and mounts: the init forked below is born in
+     the cgroup. */
+  if (go == SYNC_GO_ENTER_CGROUP
+      && BERTH_TRACED ("cgroup enter", ctx->cgroup_enter_self (ctx->cgroup, ctx->born_in_cgroup, &err)) < 0)
+    fail (ctx, &err);
   if (ns_join (ctx->ns, false, &err) < 0)
     fail (ctx, &err);
   if (ctx->ns->new_flags & CLONE_NEWUSER)

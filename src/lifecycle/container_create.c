@@ -274,16 +274,17 @@ idmap_mounts (struct create_job *j, pid_t child, struct berth_error *err)
   return rootfs_idmap_bind_sources (j->config, j->bind_sources, userns, err);
 }
 
-/* Where the driver has a v2 directory to clone the init into (clone_into):
-   the cgroup made now, before the clone, and *fd opened on that directory;
-   else *fd stays -1 and the cgroup is made after the clone. */
+/* Where the driver has a v2 directory to clone the init (or the first
+   child, which forks it) into (clone_into): the cgroup made now, before the
+   clone, and *fd opened on that directory; else (or with `not_now`) *fd
+   stays -1 and the cgroup is made after the clone. */
 static int
-cgroup_for_clone (struct create_job *j, bool staged, int *fd, struct berth_error *err)
+cgroup_for_clone (struct create_job *j, bool not_now, int *fd, struct berth_error *err)
 {
   const char *dir;
 
   *fd = -1;
-  if (staged || !j->cgd->clone_into || !j->cgd->clone_into (&j->cg))
+  if (not_now || !j->cgd->clone_into || !j->cgd->clone_into (&j->cg))
     return 0;
   if (create_make_cgroup (j, err) < 0)
     return -1;
@@ -301,15 +302,20 @@ spawn_init (struct create_job *j, struct berth_error *err)
   int flags = staged ? 0 : init_direct_clone_flags (&j->ns);
   /* Decided before the clone: an init that will move itself, or is cloned
      into its cgroup, does not report its namespaces.  Only into a cgroup
-     whose directories are known now (not systemd's unit). */
+     whose directories are known now (not systemd's unit).  Staged, the
+     first child does it while it is still berth's, before any namespace
+     of the config's, and the init it forks is born there; not for a
+     rootless berth, whose cgroup (if the host gave one) is made before the
+     clone and may have fallen back to none. */
+  bool self_ok = !staged || !j->rt->rootless;
   int (*enter_self) (const struct berth_cgroup *, bool, struct berth_error *)
-      = staged || j->cg.n_dirs == 0 ? NULL : j->cgd->enter_self;
+      = !self_ok || j->cg.n_dirs == 0 ? NULL : j->cgd->enter_self;
   cleanup_close int sock = -1;
   cleanup_close int fifo = -1, own_pidns = -1, into = -1;
   pid_t child = -1;
   bool born_in = false;
 
-  if (cgroup_for_clone (j, staged, &into, err) < 0)
+  if (cgroup_for_clone (j, !self_ok, &into, err) < 0)
     return -1;
 
   /* A joined pid namespace is for the init only: ours is restored right

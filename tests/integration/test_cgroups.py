@@ -776,6 +776,38 @@ def test_init_and_exec_are_placed_in_every_hierarchy(berth, bundle, cid, tmp_pat
     berth.cmd("delete", "-f", cid, check=True)
 
 
+@pytest.mark.skipif(SYSTEMD_DRIVER, reason="systemd places the unit in the hierarchies it chooses")
+def test_an_init_in_a_user_namespace_is_born_in_its_cgroup(berth, open_bundle, cid, tmp_path):
+    """With a user namespace a first child forks the init.  That child
+    moves itself (each v1 tasks file; cloned into the v2 directory) before
+    it joins or makes any namespace, so the init is born in every
+    hierarchy and berth moves nothing by pid, a move that can wait for an
+    RCU grace period (11 ms on this host)."""
+    bundle = open_bundle
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    for key in ("uidMappings", "gidMappings"):
+        bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.args("sleep", "100").write()
+    trace = tmp_path / "trace.json"
+    env = dict(os.environ, BERTH_TRACE=str(trace))
+    berth.cmd("run", "-d", "-b", bundle.path, cid, env=env, check=True)
+    init = berth.state(cid)["pid"]
+    placed = _placement(init)
+    assert placed and all(p.endswith("/" + cid) for p in placed.values()), placed
+    assert len(placed) == len(_placement(os.getpid())), (placed, _placement(os.getpid()))
+    pidfile = tmp_path / "exec.pid"
+    berth.cmd("exec", "-d", "--pid-file", str(pidfile), cid, "sleep", "100", env=env,
+              check=True)
+    assert _placement(int(pidfile.read_text())) == placed
+    berth.cmd("delete", "-f", cid, check=True)
+    with open(trace) as f:
+        events = json.load(f)["traceEvents"]
+    labels = {e["pid"]: e["args"]["name"] for e in events if e["ph"] == "M"}
+    by = {labels.get(e["pid"]) for e in events if e["ph"] == "X" and e["name"] == "cgroup enter"}
+    assert by == {"berth init, first child", "exec'd process"}, by
+    assert "cgroup attach" not in {e["name"] for e in events if e["ph"] == "X"}
+
+
 @needs_hooks
 @pytest.mark.skipif(V2 or SYSTEMD_DRIVER, reason="only a v1 or hybrid init moves itself")
 def test_an_init_that_cannot_enter_its_cgroup(berth, bundle, cid):
