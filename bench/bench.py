@@ -35,7 +35,8 @@ this host's hybrid layout and places containers from the root of each
 hierarchy, and every runtime then runs in the same environment.  Nothing
 on the host is changed.
 
-With --variants, every runtime runs the plain bundle and the same with the
+With --variants, every runtime runs the plain bundle, the same with a user
+namespace of its own (65536 IDs from 100000 mapped to 0) and with the
 --seccomp profile, and berth also one with CAP_SYS_PTRACE (which makes it
 re-execute from a sealed copy of itself, src/security/sealed_exe.h), all in the same
 shuffled rounds; the ratio to the same runtime's plain bundle in the same
@@ -157,19 +158,22 @@ def run_step(roots, bundle_of):
 
 
 def variants():
-    """Each runtime on the plain bundle and with the --seccomp profile, and
-    berth with CAP_SYS_PTRACE, in shuffled rounds; per-round ratios to the
-    same runtime's plain bundle."""
+    """Each runtime on the plain bundle, with a user namespace and with the
+    --seccomp profile, and berth with CAP_SYS_PTRACE, in shuffled rounds;
+    per-round ratios to the same runtime's plain bundle."""
     tmp = tempfile.mkdtemp(prefix="bench-variants-")
     try:
-        bundles = {"plain": {}, "ptrace": {"ptrace": True}}
+        bundles = {"plain": {}, "ptrace": {"ptrace": True}, "userns": {"userns": True}}
+        os.chmod(tmp, 0o755)  # the userns bundle's mapped root goes through it
         if ARGS.seccomp:
             bundles["seccomp"] = {"seccomp": ARGS.seccomp}
         for name, kw in bundles.items():
             make_bundle(os.path.join(tmp, name), ARGS.berth, **kw)
         cases = [("berth", (ARGS.berth,), b) for b in bundles]
-        for name, path in core.others():
-            cases += [(name, (path,), b) for b in bundles if b != "ptrace"]
+        for name, argv in core.runtimes(ARGS.berth, ARGS.also)[1:]:
+            # The sealed copy (ptrace) is berth's, and --also's other builds'.
+            cases += [(name, argv, b) for b in bundles
+                      if b != "ptrace" or name not in ("runc", "crun")]
         with core.Roots() as roots:
             per_round, _ = core.rounds(cases, run_step(roots, lambda b: os.path.join(tmp, b)),
                                        ARGS.n, ARGS.warmup, ARGS.seed, ARGS.order, ARGS.settle)
@@ -181,6 +185,14 @@ def variants():
             med = pct([r[case] for r in per_round], 0.5)
             print(f"{name:8} {b:8} {med:12.2f} {pct(ratios, 0.5):7.2f}x "
                   f"{pct(ratios, 0.1):5.2f}-{pct(ratios, 0.9):.2f}")
+        # And across runtimes: berth's (and --also's) per-round ratio to crun
+        # on the same bundle.
+        crun = {b: c for c in cases for b in bundles if c[0] == "crun" and c[2] == b}
+        for case in cases:
+            if case[0] not in ("runc", "crun") and case[2] in crun:
+                ratios = [r[case] / r[crun[case[2]]] for r in per_round]
+                med, lo, hi = core.spread(ratios)
+                print(f"{case[0]} vs crun, {case[2]} bundle: {med:.2f}x ({lo:.2f}-{hi:.2f})")
         print(f"({ARGS.n} rounds after {ARGS.warmup} of warm-up, order {ARGS.order}"
               f" (seed {ARGS.seed}), settle {ARGS.settle} ms; ratios are per-round, paired;"
               f" commit {git_commit()}"

@@ -25,9 +25,11 @@ def others():
 
 
 def make_bundle(path, berth, args=("/bin/true",), rootless_user=None, seccomp=None,
-                ptrace=False):
+                ptrace=False, userns=False):
     """A busybox bundle at path with runc's default spec (`spec --rootless`
-    and the user's own IDs mapped to 0 with rootless_user), running args."""
+    and the user's own IDs mapped to 0 with rootless_user), running args;
+    with userns, a user namespace of its own too (run by root: 65536 IDs
+    from 100000 mapped to 0, as an engine's --userns does)."""
     rootfs = os.path.join(path, "rootfs")
     os.makedirs(os.path.join(rootfs, "bin"))
     for d in ("proc", "sys", "dev", "tmp", "etc"):
@@ -56,6 +58,12 @@ def make_bundle(path, berth, args=("/bin/true",), rootless_user=None, seccomp=No
     if ptrace:
         for k in ("bounding", "effective", "permitted"):
             c["process"]["capabilities"][k].append("CAP_SYS_PTRACE")
+    if userns:
+        c["linux"]["namespaces"].append({"type": "user"})
+        for key in ("uidMappings", "gidMappings"):
+            c["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        # The mapped root reaches the rootfs as "other".
+        os.chmod(path, 0o755)
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(c, f)
 
