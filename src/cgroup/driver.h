@@ -30,13 +30,14 @@
  *    the none table's (its record is "mode=..." alone).
  *  - create's order: prepare (before the init exists), make (before or
  *    after the clone: the init makes its namespaces meanwhile) and, once the
- *    init is cloned and waiting, attach_init.  When the init is berth's
- *    own child in the host's user namespace, a driver may spare the move
- *    by pid: with clone_into, create makes the cgroup before the clone and
- *    the init is cloned into that directory; with enter_self, the init,
- *    told so with GO, moves itself into the rest; both need the directories
- *    prepared before the clone (not systemd's unit, which systemd makes
- *    with the init in it).  The runtime then skips attach_init; exec, whose
+ *    init is cloned and waiting, attach_init.  When berth is not rootless,
+ *    a driver may spare the move by pid of its child (the init, or the
+ *    first child that forks an init in a user or time namespace, which
+ *    moves before it makes any): with clone_into, create makes the cgroup
+ *    before the clone and the child is cloned into that directory; with
+ *    enter_self, the child, told so with GO, moves itself into the rest;
+ *    both need the directories prepared before the clone (not systemd's
+ *    unit, which systemd makes with the init in it).  The runtime then skips attach_init; exec, whose
  *    cgroup exists, likewise skips enter.  prepare either fills `cg`
  *    (making nothing yet) or leaves it empty when the driver can only make
  *    the cgroup with a process in it (systemd); make, where the driver has

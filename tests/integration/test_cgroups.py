@@ -810,11 +810,18 @@ def test_an_init_in_a_user_namespace_is_born_in_its_cgroup(berth, open_bundle, c
 
 @needs_hooks
 @pytest.mark.skipif(V2 or SYSTEMD_DRIVER, reason="only a v1 or hybrid init moves itself")
-def test_an_init_that_cannot_enter_its_cgroup(berth, bundle, cid):
+@pytest.mark.parametrize("userns", [False, True], ids=["init", "first-child"])
+def test_an_init_that_cannot_enter_its_cgroup(berth, open_bundle, cid, userns):
     """The init's own move fails (its pids directory removed while the
     runtime was stopped before telling it to move): one line naming the
     file, and nothing left (the `cid` fixture checks the cgroup
-    directories)."""
+    directories).  With a user namespace the first child, which forks the
+    init, is the one that moves and fails."""
+    bundle = open_bundle
+    if userns:
+        bundle.config["linux"]["namespaces"].append({"type": "user"})
+        for key in ("uidMappings", "gidMappings"):
+            bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     bundle.args("true").write()
     env = {**os.environ, "BERTH_TEST_STOP_AT": "create:go"}
     p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
