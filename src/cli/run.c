@@ -29,7 +29,7 @@ berth_cmd_run (const struct berth_globals *g, int argc, char **argv, struct bert
 {
   struct berth_runtime rt = cli_runtime (g);
   struct create_options o = { 0 };
-  struct created out = { 0, -1, { -1, -1, NULL }, NULL };
+  struct created out = { .console = -1, .state = { -1, -1, NULL }, .start_fifo = -1 };
   bool detach = false, keep = false;
   const char *id;
   int r = cli_create_options ("run", argc, argv, &o, &detach, &keep, err);

@@ -29,7 +29,7 @@
 
 static void thaw_if_frozen (const struct oci_berth_state *s);
 static int start_loaded (const struct state_handle *h, const struct oci_berth_state *s,
-                         const char *status, struct berth_error *err);
+                         const char *status, int opened, struct berth_error *err);
 
 /* The container's cgroup as its state recorded it, and the driver that
    made it: the one every command after create uses. */
@@ -214,15 +214,20 @@ container_start (const struct berth_runtime *rt, const char *id, struct berth_er
 
   if (BERTH_TRACED ("state", container_load_with_status (rt, id, &h, &s, &status, err)) < 0)
     return -1;
-  return start_loaded (&h, s, status, err);
+  return start_loaded (&h, s, status, -1, err);
 }
 
 int
 container_start_created (struct created *c, struct berth_error *err)
 {
   BERTH_TRACE_SCOPE ("start");
-  int r = start_loaded (&c->state, c->saved, state_status (&c->state, c->saved), err);
+  /* With the fifo open since create (start_early) the init may have run its
+     program, and that may have exited, already: the container was created,
+     and this is its start. */
+  const char *status = c->start_fifo >= 0 ? "created" : state_status (&c->state, c->saved);
+  int r = start_loaded (&c->state, c->saved, status, c->start_fifo, err);
 
+  c->start_fifo = -1; /* start_loaded's now */
   created_release (c);
   return r;
 }
@@ -233,14 +238,18 @@ created_release (struct created *c)
   state_free (c->saved);
   c->saved = NULL;
   state_close (&c->state);
+  if (c->start_fifo >= 0)
+    close (c->start_fifo);
+  c->start_fifo = -1;
 }
 
-/* start, once the state is loaded and locked (h). */
+/* start, once the state is loaded and locked (h); `opened`: the exec fifo,
+   which create opened for it (start_early), or -1. */
 static int
 start_loaded (const struct state_handle *h, const struct oci_berth_state *s, const char *status,
-              struct berth_error *err)
+              int opened, struct berth_error *err)
 {
-  cleanup_close int fifo = -1;
+  cleanup_close int fifo = opened;
   cleanup_close int pidfd = -1;
   cleanup_close int notify = -1;
   char byte;
@@ -260,8 +269,7 @@ start_loaded (const struct state_handle *h, const struct oci_berth_state *s, con
   pidfd = pidfd_for (s->pid, s->pid_start);
   if (s->notify_socket && notify_listen (h->dir_fd, &notify, err) < 0)
     return -1;
-  fifo = openat (h->dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fifo < 0)
+  if (fifo < 0 && (fifo = openat (h->dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
     return berth_err_sys (err, errno, "open exec fifo");
   struct berth_trace_span ready = berth_trace_begin ("wait for the init");
   for (;;)

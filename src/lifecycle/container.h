@@ -55,6 +55,9 @@ struct created {
      command comes between the two.  created_release frees them. */
   struct state_handle state;
   struct oci_berth_state *saved;
+  /* The exec fifo, when create opened it for start already (-1: start
+     opens it). */
+  int start_fifo;
 };
 
 int container_create (const struct berth_runtime *rt, const char *id,

@@ -294,6 +294,27 @@ cgroup_for_clone (struct create_job *j, bool not_now, int *fd, struct berth_erro
   return 0;
 }
 
+/* run, when nothing of create's can come between the init's READY and
+   start: no hook that runs during create, no host mounts to record after
+   READY (a mount namespace of its own), no notify socket to listen on
+   first, and the init's pid known at the clone (not forked by a first
+   child).  Then state.json is saved, and the exec fifo opened for start,
+   while the init sets itself up: from READY it goes straight on to its
+   execve instead of waiting for berth to wake, save the state and open
+   the fifo.  The state is saved before the fifo is opened, so that the
+   init never runs the container's program without one. */
+static bool
+start_early (const struct create_job *j, bool staged)
+{
+  const struct oci_hooks *h = j->config->hooks;
+
+  return j->o->hand_over && !staged && j->config->process && !j->mounts_before.ids
+         && !j->notify_socket
+         && (h == NULL
+             || (h->prestart_len == 0 && h->create_runtime_len == 0
+                 && h->create_container_len == 0));
+}
+
 static int
 spawn_init (struct create_job *j, struct berth_error *err)
 {
@@ -411,6 +432,15 @@ spawn_init (struct create_job *j, struct berth_error *err)
      the init sets itself up. */
   if (state_save_config (&j->state, j->config_json, err) < 0)
     return -1;
+  if (start_early (j, staged))
+    {
+      j->init_pid = child;
+      if (BERTH_TRACED ("state save", create_save_state (j, err)) < 0)
+        return -1;
+      j->start_fifo = openat (j->state.dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      if (j->start_fifo < 0)
+        return berth_err_sys (err, errno, "open exec fifo");
+    }
   if (staged && (j->ns.new_flags & CLONE_NEWUSER))
     {
       if (sync_expect (sock, SYNC_NEED_MAPS, NULL, NULL, err) < 0)
@@ -523,8 +553,9 @@ create_save_state (struct create_job *j, struct berth_error *err)
   uint64_t start = 0;
   int r;
 
-  /* Written once the init is ready.  Before that, a create killed half-way
-     leaves no state.json, and 'delete --force' finds the cgroups in the
+  /* Written once the init is ready (run's early start: while it sets
+     itself up, start_early).  Before that, a create killed half-way leaves
+     no state.json, and 'delete --force' finds the cgroups in the
      write-once record (records_save_cgroup). */
   if (proc_stat (j->init_pid, &start, NULL) < 0)
     return berth_err (err, BERTH_E_CHILD, "the container's init (pid %d) exited during create",
@@ -564,6 +595,7 @@ create_save_state (struct create_job *j, struct berth_error *err)
         OCI_SET (&s, host_mounts, j->host_mounts);
       }
     r = state_save (&j->state, &s, err);
+    j->state_saved = r == 0;
     for (size_t i = 0; i < n; i++)
       free (cg[i]);
     free (cg);
@@ -620,6 +652,9 @@ create_rollback (struct create_job *j)
   (void) j->cgd->destroy (&j->cg, true, &ignored);
   if (j->mounts_before.ids)
     records_unmount_new_host_mounts (&j->mounts_before, j->rootfs);
+  if (j->start_fifo >= 0)
+    close (j->start_fifo);
+  j->start_fifo = -1;
   if (j->state.dir_fd >= 0)
     state_remove (&j->state, &ignored);
   if (j->console >= 0)
@@ -697,7 +732,7 @@ create_steps (struct create_job *j, struct berth_error *err)
       && hostmounts_new_within (&j->mounts_before, j->rootfs, &j->host_mounts,
                                 &j->host_mounts_len, err) < 0)
     r = -1;
-  if (r < 0 || BERTH_TRACED ("state save", create_save_state (j, err)) < 0)
+  if (r < 0 || (!j->state_saved && BERTH_TRACED ("state save", create_save_state (j, err)) < 0))
     return -1;
   if (j->o->pid_file && write_pid_file (j->o->pid_file, j->init_pid, err) < 0)
     return -1;
@@ -713,7 +748,7 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
   /* First: its end comes after the cleanups below. */
   BERTH_TRACE_SCOPE ("create");
   struct create_job j = { .rt = rt, .id = id, .o = o, .child_pidfd = -1, .console = -1,
-                          .state = { -1, -1, NULL },
+                          .start_fifo = -1, .state = { -1, -1, NULL },
                           .cgd = cgroup_driver_select_as (rt->systemd_cgroup, rt->rootless) };
   cleanup_config struct oci_config *config = NULL;
   cleanup_seccomp struct berth_seccomp *seccomp = NULL;
@@ -771,10 +806,14 @@ container_create (const struct berth_runtime *rt, const char *id, const struct c
         {
           out->state = j.state;
           out->saved = j.saved;
+          out->start_fifo = j.start_fifo;
           j.state = (struct state_handle){ -1, -1, NULL };
           j.saved = NULL;
+          j.start_fifo = -1;
         }
     }
+  if (j.start_fifo >= 0)
+    close (j.start_fifo);
   state_free (j.saved);
   cgroup_free (&j.cg);
   state_close (&j.state);

@@ -50,6 +50,8 @@ struct create_job {
   size_t host_mounts_len;
   char *config_json; /* for state.json; emitted before the init is cloned */
   struct oci_berth_state *saved; /* hand_over: what start needs of it */
+  bool state_saved;              /* create_save_state has written state.json */
+  int start_fifo;                /* run: the exec fifo, opened early (start_early) */
 };
 
 /* Parse config.json of `bundle` and run config_rules() on it; bundle_abs

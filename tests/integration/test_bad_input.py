@@ -43,15 +43,19 @@ def test_rootfs_is_a_file(berth, bundle, cid):
     fail_clean(berth, bundle, cid, ".root.path", "not a directory")
 
 
-def test_missing_binary(berth, bundle, cid):
+# run saves the state while the init sets itself up (start_early): an init
+# that fails after that must take the state with it.
+@pytest.mark.parametrize("cmd", ["create", "run"])
+def test_missing_binary(berth, bundle, cid, cmd):
     bundle.args("no-such-program").write()
     fail_clean(berth, bundle, cid, "config.json: .process.args[0]",
-               'exec: "no-such-program": executable file not found in $PATH')
+               'exec: "no-such-program": executable file not found in $PATH', cmd=cmd)
 
 
-def test_missing_binary_absolute(berth, bundle, cid):
+@pytest.mark.parametrize("cmd", ["create", "run"])
+def test_missing_binary_absolute(berth, bundle, cid, cmd):
     bundle.args("/bin/nope").write()
-    fail_clean(berth, bundle, cid, ".process.args[0]", "/bin/nope")
+    fail_clean(berth, bundle, cid, ".process.args[0]", "/bin/nope", cmd=cmd)
 
 
 @pytest.mark.parametrize("bad", ["a/b", "..", "a b", "x" * 256])
@@ -134,10 +138,11 @@ def test_missing_bind_source(berth, bundle, cid):
     fail_clean(berth, bundle, cid, ".mounts[7]", "/nonexistent/src")
 
 
-def test_bad_mount_type(berth, bundle, cid):
+@pytest.mark.parametrize("cmd", ["create", "run"])
+def test_bad_mount_type(berth, bundle, cid, cmd):
     bundle.config["mounts"].append({"destination": "/x", "type": "nosuchfs", "source": "none"})
     bundle.write()
-    fail_clean(berth, bundle, cid, ".mounts[7]")
+    fail_clean(berth, bundle, cid, ".mounts[7]", cmd=cmd)
 
 
 def test_cgroups_path_escaping(berth, bundle, cid):

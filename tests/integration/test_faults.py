@@ -151,3 +151,35 @@ def test_engine_subreaper_gone(berth, bundle, cid, tmp_path):
     berth.cmd("kill", cid, "KILL", check=True)
     berth.wait_stopped(cid)
     berth.cmd("delete", cid, check=True)
+
+
+@needs_hooks
+def test_run_whose_program_is_done_before_berth_starts_it(berth, bundle, cid):
+    """run opens the exec fifo while the init sets itself up (start_early),
+    so the program may run, and exit, before berth is back from create:
+    berth held at create:ready until its init has exited must still start
+    the container and report the program's exit status."""
+    bundle.sh("exit 7").write()
+    env = {**os.environ, "BERTH_TEST_STOP_AT": "create:ready"}
+    p = subprocess.Popen([BERTH, "--root", berth.root, "run", "-b", bundle.path, cid], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_stopped(p.pid)
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            init = int(f.read().split()[0])
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with open(f"/proc/{init}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            raise AssertionError(f"the container's program (pid {init}) never exited")
+        p.send_signal(signal.SIGCONT)
+        _, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 7, err
+    assert berth.ids() == []

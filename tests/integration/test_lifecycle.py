@@ -57,6 +57,33 @@ def test_run_keep_leaves_stopped_container(berth, bundle, cid):
     assert berth.ids() == []
 
 
+@pytest.mark.parametrize("hook", [False, True])
+def test_run_saves_the_state_before_the_program_runs(berth, bundle, cid, tmp_path, hook):
+    """run writes state.json before the init may go on to its execve: while
+    the init sets itself up when nothing of create's can come after its
+    READY (start_early), else once it is ready (here: a createRuntime
+    hook).  The program finds it either way."""
+    os.makedirs(berth.root, exist_ok=True)
+    bundle.config["mounts"].append({"destination": "/berthroot", "type": "bind",
+                                    "source": berth.root, "options": ["rbind", "ro"]})
+    if hook:
+        bundle.config["hooks"] = {"createRuntime": [{"path": "/bin/true"}]}
+    bundle.sh(f"cat /berthroot/{cid}/state.json").write()
+    trace = tmp_path / "trace.json"
+    p = berth.cmd("--trace", str(trace), "run", "-b", bundle.path, cid)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["id"] == cid and doc["pid"] > 0, doc
+    with open(trace) as f:
+        events = json.load(f)["traceEvents"]
+    mine = [e for e in events if e["ph"] == "X" and e["pid"] == e["args"]["cmd"]]
+    init = next(e for e in mine if e["name"] == "init")
+    save = next(e for e in mine if e["name"] == "state save")
+    # Early, the save is part of berth's work while the init runs.
+    assert (save["ts"] < init["ts"] + init["dur"]) == (not hook), (save, init)
+    assert berth.ids() == []
+
+
 def test_lifecycle_transitions(berth, bundle, cid, tmp_path):
     bundle.args("sleep", "100").write()
     pidfile = tmp_path / "pid"
