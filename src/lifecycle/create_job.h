@@ -67,6 +67,10 @@ int create_prepare_cgroup (struct create_job *j, struct berth_error *err);
 int create_make_cgroup (struct create_job *j, struct berth_error *err);
 /* Once the driver has made the cgroup: recorded, checked unused, resources. */
 int create_cgroup_ready (struct create_job *j, struct berth_error *err);
+/* Before the clone: where the driver has a v2 directory to clone the
+   child into, the cgroup made and *fd opened on that directory; else (or
+   with `not_now`) *fd is -1 and the cgroup is made after the clone. */
+int create_cgroup_for_clone (struct create_job *j, bool not_now, int *fd, struct berth_error *err);
 /* Put `child` in the container's cgroup (systemd makes its unit now). */
 int create_enter_cgroup (struct create_job *j, pid_t child, struct berth_error *err);
 /* state.json for j->init_pid, which must be alive. */
