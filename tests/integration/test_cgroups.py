@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import BERTH, SYSTEMD_DRIVER, Bundle, _cgroup_dirs_named
-from test_faults import needs_hooks, wait_stopped
+from test_faults import held_at, needs_hooks
 
 MiB = 1024 * 1024
 
@@ -823,21 +823,11 @@ def test_an_init_that_cannot_enter_its_cgroup(berth, open_bundle, cid, userns):
         for key in ("uidMappings", "gidMappings"):
             bundle.config["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     bundle.args("true").write()
-    env = {**os.environ, "BERTH_TEST_STOP_AT": "create:go"}
-    p = subprocess.Popen([BERTH, "--root", berth.root, "create", "-b", bundle.path, cid],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_stopped(p.pid)
-        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
-            (init,) = [int(c) for c in f.read().split()]
+    with held_at(berth, "create:go", "create", "-b", bundle.path, cid) as (p, init):
         (victim,) = [d for d in _cgroup_dirs_named(cid) if d.startswith("/sys/fs/cgroup/pids/")]
         os.rmdir(victim)
         p.send_signal(signal.SIGCONT)
         _, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     assert p.returncode == 1
     assert err.count("\n") == 1 and f"write {victim}/tasks" in err, err
     assert "No such file or directory" in err, err

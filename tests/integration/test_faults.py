@@ -2,6 +2,7 @@
 file, the init dying before start: afterwards `state` says something sensible
 and `delete --force` removes everything (the `berth` and `cid` fixtures check
 that no state or cgroup directory is left)."""
+import contextlib
 import json
 import os
 import signal
@@ -22,14 +23,39 @@ needs_hooks = pytest.mark.skipif(not hooks_compiled_in(),
                                  reason="berth built without -Dtest_hooks=true")
 
 
-def wait_stopped(pid, timeout=10):
+def wait_state(pid, state, what, timeout=10):
+    """Until /proc/PID/stat says `state` (T stopped, Z exited)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+            if f.read().rsplit(")", 1)[1].split()[0] == state:
                 return
         time.sleep(0.01)
-    raise AssertionError(f"berth (pid {pid}) never reached its stop point")
+    raise AssertionError(f"{what} (pid {pid}) never did")
+
+
+def wait_stopped(pid, timeout=10):
+    wait_state(pid, "T", "berth reaching its stop point", timeout)
+
+
+@contextlib.contextmanager
+def held_at(berth, phase, *args):
+    """berth ARGS stopped at `phase` (BERTH_TEST_STOP_AT): yields the
+    process and the pid of its one child (the init, or the first child that
+    forks it).  The caller lets it go on (SIGCONT) and reads its end with
+    communicate(); whatever is still running afterwards is killed."""
+    env = {**os.environ, "BERTH_TEST_STOP_AT": phase}
+    p = subprocess.Popen([BERTH, "--root", berth.root, *args], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_stopped(p.pid)
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            (child,) = [int(c) for c in f.read().split()]
+        yield p, child
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def kill_create_at(berth, bundle, cid, phase):
@@ -160,26 +186,9 @@ def test_run_whose_program_is_done_before_berth_starts_it(berth, bundle, cid):
     berth held at create:ready until its init has exited must still start
     the container and report the program's exit status."""
     bundle.sh("exit 7").write()
-    env = {**os.environ, "BERTH_TEST_STOP_AT": "create:ready"}
-    p = subprocess.Popen([BERTH, "--root", berth.root, "run", "-b", bundle.path, cid], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_stopped(p.pid)
-        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
-            init = int(f.read().split()[0])
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            with open(f"/proc/{init}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    break
-            time.sleep(0.01)
-        else:
-            raise AssertionError(f"the container's program (pid {init}) never exited")
+    with held_at(berth, "create:ready", "run", "-b", bundle.path, cid) as (p, init):
+        wait_state(init, "Z", "the container's program exiting")
         p.send_signal(signal.SIGCONT)
         _, err = p.communicate(timeout=20)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
     assert p.returncode == 7, err
     assert berth.ids() == []
