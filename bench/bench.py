@@ -148,12 +148,17 @@ def run_once(argv, root, bundle, cid, timed=False):
 
 
 def run_step(roots, bundle_of):
-    """A step of core.rounds for the default and --variants modes: one run."""
+    """A step of core.rounds for the default and --variants modes: one run,
+    and (untimed) the host's device nodes checked after it."""
+    devices = core.device_owners()
+
     def step(case, i):
         name, argv, b = case
         t0 = time.perf_counter()
         run_once(argv, roots[name], bundle_of(b), f"{b}{i}")
-        return (time.perf_counter() - t0) * 1000
+        took = (time.perf_counter() - t0) * 1000
+        core.put_devices_back(devices, f"{name} ({b or 'run'})")
+        return took
     return step
 
 

@@ -93,6 +93,37 @@ def podman_profile_to_oci(p):
     return out
 
 
+HOST_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
+
+
+def device_owners(paths=HOST_DEVICES):
+    """{path: (uid, gid)} of the host's device nodes."""
+    out = {}
+    for p in paths:
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        out[p] = (st.st_uid, st.st_gid)
+    return out
+
+
+def put_devices_back(before, who, paths=HOST_DEVICES):
+    """crun 1.8.1 chowns the host's /dev/null to the container's root when
+    the container has a user namespace of its own (--variants' userns
+    bundle: 100000), and the e2e tier then rightly refuses a host whose
+    device nodes are not root's.  After each run: any owner that changed is
+    put back, and the runtime named on stderr.  Returns the paths put back."""
+    changed = []
+    for p, (uid, gid) in device_owners(paths).items():
+        if p in before and (uid, gid) != before[p]:
+            os.chown(p, *before[p])
+            changed.append(p)
+            print(f"bench: {who} changed the owner of {p} to {uid}:{gid}; put back to"
+                  f" {before[p][0]}:{before[p][1]}", file=sys.stderr)
+    return changed
+
+
 def state_root(name):
     """A state root on /run, where runtimes keep them (a tmpfs on most hosts)."""
     return tempfile.mkdtemp(prefix=f"bench-{name}-", dir="/run")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import pytest
+
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "bench")
 sys.path.insert(0, BENCH)
@@ -162,3 +164,19 @@ def test_collect_pairs_traced_and_untraced(tmp_path):
     run = s["berth run"]
     assert (run["traced"], run["plain"], run["ratio"]) == (2.0, 1.0, (2.0, 2.0, 2.0))
     assert "ratio" not in s["berth delete"]
+
+
+def test_put_devices_back_restores_and_names_the_runtime(tmp_path, capsys):
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    node = tmp_path / "null"
+    node.write_text("")
+    paths = (str(node), str(tmp_path / "absent"))
+    before = core.device_owners(paths)
+    assert before == {str(node): (0, 0)}
+    os.chown(node, 100000, 100000)
+    assert core.put_devices_back(before, "crun (userns)", paths) == [str(node)]
+    assert (node.stat().st_uid, node.stat().st_gid) == (0, 0)
+    err = capsys.readouterr().err
+    assert "crun (userns) changed the owner of" in err and "100000:100000" in err
+    assert core.put_devices_back(before, "crun (userns)", paths) == []
