@@ -266,7 +266,12 @@ start_loaded (const struct state_handle *h, const struct oci_berth_state *s, con
       berth_err_set_source (err, "config.json");
       return -1;
     }
-  pidfd = pidfd_for (s->pid, s->pid_start);
+  /* run's early start: the init is berth's own child, not yet waited for,
+     so its pid cannot be reused, and a pidfd of it is one even once it has
+     exited (pidfd_for refuses a zombie): an init that died before it wrote
+     to the fifo must end the wait below, not leave it blocked. */
+  pidfd = opened >= 0 ? (int) syscall (SYS_pidfd_open, s->pid, 0)
+                      : pidfd_for (s->pid, s->pid_start);
   if (s->notify_socket && notify_listen (h->dir_fd, &notify, err) < 0)
     return -1;
   if (fifo < 0 && (fifo = openat (h->dir_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
