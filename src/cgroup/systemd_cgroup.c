@@ -1,10 +1,9 @@
-/* The systemd cgroup driver: transient units over sd-bus, libsystemd loaded
-   with dlopen() on use.  See systemd_cgroup.h for the contract. */
+/* The systemd cgroup driver: transient units, asked of systemd over D-Bus
+   (base/dbus.h).  See systemd_cgroup.h for the contract. */
 #include "cgroup/systemd_cgroup.h"
 #include "cgroup/systemd_priv.h"
 #include "cgroup/convert.h"
 #include "cleanup.h"
-#include "base/dynlib.h"
 #include "base/log.h"
 
 #include <errno.h>
@@ -23,20 +22,38 @@
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
-#define JOB_TIMEOUT_USEC (30 * 1000000ULL) /* runc's */
+#define JOB_TIMEOUT_MS 30000 /* runc's */
+
+static bool
+ends_with (const char *s, const char *suffix)
+{
+  size_t l = strlen (s), n = strlen (suffix);
+  return l >= n && strcmp (s + l - n, suffix) == 0;
+}
 
 static void
 sdbus_close (struct sdbus *b)
 {
-  if (b->bus)
-    b->sd_bus_flush_close_unref (b->bus);
-  dynlib_close (b->dl);
-  memset (b, 0, sizeof *b);
+  dbus_close (&b->c);
 }
 #define cleanup_sdbus __attribute__ ((cleanup (sdbus_close)))
 
-/* systemd's private socket when root (what systemctl uses: no dbus-daemon
-   in between), else the system bus. */
+/* A Manager method; with `reply` NULL its reply is dropped. */
+static int
+sd_call (struct sdbus *b, const char *method, const char *sig, const struct dbus_writer *args,
+         struct dbus_reply *reply, struct berth_error *err)
+{
+  return dbus_call (&b->c, SD_DEST, SD_PATH, SD_MANAGER, method, sig, args, JOB_TIMEOUT_MS,
+                    reply, err);
+}
+
+/* A D-Bus error reply with its name. */
+static bool
+error_is (const struct dbus_reply *r, const char *name)
+{
+  return r->m.type == 3 && r->m.error_name && strcmp (r->m.error_name, name) == 0;
+}
+
 int
 systemd_cgroup_available (struct berth_error *err)
 {
@@ -49,20 +66,43 @@ systemd_cgroup_available (struct berth_error *err)
   return 0;
 }
 
-/* Where sd_bus_open_user looks (runc's first two places too), for the
-   error: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus. */
-static int
-user_bus_fail (struct berth_error *err, int r)
+/* Where sd_bus_open_user looks (runc's first two places too):
+   $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus, its bytes outside
+   the address syntax's plain set escaped as %XX.  NULL when neither is
+   set, or out of memory. */
+static char *
+user_bus_address (void)
 {
   const char *addr = getenv ("DBUS_SESSION_BUS_ADDRESS"), *xdg = getenv ("XDG_RUNTIME_DIR");
+  char *out, *o;
 
   if (addr && *addr)
-    return berth_err_sys (err, -r,
+    return strdup (addr);
+  if (xdg == NULL || *xdg == '\0' || (out = malloc (strlen (xdg) * 3 + 16)) == NULL)
+    return NULL;
+  o = out + sprintf (out, "unix:path=");
+  for (const unsigned char *c = (const unsigned char *) xdg; *c; c++)
+    o += strchr ("-_/.*", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z')
+             ? sprintf (o, "%c", *c)
+             : sprintf (o, "%%%02x", *c);
+  strcpy (o, "/bus");
+  return out;
+}
+
+/* What failed to connect to the user's bus, and where it looked. */
+static int
+user_bus_fail (struct berth_error *err)
+{
+  const char *addr = getenv ("DBUS_SESSION_BUS_ADDRESS"), *xdg = getenv ("XDG_RUNTIME_DIR");
+  int e = err->errnum ? err->errnum : EIO;
+
+  if (addr && *addr)
+    return berth_err_sys (err, e,
                           "rootless: connect to the user's systemd at $DBUS_SESSION_BUS_ADDRESS "
                           "(%s)",
                           addr);
   if (xdg && *xdg)
-    return berth_err_sys (err, -r,
+    return berth_err_sys (err, e,
                           "rootless: connect to the user's systemd at %s/bus (is the user's "
                           "manager running, with a bus: dbus-user-session?)",
                           xdg);
@@ -76,70 +116,116 @@ user_bus_fail (struct berth_error *err, int r)
 static void
 subscribe (struct sdbus *b)
 {
-  sd_bus_error e = SD_BUS_ERROR_NULL;
+  struct berth_error e = { 0 };
+  char why[1024];
 
-  if (b->sd_bus_call_method (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, "")
-      < 0)
-    berth_debug ("systemd: Subscribe: %s", e.message ? e.message : "failed");
-  b->sd_bus_error_free (&e);
+  if (sd_call (b, "Subscribe", NULL, NULL, NULL, &e) < 0)
+    berth_debug ("systemd: Subscribe: %s", berth_err_format (&e, why, sizeof why));
 }
 
-#define SD_SYM(f) DYNLIB_SYM (struct sdbus, f)
-static const struct dynlib_sym sd_syms[] = { SD_SYMBOLS (SD_SYM) };
-#undef SD_SYM
-static const struct dynlib libsystemd = {
-  .soname = "libsystemd.so.0",
-  .unloadable = "the systemd cgroup driver needs libsystemd",
-  .missing = "",
-  .syms = sd_syms,
-  .n_syms = sizeof sd_syms / sizeof sd_syms[0],
-};
+/* Every JobRemoved (uoss: id, job, unit, result) is kept, so that job_wait
+   finds one that came before the reply naming its job. */
+static void
+on_signal (void *data, const struct dbus_msg *m)
+{
+  struct sdbus *b = data;
+  struct dbus_reader rd;
+  const char *job, *result;
 
-/* `user`: the user's own manager (rootless), over the user's bus.  sd-bus
+  if (m->member == NULL || strcmp (m->member, "JobRemoved") != 0 || m->interface == NULL
+      || strcmp (m->interface, SD_MANAGER) != 0 || m->signature == NULL
+      || strcmp (m->signature, "uoss") != 0)
+    return;
+  dbus_reader_init (&rd, m);
+  (void) dbus_get_u32 (&rd);
+  job = dbus_get_string (&rd);
+  (void) dbus_get_string (&rd);
+  result = dbus_get_string (&rd);
+  if (rd.r == 0)
+    {
+      unsigned i = b->n_jobs++ % SD_JOBS_KEPT;
+      snprintf (b->jobs[i].path, sizeof b->jobs[i].path, "%s", job);
+      snprintf (b->jobs[i].result, sizeof b->jobs[i].result, "%s", result);
+    }
+}
+
+static int
+sdbus_connect (struct sdbus *b, const char *address, bool bus, struct berth_error *err)
+{
+  if (dbus_connect (&b->c, address, bus, err) < 0)
+    return -1;
+  b->bus = bus;
+  b->c.on_signal = on_signal;
+  b->c.data = b;
+  return 0;
+}
+
+/* `user`: the user's own manager (rootless), over the user's bus.  berth
    authenticates with EXTERNAL and sends no uid of its own, so the bus goes
    by the kernel's word (SO_PEERCRED): from a user namespace (root in
    Podman's) that is the outer uid, the bus owner's.  runc, whose D-Bus
    library sends a uid, asks `busctl --user status` for the OwnerUID to
-   send instead; berth needs no such step. */
+   send instead; berth needs no such step.  Root talks to systemd's
+   private socket when it is there (what systemctl uses: no dbus-daemon in
+   between), else to the system bus. */
 static int
 sdbus_open (struct sdbus *b, bool user, struct berth_error *err)
 {
-  int r = -1;
+  struct berth_error ignored = { 0 };
+  const char *system_bus = getenv ("DBUS_SYSTEM_BUS_ADDRESS");
 
   memset (b, 0, sizeof *b);
+  b->c.fd = -1;
   if (systemd_cgroup_available (err) < 0)
-    return -1;
-  if ((b->dl = dynlib_open (&libsystemd, b, err)) == NULL)
     return -1;
   if (user)
     {
-      if ((r = b->sd_bus_open_user (&b->bus)) < 0)
-        return user_bus_fail (err, r);
+      cleanup_free char *addr = user_bus_address ();
+      if (addr == NULL || sdbus_connect (b, addr, true, err) < 0)
+        return user_bus_fail (err);
       subscribe (b);
       return 0;
     }
   if (geteuid () == 0 && access ("/run/systemd/private", F_OK) == 0
-      && b->sd_bus_new (&b->bus) >= 0)
+      && sdbus_connect (b, "unix:path=/run/systemd/private", false, &ignored) == 0)
+    return 0;
+  if (sdbus_connect (b, system_bus && *system_bus ? system_bus
+                                                  : "unix:path=/run/dbus/system_bus_socket",
+                     true, err) < 0)
     {
-      if (b->sd_bus_set_address (b->bus, "unix:path=/run/systemd/private") >= 0
-          && (r = b->sd_bus_start (b->bus)) >= 0)
-        return 0;
-      b->bus = b->sd_bus_flush_close_unref (b->bus);
+      berth_err_prefix (err, "connect to systemd: ");
+      return -1;
     }
-  if ((r = b->sd_bus_open_system (&b->bus)) < 0)
-    return berth_err_sys (err, -r, "connect to systemd over D-Bus");
   subscribe (b);
   return 0;
 }
 
-/* One line: what failed, the unit, and systemd's message. */
+/* One line: what failed, the unit, and systemd's message (or the
+   connection's trouble). */
 static int
-bus_fail (struct berth_error *err, int r, const sd_bus_error *e, const char *what,
-          const char *unit)
+bus_fail (struct berth_error *err, const struct dbus_reply *r, const char *what, const char *unit)
 {
-  if (e && e->message)
-    return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: %s", what, unit, e->message);
-  return berth_err_sys (err, r < 0 ? -r : EIO, "systemd: %s %s", what, unit);
+  if (r && r->error_message)
+    return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: %s", what, unit, r->error_message);
+  berth_err_prefix (err, "systemd: %s %s: ", what, unit);
+  return -1;
+}
+
+/* The object path a reply of signature "o" carries (a job's). */
+static const char *
+reply_object (const struct dbus_reply *r, struct berth_error *err)
+{
+  struct dbus_reader rd;
+  const char *o = NULL;
+
+  if (r->m.signature && strcmp (r->m.signature, "o") == 0)
+    {
+      dbus_reader_init (&rd, &r->m);
+      o = dbus_get_string (&rd);
+    }
+  if (o == NULL)
+    berth_err_sys (err, EBADMSG, "D-Bus: a reply without the job");
+  return o;
 }
 
 int
@@ -154,42 +240,75 @@ systemd_cgroup_user_check (enum berth_cgroup_mode mode, struct berth_error *err)
   return 0;
 }
 
+/* The uid whose login owns process `pid`, systemd's rule (what
+   sd_pid_get_owner_uid gives): the last slice of its cgroup path counted
+   from the root, before the first unit that is not a slice, must be
+   "user-UID.slice".  0 when it is not, or not known. */
+static uid_t
+owner_uid (pid_t pid)
+{
+  char file[64], line[4096], *path = NULL, *last = NULL, *save = NULL;
+  unsigned long uid;
+  char *end;
+  FILE *f;
+
+  snprintf (file, sizeof file, "/proc/%d/cgroup", (int) pid);
+  if (pid <= 0 || (f = fopen (file, "re")) == NULL)
+    return 0;
+  /* systemd's own hierarchy: name=systemd (v1, hybrid), else the v2 one. */
+  while (fgets (line, sizeof line, f))
+    {
+      char *c = strchr (line, ':');
+      line[strcspn (line, "\n")] = '\0';
+      if (c && strncmp (c, ":name=systemd:", 14) == 0)
+        {
+          free (path);
+          path = strdup (c + 14);
+          break;
+        }
+      if (path == NULL && strncmp (line, "0::", 3) == 0)
+        path = strdup (line + 3);
+    }
+  fclose (f);
+  for (char *t = path ? strtok_r (path, "/", &save) : NULL; t && ends_with (t, ".slice");
+       t = strtok_r (NULL, "/", &save))
+    last = t;
+  uid = 0;
+  if (last && strncmp (last, "user-", 5) == 0)
+    {
+      errno = 0;
+      uid = strtoul (last + 5, &end, 10);
+      if (errno || end == last + 5 || strcmp (end, ".slice") != 0 || uid > UINT32_MAX - 1)
+        uid = 0;
+    }
+  free (path);
+  return (uid_t) uid;
+}
+
 /* Root in a user namespace counts as rootless (main.c), but may be the
    root of a system container whose own systemd runs it.  runc 1.1.5's
-   auto rule there: the user bus's OwnerUID (sd_bus_creds_get_owner_uid,
-   from the cgroup of the bus's owner: `busctl --user status`) decides;
-   not 0 is a user's manager (rootless Podman's), 0 or no user bus at all
-   is the system's.  Anyone else rootless is always a user's. */
+   auto rule there: the user bus's OwnerUID (from the cgroup of the bus's
+   owner: `busctl --user status`) decides; not 0 is a user's manager
+   (rootless Podman's), 0 or no user bus at all is the system's.  Anyone
+   else rootless is always a user's. */
 static bool
 users_manager (void)
 {
   cleanup_sdbus struct sdbus b = { 0 };
   struct berth_error ignored = { 0 };
-  sd_bus_creds *creds = NULL;
-  uid_t owner = 0;
+  uid_t owner;
 
   if (geteuid () != 0)
     return true;
   if (sdbus_open (&b, true, &ignored) < 0)
     return false;
-  if (b.sd_bus_get_owner_creds (b.bus, SD_BUS_CREDS_OWNER_UID | SD_BUS_CREDS_AUGMENT, &creds) >= 0
-      && b.sd_bus_creds_get_owner_uid (creds, &owner) < 0)
-    owner = 0;
-  if (creds)
-    b.sd_bus_creds_unref (creds);
+  owner = owner_uid (dbus_peer_pid (&b.c));
   berth_debug ("systemd: root in a user namespace; the user bus's owner is %u: the %s manager",
                (unsigned) owner, owner ? "user's" : "system's");
   return owner != 0;
 }
 
 /* ---- names ------------------------------------------------------------------ */
-
-static bool
-ends_with (const char *s, const char *suffix)
-{
-  size_t l = strlen (s), n = strlen (suffix);
-  return l >= n && strcmp (s + l - n, suffix) == 0;
-}
 
 /* systemd's slice hierarchy is spelt with dashes: "a-b.slice" is
    /a.slice/a-b.slice; "-.slice" is the root. */
@@ -299,66 +418,76 @@ systemd_cgroup_unit (const struct berth_cgroup *cg)
 
 struct job_wait {
   struct sdbus *b;
-  const char *path; /* the job's object path, once known */
-  char result[32];  /* "done", "failed", "canceled", "timeout", ... */
+  const char *path;   /* the job's object path */
+  const char *result; /* "done", "failed", "canceled", "timeout", ... once removed */
 };
 
-static int
-on_job_removed (sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+static bool
+job_removed (void *data)
 {
-  struct job_wait *w = userdata;
-  const char *path = NULL, *unit = NULL, *result = NULL;
-  uint32_t id;
+  struct job_wait *w = data;
+  unsigned n = w->b->n_jobs < SD_JOBS_KEPT ? w->b->n_jobs : SD_JOBS_KEPT;
 
-  (void) ret_error;
-  if (w->b->sd_bus_message_read (m, "uoss", &id, &path, &unit, &result) >= 0 && w->path
-      && strcmp (path, w->path) == 0)
-    snprintf (w->result, sizeof w->result, "%s", result);
-  return 0;
+  for (unsigned i = 0; i < n; i++)
+    if (strcmp (w->b->jobs[i].path, w->path) == 0)
+      return (w->result = w->b->jobs[i].result) != NULL;
+  return false;
 }
 
-static uint64_t
-now_usec (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
-/* Wait for the JobRemoved signal of w->path.  The match was added before the
-   call that made the job, and signals read while waiting for that call's
-   reply are queued, so the signal cannot be missed. */
+/* Wait for the JobRemoved signal of w->path.  On a bus the match was added
+   before the call that made the job, and signals read while waiting for
+   that call's reply were kept, so the signal cannot be missed. */
 static int
 job_wait (struct job_wait *w, const char *what, const char *unit, struct berth_error *err)
 {
-  uint64_t deadline = now_usec () + JOB_TIMEOUT_USEC;
-  int r;
-
-  while (w->result[0] == '\0')
-    {
-      uint64_t now = now_usec ();
-      if ((r = w->b->sd_bus_process (w->b->bus, NULL)) < 0)
-        return bus_fail (err, r, NULL, what, unit);
-      if (r > 0)
-        continue;
-      if (now >= deadline)
-        return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: no answer in %llu s", what, unit,
-                          JOB_TIMEOUT_USEC / 1000000);
-      if ((r = w->b->sd_bus_wait (w->b->bus, deadline - now)) < 0 && r != -EINTR)
-        return bus_fail (err, r, NULL, what, unit);
-    }
-  return 0;
+  if (dbus_wait (&w->b->c, job_removed, w, JOB_TIMEOUT_MS, err) == 0)
+    return 0;
+  if (err->errnum == ETIMEDOUT)
+    return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: no answer in %d s", what, unit,
+                      JOB_TIMEOUT_MS / 1000);
+  return bus_fail (err, NULL, what, unit);
 }
 
+/* On a bus, the bus sends a signal only to those whose match it fits; on
+   systemd's own socket every job signal comes. */
 static int
-add_job_match (struct job_wait *w, sd_bus_slot **slot, struct berth_error *err)
+add_job_match (struct sdbus *b, struct berth_error *err)
 {
-  /* No sender= in the match: on systemd's private socket messages carry none. */
-  int r = w->b->sd_bus_add_match (w->b->bus, slot,
-                                  "type='signal',interface='" SD_MANAGER "',member='JobRemoved',"
-                                  "path='" SD_PATH "'",
-                                  on_job_removed, w);
-  return r < 0 ? berth_err_sys (err, -r, "systemd: subscribe to job results") : 0;
+  struct dbus_writer rule = { 0 };
+  int r;
+
+  if (!b->bus)
+    return 0;
+  /* No sender=: the bus names systemd by its unique name. */
+  dbus_put_string (&rule, "type='signal',interface='" SD_MANAGER "',member='JobRemoved',"
+                          "path='" SD_PATH "'");
+  r = dbus_call (&b->c, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                 "AddMatch", "s", &rule, JOB_TIMEOUT_MS, NULL, err);
+  dbus_writer_free (&rule);
+  if (r < 0)
+    berth_err_prefix (err, "systemd: subscribe to job results: ");
+  return r;
+}
+
+/* Wait for the job a call's reply names; a job that ends other than
+   "done" is a warning (StopUnit) or, with `must_be_done`, an error. */
+static int
+reply_job_wait (struct sdbus *b, const struct dbus_reply *rep, const char *what,
+                const char *unit, bool must_be_done, struct berth_error *err)
+{
+  struct job_wait w = { .b = b };
+
+  if ((w.path = reply_object (rep, err)) == NULL)
+    return bus_fail (err, NULL, what, unit);
+  if (job_wait (&w, what, unit, err) < 0)
+    return -1;
+  if (strcmp (w.result, "done") == 0)
+    return 0;
+  if (must_be_done)
+    return berth_err (err, BERTH_E_SYSTEM, "systemd: %s %s: job %s (see: journalctl -u %s)",
+                      what, unit, w.result, unit);
+  berth_warn ("systemd: %s %s: job %s", what, unit, w.result);
+  return 0;
 }
 
 /* A Manager method that takes a unit name and a mode and returns a job
@@ -367,48 +496,39 @@ static int
 unit_job (struct sdbus *b, const char *method, const char *unit, bool *gone,
           struct berth_error *err)
 {
-  struct job_wait w = { .b = b };
-  sd_bus_error e = SD_BUS_ERROR_NULL;
-  sd_bus_message *reply = NULL;
-  sd_bus_slot *slot = NULL;
-  const char *job;
+  struct dbus_writer args = { 0 };
+  struct dbus_reply rep = { 0 };
   int r;
 
   *gone = false;
-  if (add_job_match (&w, &slot, err) < 0)
+  if (add_job_match (b, err) < 0)
     return -1;
-  r = b->sd_bus_call_method (b->bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "ss", unit,
-                             "replace");
-  if (r < 0)
+  dbus_put_string (&args, unit);
+  dbus_put_string (&args, "replace");
+  if ((r = sd_call (b, method, "ss", &args, &rep, err)) < 0)
     {
-      *gone = b->sd_bus_error_has_name (&e, "org.freedesktop.systemd1.NoSuchUnit");
-      if (!*gone)
-        bus_fail (err, r, &e, method, unit);
+      *gone = error_is (&rep, "org.freedesktop.systemd1.NoSuchUnit");
+      if (*gone)
+        berth_err_clear (err), r = 0;
+      else
+        bus_fail (err, &rep, method, unit);
     }
-  else if ((r = b->sd_bus_message_read (reply, "o", &job)) < 0)
-    bus_fail (err, r, NULL, method, unit);
   else
-    {
-      w.path = job;
-      r = job_wait (&w, method, unit, err);
-      if (r == 0 && strcmp (w.result, "done") != 0)
-        berth_warn ("systemd: %s %s: job %s", method, unit, w.result);
-    }
-  b->sd_bus_error_free (&e);
-  b->sd_bus_message_unref (reply);
-  b->sd_bus_slot_unref (slot);
-  return r < 0 && !*gone ? -1 : 0;
+    r = reply_job_wait (b, &rep, method, unit, false, err);
+  dbus_reply_free (&rep);
+  dbus_writer_free (&args);
+  return r;
 }
 
 static void
 reset_failed (struct sdbus *b, const char *unit)
 {
-  sd_bus_error e = SD_BUS_ERROR_NULL;
+  struct dbus_writer args = { 0 };
 
   /* Fails harmlessly when the unit is not in the failed state or gone. */
-  b->sd_bus_call_method (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e, NULL, "s",
-                         unit);
-  b->sd_bus_error_free (&e);
+  dbus_put_string (&args, unit);
+  (void) sd_call (b, "ResetFailedUnit", "s", &args, NULL, &(struct berth_error){ 0 });
+  dbus_writer_free (&args);
 }
 
 /* ---- create ----------------------------------------------------------------- */
@@ -419,32 +539,23 @@ static int
 start_once (struct sdbus *b, const char *unit, const char *slice, const char *desc, pid_t pid,
             const struct oci_resources *res, bool *exists, struct berth_error *err)
 {
-  bool is_slice = ends_with (unit, ".slice");
-  struct job_wait w = { .b = b };
   struct props p = { .b = b };
-  sd_bus_error e = SD_BUS_ERROR_NULL;
-  sd_bus_message *reply = NULL;
-  sd_bus_slot *slot = NULL;
-  const char *job;
+  struct dbus_reply rep = { 0 };
   int r = -1;
 
   *exists = false;
-  if (add_job_match (&w, &slot, err) < 0)
+  if (add_job_match (b, err) < 0)
     return -1;
-  p.r = b->sd_bus_message_new_method_call (b->bus, &p.m, SD_DEST, SD_PATH, SD_MANAGER,
-                                           "StartTransientUnit");
-  if (p.r >= 0)
-    p.r = b->sd_bus_message_append (p.m, "ss", unit, "replace");
-  if (p.r >= 0)
-    p.r = b->sd_bus_message_open_container (p.m, 'a', "(sv)");
+  dbus_put_string (&p.w, unit);
+  dbus_put_string (&p.w, "replace");
+  dbus_array_open (&p.w, 8);
   prop_s (&p, "Description", desc);
-  if (is_slice && p.r >= 0)
-    p.r = b->sd_bus_message_append (p.m, "(sv)", "Wants", "as", 1, slice);
-  else if (!is_slice)
+  if (ends_with (unit, ".slice"))
+    prop_as1 (&p, "Wants", slice);
+  else
     {
       prop_s (&p, "Slice", slice);
-      if (p.r >= 0)
-        p.r = b->sd_bus_message_append (p.m, "(sv)", "PIDs", "au", 1, (uint32_t) pid);
+      prop_au1 (&p, "PIDs", (uint32_t) pid);
       prop_b (&p, "Delegate", true);
     }
   /* As runc: accounting on (what the cgroupfs driver gets), and no implicit
@@ -454,43 +565,27 @@ start_once (struct sdbus *b, const char *unit, const char *slice, const char *de
   prop_b (&p, "IOAccounting", true);
   prop_b (&p, "TasksAccounting", true);
   prop_b (&p, "DefaultDependencies", false);
-  if (p.r >= 0 && sd_append_resources (&p, res, err) < 0)
+  if (sd_append_resources (&p, res, err) < 0)
     goto out;
-  if (p.r >= 0)
-    p.r = b->sd_bus_message_close_container (p.m);
-  if (p.r >= 0)
-    p.r = b->sd_bus_message_append (p.m, "a(sa(sv))", 0);
-  if (p.r < 0)
+  dbus_array_close (&p.w);
+  dbus_array_open (&p.w, 8); /* no auxiliary units */
+  dbus_array_close (&p.w);
+  if ((r = sd_call (b, "StartTransientUnit", "ssa(sv)a(sa(sv))", &p.w, &rep, err)) < 0)
     {
-      bus_fail (err, p.r, NULL, "start unit", unit);
-      goto out;
-    }
-  if ((r = b->sd_bus_call (b->bus, p.m, JOB_TIMEOUT_USEC, &e, &reply)) < 0)
-    {
-      *exists = b->sd_bus_error_has_name (&e, "org.freedesktop.systemd1.UnitExists");
+      *exists = error_is (&rep, "org.freedesktop.systemd1.UnitExists");
       if (*exists)
         berth_err (err, BERTH_E_EXISTS,
                    "systemd: unit %s already exists and is in use (by another container "
                    "or service): %s",
-                   unit, e.message ? e.message : "UnitExists");
+                   unit, rep.error_message ? rep.error_message : "UnitExists");
       else
-        bus_fail (err, r, &e, "start unit", unit);
+        bus_fail (err, &rep, "start unit", unit);
     }
-  else if ((r = b->sd_bus_message_read (reply, "o", &job)) < 0)
-    bus_fail (err, r, NULL, "start unit", unit);
   else
-    {
-      w.path = job;
-      if ((r = job_wait (&w, "start unit", unit, err)) == 0 && strcmp (w.result, "done") != 0)
-        r = berth_err (err, BERTH_E_SYSTEM,
-                       "systemd: start unit %s: job %s (see: journalctl -u %s)", unit, w.result,
-                       unit);
-    }
+    r = reply_job_wait (b, &rep, "start unit", unit, true, err);
 out:
-  b->sd_bus_error_free (&e);
-  b->sd_bus_message_unref (reply);
-  b->sd_bus_message_unref (p.m);
-  b->sd_bus_slot_unref (slot);
+  dbus_reply_free (&rep);
+  dbus_writer_free (&p.w);
   return r < 0 ? -1 : 0;
 }
 
@@ -569,18 +664,31 @@ enable_unmanaged_controllers (const char *dir)
 static int
 under_user_manager (struct sdbus *b, char **slice_path, struct berth_error *err)
 {
-  sd_bus_error e = SD_BUS_ERROR_NULL;
-  char *manager = NULL, *joined = NULL;
+  struct dbus_writer args = { 0 };
+  struct dbus_reply rep = { 0 };
+  struct dbus_reader rd;
+  const char *sig, *manager = NULL;
+  char *joined = NULL;
   int r;
 
-  r = b->sd_bus_get_property_string (b->bus, SD_DEST, SD_PATH, SD_MANAGER, "ControlGroup", &e,
-                                     &manager);
+  dbus_put_string (&args, SD_MANAGER);
+  dbus_put_string (&args, "ControlGroup");
+  r = dbus_call (&b->c, SD_DEST, SD_PATH, "org.freedesktop.DBus.Properties", "Get", "ss", &args,
+                 JOB_TIMEOUT_MS, &rep, err);
+  if (r == 0)
+    {
+      dbus_reader_init (&rd, &rep.m);
+      if ((sig = dbus_get_signature (&rd)) != NULL && strcmp (sig, "s") == 0)
+        manager = dbus_get_string (&rd);
+      if (manager == NULL)
+        r = berth_err_sys (err, EBADMSG, "D-Bus: not a string");
+    }
   if (r < 0)
-    bus_fail (err, r, &e, "read the ControlGroup of", "the user's manager");
+    bus_fail (err, &rep, "read the ControlGroup of", "the user's manager");
   else if (asprintf (&joined, "%s%s", manager, *slice_path) < 0)
     r = berth_err_sys (err, ENOMEM, "out of memory"), joined = NULL;
-  b->sd_bus_error_free (&e);
-  free (manager);
+  dbus_reply_free (&rep);
+  dbus_writer_free (&args);
   if (r < 0)
     return -1;
   free (*slice_path);
@@ -643,8 +751,8 @@ systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources
 {
   cleanup_sdbus struct sdbus b = { 0 };
   const char *unit = systemd_cgroup_unit (cg);
-  sd_bus_error e = SD_BUS_ERROR_NULL;
   struct props p = { .b = &b };
+  struct dbus_reply rep = { 0 };
   int ret;
 
   if (unit == NULL)
@@ -652,21 +760,19 @@ systemd_cgroup_update (const struct berth_cgroup *cg, const struct oci_resources
   if (sdbus_open (&b, systemd_cgroup_user (cg), err) < 0)
     return -1;
   b.legacy = cg->mode != BERTH_CGROUP_V2;
-  p.r = b.sd_bus_message_new_method_call (b.bus, &p.m, SD_DEST, SD_PATH, SD_MANAGER,
-                                          "SetUnitProperties");
-  if (p.r >= 0)
-    p.r = b.sd_bus_message_append (p.m, "sb", unit, 1);
-  if (p.r >= 0)
-    p.r = b.sd_bus_message_open_container (p.m, 'a', "(sv)");
-  if (p.r >= 0 && sd_append_resources (&p, r, err) < 0)
+  dbus_put_string (&p.w, unit);
+  dbus_put_bool (&p.w, true); /* runtime: not kept across systemd's reload */
+  dbus_array_open (&p.w, 8);
+  if (sd_append_resources (&p, r, err) < 0)
     ret = -1;
-  else if (p.r < 0 || (p.r = b.sd_bus_message_close_container (p.m)) < 0
-           || (p.r = b.sd_bus_call (b.bus, p.m, JOB_TIMEOUT_USEC, &e, NULL)) < 0)
-    ret = bus_fail (err, p.r, &e, "set properties of", unit);
   else
-    ret = 0;
-  b.sd_bus_error_free (&e);
-  b.sd_bus_message_unref (p.m);
+    {
+      dbus_array_close (&p.w);
+      if ((ret = sd_call (&b, "SetUnitProperties", "sba(sv)", &p.w, &rep, err)) < 0)
+        bus_fail (err, &rep, "set properties of", unit);
+    }
+  dbus_reply_free (&rep);
+  dbus_writer_free (&p.w);
   return ret;
 }
 

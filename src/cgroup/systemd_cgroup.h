@@ -12,8 +12,9 @@
  *    Slice=<slice>; a name ending in ".slice" asks for that slice unit
  *    itself (Wants=<slice>), and the process is then put in the slice's
  *    cgroup directly.  Anything else is BERTH_E_VALUE at .linux.cgroupsPath.
- *  - libsystemd.so.0 is loaded with dlopen() only by these functions: a
- *    berth run that does not use the driver neither links nor loads it.
+ *  - berth speaks D-Bus itself (base/dbus.h), to systemd's private socket
+ *    as root, else to the system bus or, rootless, the user's bus; no
+ *    D-Bus library is linked or loaded.
  *    On a v2 host the unit's directory is systemd's; on a v1 or hybrid host
  *    systemd places the pid in the hierarchies it manages and berth makes
  *    and joins the same path in the others (runc's v1 driver does the same).
@@ -72,8 +73,7 @@ int systemd_cgroup_names (const char *cgroups_path, const char *id, bool user, c
 /* Rootless: refuse a host layout the user's manager cannot delegate. */
 int systemd_cgroup_user_check (enum berth_cgroup_mode mode, struct berth_error *err);
 
-/* Whether systemd is the host's init (sd_booted's test), without loading
-   libsystemd. */
+/* Whether systemd is the host's init (sd_booted's test). */
 int systemd_cgroup_available (struct berth_error *err);
 
 int systemd_cgroup_create (const char *cgroups_path, const char *id, bool user, pid_t pid,

@@ -1,74 +1,47 @@
-/* berth — the systemd cgroup driver's private parts: libsystemd's
- * functions as loaded with dlopen() (one table per connection), and the
- * resource properties of a unit (systemd_props.c).  Only
- * systemd_cgroup.c and systemd_props.c include this. */
+/* berth — the systemd cgroup driver's private parts: its D-Bus connection
+ * to systemd (base/dbus.h), and the resource properties of a unit
+ * (systemd_props.c).  Only systemd_cgroup.c and systemd_props.c include
+ * this. */
 #ifndef BERTH_SYSTEMD_PRIV_H
 #define BERTH_SYSTEMD_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Types and prototypes only: nothing here links against libsystemd. */
-#include <systemd/sd-bus.h>
-
+#include "base/dbus.h"
 #include "error.h"
 #include "spec.h"
 
 #define USEC_INFINITY UINT64_MAX
 
-/* ---- libsystemd, loaded on use ------------------------------------------- */
+/* The JobRemoved signals seen, newest last: a job's can come before the
+   reply that names the job. */
+enum { SD_JOBS_KEPT = 16 };
 
-/* Every libsystemd function the driver calls.  Each is a member of struct
-   sdbus of the function's own type (typeof of the header's prototype), so a
-   mismatch is a compile error, and there is no global state: one table per
-   connection, made and dropped within a single driver call (a berth process
-   makes at most a handful). */
-#define SD_SYMBOLS(X)                                                                      \
-  X (sd_bus_open_system)                                                                   \
-  X (sd_bus_open_user)                                                                     \
-  X (sd_bus_get_property_string)                                                           \
-  X (sd_bus_get_owner_creds)                                                               \
-  X (sd_bus_creds_get_owner_uid)                                                           \
-  X (sd_bus_creds_unref)                                                                   \
-  X (sd_bus_new)                                                                           \
-  X (sd_bus_set_address)                                                                   \
-  X (sd_bus_start)                                                                         \
-  X (sd_bus_flush_close_unref)                                                             \
-  X (sd_bus_message_new_method_call)                                                       \
-  X (sd_bus_message_append)                                                                \
-  X (sd_bus_message_append_array)                                                          \
-  X (sd_bus_message_open_container)                                                        \
-  X (sd_bus_message_close_container)                                                       \
-  X (sd_bus_message_read)                                                                  \
-  X (sd_bus_message_unref)                                                                 \
-  X (sd_bus_call)                                                                          \
-  X (sd_bus_call_method)                                                                   \
-  X (sd_bus_add_match)                                                                     \
-  X (sd_bus_slot_unref)                                                                    \
-  X (sd_bus_process)                                                                       \
-  X (sd_bus_wait)                                                                          \
-  X (sd_bus_error_free)                                                                    \
-  X (sd_bus_error_has_name)
-
+/* One connection, made and dropped within a single driver call (a berth
+   process makes at most a handful); no global state. */
 struct sdbus {
-  void *dl;
-  sd_bus *bus;
+  struct dbus_conn c;
+  bool bus;    /* through a bus (dbus-daemon), not systemd's own socket */
   bool legacy; /* a v1 or hybrid host: systemd's legacy properties */
-#define SD_MEMBER(f) __typeof__ (f) *f;
-  SD_SYMBOLS (SD_MEMBER)
-#undef SD_MEMBER
+  unsigned n_jobs;
+  struct {
+    char path[128], result[32];
+  } jobs[SD_JOBS_KEPT];
 };
 
-/* A property list being appended to `m`; r is the first failure. */
+/* A property list (a(sv)) being written in `w`. */
 struct props {
   struct sdbus *b;
-  sd_bus_message *m;
-  int r;
+  struct dbus_writer w;
 };
 
 void prop_t (struct props *p, const char *name, uint64_t v);
 void prop_b (struct props *p, const char *name, bool v);
 void prop_s (struct props *p, const char *name, const char *v);
+/* A one-element array property: "as" (strings) or "au" (a u32). */
+void prop_as1 (struct props *p, const char *name, const char *v);
+void prop_au1 (struct props *p, const char *name, uint32_t v);
 
 /* The properties systemd has for linux.resources (systemd_cgroup.h lists
    them); values the properties cannot take are left out. */

@@ -62,38 +62,63 @@ unified_u64 (const char *v, uint64_t *out)
   return errno == 0 && end != v && end[strspn (end, " \t\n")] == '\0';
 }
 
+/* One (sv) of a property list: the name and the variant's signature; the
+   value follows. */
+static void
+prop_open (struct props *p, const char *name, const char *sig)
+{
+  dbus_struct_open (&p->w);
+  dbus_put_string (&p->w, name);
+  dbus_put_variant (&p->w, sig);
+}
+
 void
 prop_t (struct props *p, const char *name, uint64_t v)
 {
-  if (p->r >= 0)
-    p->r = p->b->sd_bus_message_append (p->m, "(sv)", name, "t", v);
+  prop_open (p, name, "t");
+  dbus_put_u64 (&p->w, v);
 }
 
 void
 prop_b (struct props *p, const char *name, bool v)
 {
-  if (p->r >= 0)
-    p->r = p->b->sd_bus_message_append (p->m, "(sv)", name, "b", (int) v);
+  prop_open (p, name, "b");
+  dbus_put_bool (&p->w, v);
 }
 
 void
 prop_s (struct props *p, const char *name, const char *v)
 {
-  if (p->r >= 0)
-    p->r = p->b->sd_bus_message_append (p->m, "(sv)", name, "s", v);
+  prop_open (p, name, "s");
+  dbus_put_string (&p->w, v);
+}
+
+void
+prop_as1 (struct props *p, const char *name, const char *v)
+{
+  prop_open (p, name, "as");
+  dbus_array_open (&p->w, 4);
+  dbus_put_string (&p->w, v);
+  dbus_array_close (&p->w);
+}
+
+void
+prop_au1 (struct props *p, const char *name, uint32_t v)
+{
+  prop_open (p, name, "au");
+  dbus_array_open (&p->w, 4);
+  dbus_put_u32 (&p->w, v);
+  dbus_array_close (&p->w);
 }
 
 static void
 prop_ay (struct props *p, const char *name, const uint8_t *v, size_t n)
 {
-  struct sdbus *b = p->b;
-
-  if (p->r >= 0 && (p->r = b->sd_bus_message_open_container (p->m, 'r', "sv")) >= 0
-      && (p->r = b->sd_bus_message_append (p->m, "s", name)) >= 0
-      && (p->r = b->sd_bus_message_open_container (p->m, 'v', "ay")) >= 0
-      && (p->r = b->sd_bus_message_append_array (p->m, 'y', v, n)) >= 0
-      && (p->r = b->sd_bus_message_close_container (p->m)) >= 0)
-    p->r = b->sd_bus_message_close_container (p->m);
+  prop_open (p, name, "ay");
+  dbus_array_open (&p->w, 1);
+  for (size_t i = 0; i < n; i++)
+    dbus_put_byte (&p->w, v[i]);
+  dbus_array_close (&p->w);
 }
 
 /* runc's addCpuQuota: systemd takes the quota per second of CPU time, and

@@ -89,7 +89,7 @@ berth_features_json (char **out, struct berth_error *err)
 
   OCI_SET (&cg, v1, true);
   OCI_SET (&cg, v2, true);
-  OCI_SET (&cg, systemd, true); /* system instance over sd-bus (dlopen on use) */
+  OCI_SET (&cg, systemd, true); /* the system instance, over D-Bus */
   OCI_SET (&cg, systemd_user, false);
   OCI_SET (&cg, rdma, true);
   OCI_SET (&l, cgroup, &cg);
