@@ -2,8 +2,9 @@
  * `checkpoint` and `restore`).
  *
  * Contract:
- *  - libcriu.so.2 is loaded with dlopen only when one of these runs (a
- *    plain `run` pays nothing for it), and CRIU's own check runs before
+ *  - libcriu is linked into a static berth; a dynamic one loads
+ *    libcriu.so.2 with dlopen only when one of these runs (a plain `run`
+ *    pays nothing for it).  CRIU's own check runs before
  *    anything is made: on a host where it fails the command says
  *    "criu check failed: ..." and the container keeps running untouched.
  *  - checkpoint: the image directory (made if missing) receives CRIU's

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +79,35 @@ compare_ids (const void *a, const void *b)
   return strcmp (x->id, y->id);
 }
 
+/* The name /etc/passwd gives `uid`, read as runc's list reads it (its
+   own parser, not NSS): a static berth has no NSS modules to load. */
+static bool
+passwd_name (uid_t uid, char *name, size_t size)
+{
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  bool found = false;
+  FILE *f = fopen ("/etc/passwd", "re");
+
+  while (f && !found && getline (&line, &cap, f) > 0)
+    {
+      /* name:password:uid:...; strsep keeps an empty password field. */
+      char *rest = line, *user = strsep (&rest, ":"), *end;
+      const char *id = rest && strsep (&rest, ":") && rest ? strsep (&rest, ":") : NULL;
+      unsigned long v;
+
+      if (id == NULL || *user == '\0' || *user == '+' || *user == '-')
+        continue;
+      errno = 0;
+      v = strtoul (id, &end, 10);
+      if (errno == 0 && end != id && *end == '\0' && v == uid)
+        found = (size_t) snprintf (name, size, "%s", user) < size;
+    }
+  if (f)
+    fclose (f);
+  return found;
+}
+
 int
 container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, size_t *count,
                 struct berth_error *err)
@@ -89,7 +117,7 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
   size_t n = 0, cap = 0;
   struct dirent *de;
   /* The owner's name, looked up once per uid in a row: the state root
-     is usually all one user's, and getpwuid reads /etc/passwd each time. */
+     is usually all one user's, and each lookup reads /etc/passwd. */
   uid_t owner_uid = (uid_t) -1;
   char owner[32] = "";
 
@@ -126,11 +154,8 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
         }
       if (uid != owner_uid && uid != (uid_t) -1)
         {
-          struct passwd *pw = getpwuid (uid);
           owner_uid = uid;
-          if (pw)
-            snprintf (owner, sizeof owner, "%s", pw->pw_name);
-          else
+          if (!passwd_name (uid, owner, sizeof owner))
             snprintf (owner, sizeof owner, "#%u", (unsigned) uid);
         }
       bad = to_runc_state (s, status, uid == (uid_t) -1 ? "" : owner, &r, err);

@@ -1,4 +1,4 @@
-/* berth — libcriu loaded on use, and the container described to CRIU
+/* berth — libcriu linked in or loaded on use, and the container described to CRIU
    (criu_lib.h). */
 #include "lifecycle/criu_lib.h"
 #include "lifecycle/checkpoint.h"
@@ -31,10 +31,13 @@ criu_lib_close (struct criu_lib *lib)
       close (lib->config_fd);
     }
   lib->config_fd = 0;
+#ifndef BERTH_STATIC
   dynlib_close (lib->dl);
+#endif
   lib->dl = NULL;
 }
 
+#ifndef BERTH_STATIC
 #define CRIU_SYM(f) DYNLIB_SYM (struct criu_lib, f)
 static const struct dynlib_sym criu_syms[] = { CRIU_SYMBOLS (CRIU_SYM) };
 #undef CRIU_SYM
@@ -46,12 +49,21 @@ static const struct dynlib libcriu = {
   .syms = criu_syms,
   .n_syms = sizeof criu_syms / sizeof criu_syms[0],
 };
+#endif
 
 static int
 load (struct criu_lib *lib, struct berth_error *err)
 {
+#ifdef BERTH_STATIC
+#define CRIU_LINKED(f) lib->f = f;
+  CRIU_SYMBOLS (CRIU_LINKED)
+#undef CRIU_LINKED
+  (void) err;
+  return 0;
+#else
   lib->dl = dynlib_open (&libcriu, lib, err);
   return lib->dl ? 0 : -1;
+#endif
 }
 
 /* libcriu reports a binary it cannot execute on stderr, in words of its

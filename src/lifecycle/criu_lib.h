@@ -1,8 +1,8 @@
-/* berth — libcriu, loaded with dlopen on use (checkpoint.h), and what
+/* berth — libcriu, linked in or loaded with dlopen on use (checkpoint.h), and what
  * checkpoint and restore both tell CRIU about a container.
  *
  * Contract:
- *  - criu_lib_open loads libcriu.so.2, makes its options (with --criu's
+ *  - criu_lib_open loads libcriu.so.2 (a dynamic berth), makes its options (with --criu's
  *    binary) and runs CRIU's own check: a host where CRIU cannot work is
  *    refused here, before the caller has made or touched anything.
  *  - The external mounts: a mount CRIU cannot dump from inside the

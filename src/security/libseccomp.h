@@ -1,14 +1,16 @@
-/* berth — libseccomp, loaded with dlopen() on use: only configs with
+/* berth — libseccomp, linked into a static berth (meson -Dstatic, the
+ * default), else loaded with dlopen() on use: only configs with
  * linux.seccomp, `berth --version`, `features` and `check` need it, so no
- * other command pays for loading and relocating it.  Private to security/.
+ * other command of a dynamic berth pays for loading and relocating it.
+ * Private to security/.
  *
  * Contract: libseccomp_open() fills one table of the functions berth calls
  * (each member has the type of the header's prototype, so a mismatch is a
  * compile error); the caller owns the table, there is no global state.
- * The library is opened RTLD_NODELETE: opening it again in one process
- * (rules, then compile) is a reference count, and the container's init,
- * cloned from the runtime, inherits it mapped as when it was linked.
- * Failure is one line naming libseccomp.so.2.  Types, constants and the
+ * Static, it cannot fail.  Dynamic, the library is opened RTLD_NODELETE:
+ * opening it again in one process (rules, then compile) is a reference
+ * count, and the container's init, cloned from the runtime, inherits it
+ * mapped as when it was linked; failure is one line naming libseccomp.so.2.  Types, constants and the
  * SCMP_* macros still come from <seccomp.h> (through security/seccomp.h).
  */
 #ifndef BERTH_LIBSECCOMP_H

@@ -1,4 +1,4 @@
-/* linux.seccomp: libseccomp (loaded on use, libseccomp.h) builds the filter
+/* linux.seccomp: libseccomp (linked in or loaded on use, libseccomp.h) builds the filter
    in the runtime; the container only loads the exported BPF with
    seccomp(2).  See seccomp.h (which also brings in libseccomp's header). */
 #include "security/seccomp.h"
@@ -356,7 +356,7 @@ seccomp_validate (const struct oci_seccomp *s, struct berth_reporter *rep)
   /* Collecting (check), the rest needs the library: one error says why. */
   if (libseccomp_open (&lib, &e) < 0)
     BERTH_REPORT (e.kind, BASE, "%s", e.msg);
-  return lib.dl ? validate (&lib, s, rep) : 0;
+  return lib.seccomp_init ? validate (&lib, s, rep) : 0; /* the table is filled */
 }
 
 /* Everything that can be wrong with the config, found without building the

@@ -2,10 +2,11 @@
  *
  * Contract: two steps, so that libseccomp's expensive work happens in the
  * runtime before clone() and can be cached, and the container's process does
- * only one system call.  libseccomp.so.2 is loaded with dlopen() by the
- * functions that need it (libseccomp.h), not linked: a config without
- * linux.seccomp never loads it; with one, create fails before clone() with
- * one line naming it when it cannot be loaded.
+ * only one system call.  libseccomp is linked into a static berth; a
+ * dynamic one loads libseccomp.so.2 with dlopen() in the functions that
+ * need it (libseccomp.h): a config without linux.seccomp never loads it;
+ * with one, create fails before clone() with one line naming it when it
+ * cannot be loaded.
  *
  *   seccomp_compile()  (runtime, before clone/fork) checks the whole
  *       oci_seccomp, builds the filter with libseccomp and exports it as

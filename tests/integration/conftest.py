@@ -28,6 +28,20 @@ SYSTEMD_DRIVER = os.environ.get("BERTH_VM_DRIVER") == "systemd"
 BUSYBOX = "/bin/busybox"
 
 
+def linked_static(path=os.path.join(BUILD, "src", "berth")):
+    """Whether the berth build is a static executable (meson's -Dstatic,
+    the default where every archive is installed): an ELF with no program
+    interpreter (PT_INTERP).  $BERTH may be a wrapper; the build's own
+    binary is what is asked."""
+    with open(path, "rb") as f:
+        ehdr = f.read(64)
+        phoff = int.from_bytes(ehdr[32:40], "little")
+        size, count = int.from_bytes(ehdr[54:56], "little"), int.from_bytes(ehdr[56:58], "little")
+        f.seek(phoff)
+        phdrs = f.read(size * count)
+    return all(int.from_bytes(phdrs[i * size:i * size + 4], "little") != 3 for i in range(count))
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 

@@ -25,7 +25,7 @@ import threading
 
 import pytest
 
-from conftest import BERTH, HELPER, Berth, Bundle
+from conftest import BERTH, HELPER, Berth, Bundle, linked_static
 
 PODMAN_PROFILE = "/usr/share/containers/seccomp.json"
 CACHE_DIR = "@seccomp-cache"
@@ -291,7 +291,7 @@ def test_unknown_architecture_is_an_error(berth, bundle, cid):
           ".linux.seccomp.architectures[0]", "SCMP_ARCH_PDP11")
 
 
-# ---- libseccomp, loaded on use --------------------------------------------
+# ---- libseccomp, linked in (static berth) or loaded on use ------------------
 
 def runtime_maps(berth, bundle, cid, seccomp):
     """/proc/PID/maps of a foreground `berth run` while its container
@@ -313,7 +313,12 @@ def runtime_maps(berth, bundle, cid, seccomp):
 def test_runtime_loads_libseccomp_only_for_a_seccomp_config(berth, bundle, cid):
     """berth is not linked with libseccomp: a container without
     linux.seccomp runs without it in the runtime; one with it loads it
-    (which also shows the maps would tell)."""
+    (which also shows the maps would tell).  A static berth has it linked
+    in, and maps no shared object at all, even with a seccomp config."""
+    if linked_static():
+        maps = runtime_maps(berth, bundle, cid, deny())
+        assert ".so" not in maps and "/berth" in maps, maps
+        return
     assert "libseccomp" not in runtime_maps(berth, bundle, cid, None)
     assert "libseccomp" in runtime_maps(berth, bundle, cid, deny())
     ldd = subprocess.run(["ldd", BERTH], capture_output=True, text=True)
@@ -325,7 +330,8 @@ def test_without_libseccomp_only_seccomp_configs_fail(berth, bundle, cid, tmp_pa
     """libseccomp.so.2 that cannot be loaded (a file that is no ELF object,
     found first through LD_LIBRARY_PATH): a seccomp config is refused in
     one line naming it, before anything is made; every other container, and
-    --version, go on."""
+    --version, go on.  A static berth loads no library: the same broken
+    one changes nothing."""
     bad = tmp_path / "lib"
     bad.mkdir()
     (bad / "libseccomp.so.2").write_bytes(b"")
@@ -333,6 +339,11 @@ def test_without_libseccomp_only_seccomp_configs_fail(berth, bundle, cid, tmp_pa
     bundle.config["linux"]["seccomp"] = deny()
     bundle.write()
     p = berth.cmd("run", "-b", bundle.path, cid, env=env)
+    if linked_static():
+        assert p.returncode == 0, p.stderr
+        v = berth.cmd("--version", env=env)
+        assert v.returncode == 0 and "libseccomp: 2." in v.stdout, v.stdout
+        return
     assert p.returncode != 0
     assert ".linux.seccomp" in p.stderr and "libseccomp.so.2" in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
