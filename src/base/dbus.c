@@ -54,10 +54,11 @@ reserve (struct dbus_writer *w, size_t n)
   return true;
 }
 
+/* n may be 0 with nothing allocated yet: no call with a NULL buffer then. */
 static void
 put (struct dbus_writer *w, const void *v, size_t n)
 {
-  if (reserve (w, n))
+  if (n > 0 && reserve (w, n))
     {
       memcpy (w->buf + w->len, v, n);
       w->len += n;
@@ -69,7 +70,7 @@ pad (struct dbus_writer *w, size_t align)
 {
   size_t n = (align - w->len % align) % align;
 
-  if (reserve (w, n))
+  if (n > 0 && reserve (w, n))
     {
       memset (w->buf + w->len, 0, n);
       w->len += n;
