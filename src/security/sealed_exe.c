@@ -3,6 +3,7 @@
 
 #include "cleanup.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -66,6 +67,37 @@ sealed_exe_running (void)
   return exe >= 0 && is_sealed (exe);
 }
 
+/* How much of the file execve needs: up to the end of the last part a
+   program header names.  What follows (debug information, the symbol and
+   section tables: half of a static berth built with -g) is never mapped,
+   so the copy leaves it out.  Anything unexpected: the whole file. */
+static off_t
+image_size (int exe, off_t file_size)
+{
+  Elf64_Ehdr eh;
+  Elf64_Phdr ph[32];
+  uint64_t end;
+  size_t n;
+
+  if (pread (exe, &eh, sizeof eh, 0) != (ssize_t) sizeof eh || memcmp (eh.e_ident, ELFMAG, SELFMAG) != 0
+      || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof ph[0]
+      || eh.e_phnum == 0 || eh.e_phnum > sizeof ph / sizeof ph[0]
+      || eh.e_phoff > (uint64_t) file_size)
+    return file_size;
+  n = (size_t) eh.e_phnum * sizeof ph[0];
+  if (pread (exe, ph, n, (off_t) eh.e_phoff) != (ssize_t) n)
+    return file_size;
+  end = eh.e_phoff + n;
+  for (size_t i = 0; i < eh.e_phnum; i++)
+    {
+      if (ph[i].p_offset > (uint64_t) file_size || ph[i].p_filesz > (uint64_t) file_size - ph[i].p_offset)
+        return file_size;
+      if (ph[i].p_offset + ph[i].p_filesz > end)
+        end = ph[i].p_offset + ph[i].p_filesz;
+    }
+  return end > sizeof eh ? (off_t) end : file_size;
+}
+
 int
 sealed_exe_reexec (char *const *argv, const sigset_t *mask, struct berth_error *err)
 {
@@ -81,7 +113,7 @@ sealed_exe_reexec (char *const *argv, const sigset_t *mask, struct berth_error *
   copy = memfd_create ("berth", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (copy < 0)
     return berth_err_sys (err, errno, "memfd_create for a sealed copy of berth");
-  for (left = st.st_size; left > 0;)
+  for (left = image_size (exe, st.st_size); left > 0;)
     {
       ssize_t n = sendfile (copy, exe, NULL, (size_t) left);
       if (n <= 0)

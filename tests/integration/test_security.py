@@ -8,6 +8,7 @@ file (test_exec.py), inheritable capabilities (below)."""
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import threading
 import time
@@ -74,6 +75,18 @@ def test_runtime_binary_cannot_be_reached_through_proc_exe(berth, bundle, cid, c
         assert p.stdout.split() == ["denied"], p.stdout
 
 
+def elf_image_end(data):
+    """The end of the last file range an ELF64 program header names."""
+    assert data[:4] == b"\x7fELF" and data[4] == 2, "not an ELF64 file"
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    end = phoff + phentsize * phnum
+    for i in range(phnum):
+        _, _, offset, _, _, filesz = struct.unpack_from("<IIQQQQ", data, phoff + i * phentsize)
+        end = max(end, offset + filesz)
+    return end
+
+
 @pytest.mark.parametrize("ptrace", [False, True], ids=["without-ptrace", "with-ptrace"])
 def test_exec_runs_from_a_sealed_copy_only_when_needed(berth, bundle, cid, ptrace):
     """`berth exec` puts a berth process into the container too; with
@@ -89,12 +102,18 @@ def test_exec_runs_from_a_sealed_copy_only_when_needed(berth, bundle, cid, ptrac
     try:
         time.sleep(0.5)
         exe = os.readlink(f"/proc/{ex.pid}/exe")
+        with open(f"/proc/{ex.pid}/exe", "rb") as f:
+            image = f.read()
     finally:
         ex.kill()
         ex.wait()
     berth.cmd("delete", "--force", cid, check=True)
     if ptrace:
         assert exe == "/memfd:berth (deleted)"
+        # The copy holds what execve maps and nothing after it (no debug
+        # information or section tables): the end of the last part a
+        # program header names.
+        assert len(image) == elf_image_end(image), (len(image), elf_image_end(image))
     else:  # the installed binary ($BERTH may be a wrapper that execs it)
         assert not exe.startswith("/memfd:") and os.path.basename(exe) == "berth", exe
 
