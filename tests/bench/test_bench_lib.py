@@ -180,3 +180,43 @@ def test_put_devices_back_restores_and_names_the_runtime(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "crun (userns) changed the owner of" in err and "100000:100000" in err
     assert core.put_devices_back(before, "crun (userns)", paths) == []
+
+
+PERF_SCRIPT = """berth 11343 64501.091371:      100000 cpu-clock:ppp: 
+\tffffffff8222be18 chroot_fs_refs+0x58 ([kernel.kallsyms])
+\tffffffff8162ba60 __do_sys_pivot_root+0xcd0 ([kernel.kallsyms])
+\tffffffff8224d141 do_syscall_64+0x71 ([kernel.kallsyms])
+\t    7faeacaf2ad7 [unknown] ([unknown])
+
+berth 11344 64501.091406:      100000 cpu-clock:ppp: 
+\t          4a1b2c container_create+0x2c (/usr/local/bin/berth)
+\t          4a0000 main+0x10 (/usr/local/bin/berth)
+
+berth 11344 64501.091506:      300000 cpu-clock:ppp: 
+\tffffffff8222be18 chroot_fs_refs+0x10 ([kernel.kallsyms])
+\tffffffff8162ba60 __do_sys_pivot_root+0xcd0 ([kernel.kallsyms])
+\tffffffff8224d141 do_syscall_64+0x71 ([kernel.kallsyms])
+
+berth 11344 64501.091606:      100000 cpu-clock:ppp: 
+\tffffffff8222be18 validate_change+0x10 ([kernel.kallsyms])
+\tffffffff8162ba60 ksys_write+0x20 ([kernel.kallsyms])
+\tffffffff8224d141 do_syscall_64+0x71 ([kernel.kallsyms])
+"""
+
+
+def test_scale_profile_reads_perf_script():
+    """bench/scale_profile.py's reading of `perf script`: each sample's
+    period and chain (symbols without offsets), its system call, its
+    innermost frames, and CPU ms per run by either."""
+    import scale_profile as sp
+    samples = sp.parse_perf_script(PERF_SCRIPT)
+    assert [w for w, _ in samples] == [100000, 100000, 300000, 100000]
+    assert samples[0][1] == ["chroot_fs_refs", "__do_sys_pivot_root", "do_syscall_64",
+                             "[unknown]"]
+    assert samples[1][1] == ["container_create", "main"]
+    assert [sp.syscall_of(f) for _, f in samples] == ["pivot_root", "(user space)",
+                                                      "pivot_root", "write"]
+    assert sp.where(samples[0][1], 2) == "chroot_fs_refs < __do_sys_pivot_root"
+    by_call = sp.per_run(samples, 2, sp.syscall_of)
+    assert by_call["pivot_root"] == pytest.approx(0.2)  # 0.4 ms over 2 runs
+    assert by_call["(user space)"] == pytest.approx(0.05)
