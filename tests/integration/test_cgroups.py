@@ -239,6 +239,49 @@ def test_cpu_limits_in_cgroup_files(berth, bundle, cid):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+@pytest.mark.skipif(V2 or SYSTEMD_DRIVER, reason="v1 cpusets made by berth")
+@pytest.mark.parametrize("parent_balances", [True, False], ids=["balanced", "unbalanced-parent"])
+def test_v1_cpuset_inherits_cpus_and_skips_the_domain_rebuild(berth, bundle, cid,
+                                                              parent_balances):
+    """A new v1 cpuset gets its CPUs and memory nodes from the nearest
+    ancestor that has them.  Under a parent whose CPUs are load-balanced,
+    berth clears cpuset.sched_load_balance of each cpuset it makes before
+    it writes cpuset.cpus (which would otherwise rebuild every scheduler
+    domain); under a parent that does not balance, the container's cpuset
+    keeps the kernel's default of 1, as it forms a domain of its own."""
+    own, _ = ctl_dir(os.getpid(), "cpuset")
+    if own is None:
+        pytest.skip("no cpuset hierarchy")
+    parent = os.path.join(own, f"lb-{cid}")
+    os.mkdir(parent)
+    try:
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            with open(os.path.join(parent, name), "w") as f:
+                f.write(read(own, name))
+        with open(os.path.join(parent, "cpuset.sched_load_balance"), "w") as f:
+            f.write("1" if parent_balances else "0")
+        bundle.config["linux"]["cgroupsPath"] = f"lb-{cid}/mid/{cid}"
+        pid = start(berth, bundle, cid)
+        cs, _ = ctl_dir(pid, "cpuset")
+        assert cs == os.path.join(parent, "mid", cid)
+        for d in (os.path.dirname(cs), cs):  # both made by berth
+            assert read(d, "cpuset.cpus") == read(own, "cpuset.cpus")
+            assert read(d, "cpuset.mems") == read(own, "cpuset.mems")
+        assert read(os.path.dirname(cs), "cpuset.sched_load_balance") == \
+            ("0" if parent_balances else "1")
+        # Below "mid", which balances or is balanced from above: cleared.
+        assert read(cs, "cpuset.sched_load_balance") == "0"
+        p = berth.cmd("exec", cid, "sh", "-c", "grep Cpus_allowed_list /proc/self/status")
+        assert p.stdout.split()[1:] == [read(own, "cpuset.effective_cpus")], p.stdout + p.stderr
+    finally:
+        berth.cmd("delete", "-f", cid)
+        # Parents stay after delete, as with runc (test_delete_leaves_the_parent_cgroup).
+        for d in _cgroup_dirs_named(f"lb-{cid}"):
+            if os.path.isdir(os.path.join(d, "mid")):
+                os.rmdir(os.path.join(d, "mid"))
+            os.rmdir(d)
+
+
 def test_realtime_cpu_on_v2_is_a_clear_error(berth, bundle, cid):
     if not V2:
         pytest.skip("realtime limits exist on v1 (cpu.rt_runtime_us)")
