@@ -323,6 +323,85 @@ bad_message (struct berth_error *err, const char *why)
   return berth_err_sys (err, EBADMSG, "D-Bus: a malformed message (%s)", why);
 }
 
+/* The end of the single complete type at `sig`, or NULL (also past 64
+   levels of nesting, the specification's limit). */
+static const char *
+sig_end (const char *sig, int depth)
+{
+  if (depth > 64)
+    return NULL;
+  switch (*sig)
+    {
+    case 'y': case 'b': case 'n': case 'q': case 'i': case 'u': case 'x': case 't':
+    case 'd': case 'h': case 's': case 'o': case 'g': case 'v':
+      return sig + 1;
+    case 'a':
+      return sig_end (sig + 1, depth + 1);
+    case '(': case '{':
+      {
+        char close = *sig == '(' ? ')' : '}';
+        for (sig++; sig && *sig && *sig != close;)
+          sig = sig_end (sig, depth + 1);
+        return sig && *sig == close ? sig + 1 : NULL;
+      }
+    default:
+      return NULL;
+    }
+}
+
+static size_t
+sig_align (char c)
+{
+  switch (c)
+    {
+    case 'n': case 'q': return 2;
+    case 'b': case 'i': case 'u': case 'h': case 's': case 'o': case 'a': return 4;
+    case 'x': case 't': case 'd': case '(': case '{': return 8;
+    default: return 1;
+    }
+}
+
+/* Reads past one value of the single complete type at *sig (which moves
+   past it): how a header field berth does not know is skipped, whatever
+   its type, as the specification asks. */
+static void
+skip_value (struct dbus_reader *rd, const char **sig, int depth)
+{
+  static const char fixed[] = "ybnqiuxtdh";
+  static const size_t size[] = { 1, 4, 2, 2, 4, 4, 8, 8, 8, 4 };
+  const char *t = *sig, *end = sig_end (t, 0), *f = strchr (fixed, *t);
+
+  if (end == NULL || depth > 64)
+    {
+      rd->r = -EBADMSG;
+      return;
+    }
+  *sig = end;
+  if (f)
+    take (rd, size[f - fixed], size[f - fixed]);
+  else if (*t == 's' || *t == 'o')
+    dbus_get_string (rd);
+  else if (*t == 'g')
+    dbus_get_signature (rd);
+  else if (*t == 'v')
+    {
+      const char *inner = dbus_get_signature (rd);
+      if (inner && sig_end (inner, 0) && *sig_end (inner, 0) == '\0')
+        skip_value (rd, &inner, depth + 1);
+      else
+        rd->r = -EBADMSG;
+    }
+  else if (*t == 'a')
+    {
+      uint32_t n = dbus_get_u32 (rd);
+      take (rd, sig_align (t[1]), 0);
+      take (rd, 1, n); /* the elements, not looked at */
+    }
+  else /* ( or { */
+    for (take (rd, 8, 0), t++; rd->r == 0 && t < end - 1;)
+      skip_value (rd, &t, depth + 1);
+}
+
 /* The header fields berth looks at; the others are skipped. */
 static int
 parse_fields (struct dbus_msg *m, size_t end, struct berth_error *err)
@@ -342,14 +421,22 @@ parse_fields (struct dbus_msg *m, size_t end, struct berth_error *err)
       sig = dbus_get_signature (&rd);
       if (sig == NULL)
         break;
-      if (strcmp (sig, "s") == 0 || strcmp (sig, "o") == 0)
+      /* The specification's codes 1-9 (9: UNIX_FDS) and their types. */
+      if (code == 0 || (code <= 9 && (sig[0] != "-osssussgu"[code] || sig[1] != '\0')))
+        return bad_message (err, "a header field of the wrong type");
+      if (code > 9)
+        {
+          if (sig_end (sig, 0) == NULL || *sig_end (sig, 0) != '\0')
+            return bad_message (err, "a header field's signature");
+          skip_value (&rd, &sig, 0);
+          continue;
+        }
+      if (*sig == 's' || *sig == 'o')
         s = dbus_get_string (&rd);
-      else if (strcmp (sig, "g") == 0)
+      else if (*sig == 'g')
         s = dbus_get_signature (&rd);
-      else if (strcmp (sig, "u") == 0)
-        u = dbus_get_u32 (&rd);
       else
-        return bad_message (err, "a header field of an unknown type");
+        u = dbus_get_u32 (&rd);
       switch (code)
         {
         case F_PATH: m->path = s; break;
