@@ -304,12 +304,11 @@ cgroup_create (struct berth_cgroup *cg, struct berth_error *err)
 
       d->created = d->created_top != NULL;
       cleanup_free char *cpus = NULL, *mems = NULL;
-      bool made;
 
       if (r == 0 && cpuset)
-        r = cpuset_v1_inherit (d->path, "cpuset.cpus", &cpus, &made, err);
+        r = cpuset_v1_inherit (d->path, "cpuset.cpus", &cpus, NULL, err);
       if (r == 0 && cpuset)
-        r = cpuset_v1_inherit (d->path, "cpuset.mems", &mems, &made, err);
+        r = cpuset_v1_inherit (d->path, "cpuset.mems", &mems, NULL, err);
       if (r < 0)
         return (void) cgroup_destroy (cg, true, &(struct berth_error){ 0 }), -1;
     }

@@ -240,15 +240,20 @@ def test_cpu_limits_in_cgroup_files(berth, bundle, cid):
 
 
 @pytest.mark.skipif(V2 or SYSTEMD_DRIVER, reason="v1 cpusets made by berth")
-@pytest.mark.parametrize("parent_balances", [True, False], ids=["balanced", "unbalanced-parent"])
+@pytest.mark.parametrize("parent_balances,mid_made_unbalanced",
+                         [(True, False), (False, False), (False, True)],
+                         ids=["balanced", "unbalanced-parent", "unbalanced-empty-mid"])
 def test_v1_cpuset_inherits_cpus_and_skips_the_domain_rebuild(berth, bundle, cid,
-                                                              parent_balances):
+                                                              parent_balances,
+                                                              mid_made_unbalanced):
     """A new v1 cpuset gets its CPUs and memory nodes from the nearest
     ancestor that has them.  Under a parent whose CPUs are load-balanced,
-    berth clears cpuset.sched_load_balance of each cpuset it makes before
-    it writes cpuset.cpus (which would otherwise rebuild every scheduler
-    domain); under a parent that does not balance, the container's cpuset
-    keeps the kernel's default of 1, as it forms a domain of its own."""
+    berth clears cpuset.sched_load_balance of each cpuset whose CPUs it
+    fills, before it writes cpuset.cpus (which would otherwise rebuild every
+    scheduler domain); under a parent that does not balance, that cpuset
+    keeps its flag, so the container forms a domain of its own when nothing
+    above balances, even below an empty cpuset someone else made with the
+    flag cleared."""
     own, _ = ctl_dir(os.getpid(), "cpuset")
     if own is None:
         pytest.skip("no cpuset hierarchy")
@@ -260,6 +265,10 @@ def test_v1_cpuset_inherits_cpus_and_skips_the_domain_rebuild(berth, bundle, cid
                 f.write(read(own, name))
         with open(os.path.join(parent, "cpuset.sched_load_balance"), "w") as f:
             f.write("1" if parent_balances else "0")
+        if mid_made_unbalanced:  # empty CPUs, flag 0: not berth's
+            os.mkdir(os.path.join(parent, "mid"))
+            with open(os.path.join(parent, "mid", "cpuset.sched_load_balance"), "w") as f:
+                f.write("0")
         bundle.config["linux"]["cgroupsPath"] = f"lb-{cid}/mid/{cid}"
         pid = start(berth, bundle, cid)
         cs, _ = ctl_dir(pid, "cpuset")
@@ -267,10 +276,12 @@ def test_v1_cpuset_inherits_cpus_and_skips_the_domain_rebuild(berth, bundle, cid
         for d in (os.path.dirname(cs), cs):  # both made by berth
             assert read(d, "cpuset.cpus") == read(own, "cpuset.cpus")
             assert read(d, "cpuset.mems") == read(own, "cpuset.mems")
+        mid_balances = not parent_balances and not mid_made_unbalanced
         assert read(os.path.dirname(cs), "cpuset.sched_load_balance") == \
-            ("0" if parent_balances else "1")
-        # Below "mid", which balances or is balanced from above: cleared.
-        assert read(cs, "cpuset.sched_load_balance") == "0"
+            ("1" if mid_balances else "0")
+        # Cleared below a "mid" that balances or is balanced from above.
+        assert read(cs, "cpuset.sched_load_balance") == \
+            ("0" if parent_balances or mid_balances else "1")
         p = berth.cmd("exec", cid, "sh", "-c", "grep Cpus_allowed_list /proc/self/status")
         assert p.stdout.split()[1:] == [read(own, "cpuset.effective_cpus")], p.stdout + p.stderr
     finally:
