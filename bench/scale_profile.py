@@ -2,9 +2,9 @@
 """Where does `run -d` get slower as containers pile up?  `bench.py --scale`
 says by how much; this says where: berth alone starts N detached `sleep`
 containers (in a cgroup sandbox of its own, as --scale does) and, besides
-the N timed `run -d`, K more at the start and K more at the end that are
-traced (BERTH_TRACE) and sampled by `perf record -g` (CPU time, kernel and
-user).  It prints:
+the N timed `run -d`, K more at the start (after 3 that warm perf up) and
+K more at the end that are traced (BERTH_TRACE) and sampled by `perf
+record -g` (CPU time, kernel and user).  It prints:
 
 - the timed runs' last/first (the median of the last 50 over the first 50);
 - berth's phases whose median grew, first K against last K (docs/trace.md);
@@ -191,8 +191,7 @@ def main():
           f" after the last (ms; those that moved by 0.02 ms or more):")
     for lane, name, a, b in phase_growth(got["first"]["traces"], got["last"]["traces"]):
         print(f"  {('[' + lane + '] ') if lane else ''}{name:44} {a:6.2f} {b:6.2f} {b - a:+6.2f}")
-    first = [(w, f) for w, f in got["first"]["samples"]]
-    last = [(w, f) for w, f in got["last"]["samples"]]
+    first, last = got["first"]["samples"], got["last"]["samples"]
     print(f"\nCPU time per run -d (ms; perf record -g at {args.freq} Hz, {args.k} runs at each"
           " end, berth and its init together):")
     growth_table(per_run(first, args.k, syscall_of), per_run(last, args.k, syscall_of),

@@ -79,7 +79,8 @@ image_size (int exe, off_t file_size)
   uint64_t end;
   size_t n;
 
-  if (pread (exe, &eh, sizeof eh, 0) != (ssize_t) sizeof eh || memcmp (eh.e_ident, ELFMAG, SELFMAG) != 0
+  if (pread (exe, &eh, sizeof eh, 0) != (ssize_t) sizeof eh
+      || memcmp (eh.e_ident, ELFMAG, SELFMAG) != 0
       || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof ph[0]
       || eh.e_phnum == 0 || eh.e_phnum > sizeof ph / sizeof ph[0]
       || eh.e_phoff > (uint64_t) file_size)
@@ -90,7 +91,8 @@ image_size (int exe, off_t file_size)
   end = eh.e_phoff + n;
   for (size_t i = 0; i < eh.e_phnum; i++)
     {
-      if (ph[i].p_offset > (uint64_t) file_size || ph[i].p_filesz > (uint64_t) file_size - ph[i].p_offset)
+      if (ph[i].p_offset > (uint64_t) file_size
+          || ph[i].p_filesz > (uint64_t) file_size - ph[i].p_offset)
         return file_size;
       if (ph[i].p_offset + ph[i].p_filesz > end)
         end = ph[i].p_offset + ph[i].p_filesz;
