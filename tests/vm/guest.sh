@@ -110,5 +110,7 @@ main() {
 }
 
 # Parsed whole before it runs: the script is read from the host's share,
-# which may be edited while a run is under way.
-main "$@"
+# which may be edited while a run is under way.  The exit on the same line:
+# bash reads on from its old offset once main returns, and in an edited file
+# that lands mid-line (a run once started its suites a second time).
+main "$@"; exit
