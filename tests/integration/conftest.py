@@ -5,6 +5,7 @@ Every test gets its own state root (--root); at teardown every container in it
 is force-deleted and the test fails if anything it made is left behind: state
 directories, cgroup directories (in every hierarchy), processes.
 """
+import inspect
 import json
 import os
 import pwd
@@ -44,6 +45,36 @@ def linked_static(path=os.path.join(BUILD, "src", "berth")):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    # What the VM tier selects by (tests/vm/README.md): under TCG each test
+    # costs seconds, and the guest is there to show what this host cannot,
+    # cgroup v2 and the systemd driver.
+    config.addinivalue_line(
+        "markers", "cgroup: the outcome depends on the cgroup layout or driver: the test "
+        "reads or writes cgroup files, moves processes between cgroups (exec, restore, "
+        "kill --all, pause), or makes or removes a container's cgroup in an unusual "
+        "way (races, a failure half-way, leftovers)")
+    config.addinivalue_line(
+        "markers", "vm: skips on the CI host for want of what the guest has (AppArmor, a "
+        "working CRIU): the guest is the only place it runs")
+    config.addinivalue_line(
+        "markers", "control: runc's case of a test that runs each runtime (set at "
+        "collection from the parameters): it proves the test, not berth")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(isinstance(v, str) and v == "runc" for v in params.values()):
+            item.add_marker(pytest.mark.control)
+        # A new test that names the cgroup is marked without anyone having
+        # to remember; those that touch it through a command (exec, pause,
+        # kill --all) carry the marker in their source.
+        try:
+            named = "cgroup" in inspect.getsource(item.function).lower()
+        except (OSError, TypeError):
+            named = False
+        if named:
+            item.add_marker(pytest.mark.cgroup)
 
 
 def run_via_files(argv, **kw):

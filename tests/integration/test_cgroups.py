@@ -17,6 +17,8 @@ import pytest
 from conftest import BERTH, SYSTEMD_DRIVER, Bundle, _cgroup_dirs_named
 from test_faults import held_at, needs_hooks
 
+pytestmark = pytest.mark.cgroup
+
 MiB = 1024 * 1024
 
 

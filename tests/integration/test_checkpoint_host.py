@@ -12,6 +12,8 @@ import pytest
 
 from conftest import linked_static
 
+pytestmark = pytest.mark.cgroup
+
 CHECKPOINT_FLAGS = ["--image-path", "--work-path", "--parent-path", "--leave-running",
                     "--tcp-established", "--ext-unix-sk", "--shell-job", "--lazy-pages",
                     "--status-fd", "--page-server", "--file-locks", "--pre-dump",
@@ -142,6 +144,7 @@ def test_restore_without_images(berth, bundle, cid, tmp_path):
     assert berth.ids() == []
 
 
+@pytest.mark.vm
 def test_restore_from_a_directory_that_holds_no_checkpoint(berth, bundle, cid, tmp_path):
     if not (built_in(berth) and libcriu_present() and criu_works()):
         pytest.skip("needs a working CRIU (the check comes first)")

@@ -7,7 +7,11 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from conftest import BERTH
+
+pytestmark = pytest.mark.cgroup
 
 
 def test_two_creates_of_one_id(berth, bundle, cid):

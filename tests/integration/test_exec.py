@@ -19,6 +19,8 @@ import pytest
 
 from conftest import HELPER, Bundle
 
+pytestmark = pytest.mark.cgroup
+
 
 def start(berth, bundle, cid, *args):
     bundle.args(*(args or ("sleep", "100"))).write()

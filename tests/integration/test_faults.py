@@ -13,6 +13,8 @@ import pytest
 
 from conftest import BERTH
 
+pytestmark = pytest.mark.cgroup
+
 
 def hooks_compiled_in():
     p = subprocess.run([BERTH, "--version"], capture_output=True, text=True)

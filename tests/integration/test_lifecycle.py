@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.cgroup
+
 
 def wait_status(berth, cid, want, timeout=10):
     deadline = time.time() + timeout

@@ -240,6 +240,7 @@ def apparmor_enabled():
         return False
 
 
+@pytest.mark.vm
 @pytest.mark.skipif(not apparmor_enabled(), reason="AppArmor is not enabled on this host "
                     "(the refusal is tested in test_bad_input.py)")
 def test_apparmor_profile_applied_to_init_and_exec(berth, bundle, cid, tmp_path):

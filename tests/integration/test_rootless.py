@@ -18,6 +18,8 @@ import pytest
 
 from conftest import BERTH, RUNC, _require_root
 
+pytestmark = pytest.mark.cgroup
+
 
 def _rootless_runtimes():
     return ["berth", "runc"]

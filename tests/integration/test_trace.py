@@ -6,6 +6,8 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from conftest import BERTH
 
 # The init's phases (the runtime cannot see them otherwise).
@@ -147,6 +149,8 @@ def test_run_traced(berth, bundle, cid, tmp_path):
     assert lines[-1].startswith("total: 1 command, ")
 
 
+# exec joins the container's cgroup, a phase of its trace.
+@pytest.mark.cgroup
 def test_exec_traced_and_appended(berth, bundle, cid, tmp_path):
     trace = tmp_path / "trace.json"
     bundle.args("sleep", "100").write()

@@ -1,8 +1,9 @@
 #!/bin/bash
-# The cgroup v2 + systemd tier: berth's integration suite run inside a qemu
-# guest whose systemd (PID 1) manages a pure cgroup v2 hierarchy, once with
-# the cgroupfs driver and once with --systemd-cgroup, plus the tests of the
-# systemd driver and a Podman run with --cgroup-manager systemd.
+# The cgroup v2 + systemd tier: berth's integration suite (its cgroup tests)
+# run inside a qemu guest whose systemd (PID 1) manages a pure cgroup v2
+# hierarchy, once with the cgroupfs driver and once with --systemd-cgroup,
+# plus the tests of the systemd driver and a Podman run with
+# --cgroup-manager systemd.
 #
 # Why a VM: the CI host has hybrid cgroups, no systemd PID 1 and no system
 # bus (shared/GUIDE.md §1), so neither v2-only behaviour nor the systemd
@@ -28,6 +29,8 @@
 # (default: the host's apt source for bookworm), BERTH_VM_ARGS (extra pytest
 # arguments, e.g. "-k systemd"), BERTH_VM_DRIVERS ("cgroupfs systemd"; "none":
 # only tests/vm),
+# BERTH_VM_SELECT ("cgroup", the default: of the integration tier only the
+# tests marked cgroup, and no runc control cases; "all": everything),
 # BERTH_VM_SUITE_TIMEOUT (seconds per guest suite, 1500), BERTH_VM_CGROUP
 # ("v2", the default, or "hybrid": systemd on v1 controllers),
 # BERTH_VM_KEEP=1 (keep the results directory: logs, the guest's journal).
@@ -270,9 +273,9 @@ main() {
     trap 'rm -rf "$out"' EXIT
   fi
   # Sourced by guest.sh: quoted for the shell.
-  printf 'BERTH_VM_ARGS=%q\nBERTH_VM_DRIVERS=%q\nBERTH_VM_SUITE_TIMEOUT=%q\n' \
+  printf 'BERTH_VM_ARGS=%q\nBERTH_VM_DRIVERS=%q\nBERTH_VM_SUITE_TIMEOUT=%q\nBERTH_VM_SELECT=%q\n' \
     "${BERTH_VM_ARGS:-}" "${BERTH_VM_DRIVERS:-cgroupfs systemd}" \
-    "${BERTH_VM_SUITE_TIMEOUT:-1500}" > "$out/env"
+    "${BERTH_VM_SUITE_TIMEOUT:-1500}" "${BERTH_VM_SELECT:-cgroup}" > "$out/env"
 
   # mitigations=off: under TCG every speculation barrier is expensive.  (Not
   # tsc=reliable: the TSC calibrated under TCG is off, and time then runs
