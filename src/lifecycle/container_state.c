@@ -80,13 +80,15 @@ compare_ids (const void *a, const void *b)
 }
 
 /* The name /etc/passwd gives `uid`, read as runc's list reads it (its
-   own parser, not NSS): a static berth has no NSS modules to load. */
-static bool
-passwd_name (uid_t uid, char *name, size_t size)
+   own parser, not NSS): a static berth has no NSS modules to load.  Any
+   length, as runc's: useradd allows 32 bytes, a directory service more.
+   NULL when there is none (or no memory for it). */
+static char *
+passwd_name (uid_t uid)
 {
   cleanup_free char *line = NULL;
   size_t cap = 0;
-  bool found = false;
+  char *found = NULL;
   FILE *f = fopen ("/etc/passwd", "re");
 
   while (f && !found && getline (&line, &cap, f) > 0)
@@ -101,7 +103,7 @@ passwd_name (uid_t uid, char *name, size_t size)
       errno = 0;
       v = strtoul (id, &end, 10);
       if (errno == 0 && end != id && *end == '\0' && v == uid)
-        found = (size_t) snprintf (name, size, "%s", user) < size;
+        found = strdup (user);
     }
   if (f)
     fclose (f);
@@ -119,7 +121,7 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
   /* The owner's name, looked up once per uid in a row: the state root
      is usually all one user's, and each lookup reads /etc/passwd. */
   uid_t owner_uid = (uid_t) -1;
-  char owner[32] = "";
+  cleanup_free char *owner = NULL;
 
   *out = NULL;
   *count = 0;
@@ -155,10 +157,11 @@ container_list (const struct berth_runtime *rt, struct oci_runc_state ***out, si
       if (uid != owner_uid && uid != (uid_t) -1)
         {
           owner_uid = uid;
-          if (!passwd_name (uid, owner, sizeof owner))
-            snprintf (owner, sizeof owner, "#%u", (unsigned) uid);
+          free (owner);
+          if ((owner = passwd_name (uid)) == NULL && asprintf (&owner, "#%u", (unsigned) uid) < 0)
+            owner = NULL;
         }
-      bad = to_runc_state (s, status, uid == (uid_t) -1 ? "" : owner, &r, err);
+      bad = to_runc_state (s, status, uid == (uid_t) -1 || owner == NULL ? "" : owner, &r, err);
       state_free (s);
       if (bad < 0)
         break;

@@ -159,6 +159,36 @@ def test_list_formats(berth, bundle, cid):
     berth.cmd("delete", "-f", cid, check=True)
 
 
+def test_list_names_the_owner_whatever_its_length(runtime, bundle, cid, tmp_path):
+    """OWNER is the state directory's owner by /etc/passwd, as runc reads
+    it: any length (useradd allows 32 bytes, a directory service more),
+    and #UID for a uid with no name.  The passwd file is bound over
+    /etc/passwd in a mount namespace of the command's own: the host's is
+    not touched.  runc's case is the control."""
+    name = "a-user-name-longer-than-32-bytes-as-ldap-allows"
+    passwd = tmp_path / "passwd"
+    passwd.write_text(f"root:x:0:0:root:/root:/bin/sh\n{name}:x:4000123:4000123::/:/bin/false\n")
+    state = os.path.join(runtime.root, cid)
+    bundle.args("sleep", "100").write()
+    runtime.cmd("create", "-b", bundle.path, cid, check=True)
+
+    def owner():
+        bind = 'mount --bind "$0" /etc/passwd && exec "$@"'
+        p = subprocess.run(["unshare", "-m", "sh", "-c", bind, passwd,
+                            runtime.binary, "--root", runtime.root, "list", "-f", "json"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout)[0]["owner"]
+    try:
+        os.chown(state, 4000123, -1)
+        assert owner() == name
+        os.chown(state, 4000124, -1)
+        assert owner() == "#4000124"
+    finally:
+        os.chown(state, 0, -1)
+        runtime.cmd("delete", "-f", cid, check=True)
+
+
 def test_list_reads_a_state_larger_than_one_read(berth, bundle, cid):
     """list reads state.json in one read when it fits its buffer (8 KB);
     annotations make it larger, and the rest must still be read."""
