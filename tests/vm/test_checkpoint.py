@@ -260,16 +260,52 @@ def wait_counter(path, above, timeout=60):
         time.sleep(0.05)
 
 
-def stdout_counter(io, above=0, timeout=60):
+def stdout_counter(io, above=0, timeout=60, why=None):
     """The last (tag, n) the container wrote to its stdout pipe once n
-    passes `above`."""
+    passes `above`; `why()`, if given, adds to the message of a counter
+    that does not move."""
     deadline = time.monotonic() + timeout
     while True:
         lines = [l.split() for l in io.read().splitlines() if len(l.split()) == 2]
         if lines and int(lines[-1][1]) > above:
             return lines[-1][0], int(lines[-1][1])
-        assert time.monotonic() < deadline, f"stdout counter stuck: {io.out[-200:]!r}"
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"stdout counter stuck: {io.out[-200:]!r}"
+                                 + (f"\n{why()}" if why else ""))
         time.sleep(0.05)
+
+
+def restored_silence(ck, cid):
+    """What a restored container that writes nothing is doing, for the
+    message: its state, its processes' states and cgroup, whether that
+    cgroup is frozen, the end of CRIU's restore log.  (Seen once in CI: a
+    restored counter that wrote nothing for 60 s.)"""
+    out = []
+    st = ck.rt.cmd("state", cid, globals_=ck.g)
+    out.append(f"state: {st.returncode} {st.stdout.strip()} {st.stderr.strip()}")
+    try:
+        pid = json.loads(st.stdout)["pid"]
+        with open(f"/proc/{pid}/cgroup") as f:
+            cg = f.read().strip().split("::", 1)[-1]
+        with open(f"{CG}{cg}/cgroup.procs") as f:
+            procs = f.read().split()
+        for p in procs:
+            with open(f"/proc/{p}/status") as f:
+                state = next(l for l in f if l.startswith("State:")).split(None, 1)[1].strip()
+            with open(f"/proc/{p}/wchan") as f:
+                wchan = f.read()
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            out.append(f"pid {p}: {state}, wchan {wchan}, {cmd}")
+        for name in ("cgroup.events", "cgroup.freeze"):
+            with open(f"{CG}{cg}/{name}") as f:
+                out.append(f"{cg}/{name}: {f.read().strip()!r}")
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        out.append(f"(could not look: {e})")
+    log = ck.work / "restore.log"
+    if log.exists():
+        out += log.read_text(errors="replace").splitlines()[-15:]
+    return "\n".join(out)
 
 
 def proc_alive(pid):
@@ -322,7 +358,7 @@ def test_counter_in_memory_continues(ck, bundle, cid, stdio, leave_running):
     seen_old = len(io.read())
     io2 = stdio()
     newpid = ck.restore(bundle, cid, io=io2)
-    tag2, after = stdout_counter(io2)
+    tag2, after = stdout_counter(io2, why=lambda: restored_silence(ck, cid))
     first = int(io2.read().split()[1])
     print(f"{ck.rt.name}: before {before}, old pipe's last {last_old}, "
           f"first after restore {first}, then {after}")
@@ -332,7 +368,7 @@ def test_counter_in_memory_continues(ck, bundle, cid, stdio, leave_running):
     else:
         assert first == last_old + 1, (last_old, first)
     # It goes on, on the new pipe only.
-    assert stdout_counter(io2, above=after)[1] > after
+    assert stdout_counter(io2, above=after, why=lambda: restored_silence(ck, cid))[1] > after
     assert len(io.read()) == seen_old
     st = ck.rt.state(cid)
     assert st["pid"] == newpid and proc_alive(newpid)
