@@ -30,7 +30,7 @@
 # arguments, e.g. "-k systemd"), BERTH_VM_DRIVERS ("cgroupfs systemd"; "none":
 # only tests/vm),
 # BERTH_VM_SELECT ("cgroup", the default: of the integration tier only the
-# tests marked cgroup, and no runc control cases; "all": everything),
+# tests marked cgroup or vm, and no runc control cases; "all": everything),
 # BERTH_VM_SUITE_TIMEOUT (seconds per guest suite, 1500), BERTH_VM_CGROUP
 # ("v2", the default, or "hybrid": systemd on v1 controllers),
 # BERTH_VM_KEEP=1 (keep the results directory: logs, the guest's journal).
