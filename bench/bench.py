@@ -17,6 +17,10 @@ What it controls for (bench/README.md has the measurements behind each):
   sides of a ratio.
 - Warm-up.  `--warmup` rounds (default 5) run first and are not counted:
   page cache, berth's seccomp cache and the dynamic loader's work.
+- `--no-state-tmpfs` leaves the runtimes' state roots on /run as it is;
+  by default each has a tmpfs of its own, as /run is on the hosts runtimes
+  serve (on this machine /run is the root ext4, where state writes were
+  slow now and then: bench/README.md, "State on a tmpfs").
 - `--settle MS` waits between containers, for a run that wants the
   kernel's deferred work done before the next one starts.
 - `--mover` adds a row with no container: a shell that moves itself into a
@@ -99,10 +103,10 @@ def as_user():
 
 
 def state_root(name):
-    """A state root on /run, where runtimes keep them (a tmpfs on most hosts);
-    rootless: below the user's own $XDG_RUNTIME_DIR, made for it."""
+    """A state root on /run, where runtimes keep them (lib/core.py's
+    state_root); rootless: below the user's own $XDG_RUNTIME_DIR, made for it."""
     if not ARGS.rootless:
-        return core.state_root(name)
+        return core.state_root(name, ARGS.state_tmpfs)
     root = os.path.join(XDG, name)
     os.mkdir(root, 0o700)
     os.chown(root, USER.pw_uid, USER.pw_gid)
@@ -179,7 +183,7 @@ def variants():
             # The sealed copy (ptrace) is berth's, and --also's other builds'.
             cases += [(name, argv, b) for b in bundles
                       if b != "ptrace" or name not in ("runc", "crun")]
-        with core.Roots() as roots:
+        with core.Roots(ARGS.state_tmpfs) as roots:
             per_round, _ = core.rounds(cases, run_step(roots, lambda b: os.path.join(tmp, b)),
                                        ARGS.n, ARGS.warmup, ARGS.seed, ARGS.order, ARGS.settle)
         print(f"{'runtime':8} {'bundle':8} {'ms/container':>12} {'vs plain':>8} {'p10-p90':>12}")
@@ -220,7 +224,6 @@ def inner():
             MOVER = ("sh", "-c", 'echo 0 > "$0/cgroup.procs"', mover_dir())
             os.mkdir(MOVER[-1])
             cases.append(("mover", MOVER, None))
-        # State roots on /run, where runtimes keep them (a tmpfs on most hosts).
         roots = {name: state_root(name) for name, _, _ in cases}
         per_round, after = core.rounds(cases, run_step(roots, lambda b: tmp), ARGS.n,
                                        ARGS.warmup, ARGS.seed, ARGS.order, ARGS.settle)
@@ -289,7 +292,7 @@ def inner():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         for r in roots.values():
-            shutil.rmtree(r, ignore_errors=True)
+            core.drop_root(r)
         if MOVER and os.path.isdir(MOVER[-1]):
             os.rmdir(MOVER[-1])
 
@@ -309,6 +312,8 @@ def main():
                     help="another runtime binary (e.g. berth at an older commit) in the same rounds")
     ap.add_argument("--rootless", metavar="USER",
                     help="run every runtime as this existing user (bench/rootless-user.sh makes one)")
+    ap.add_argument("--state-tmpfs", action=argparse.BooleanOptionalAction, default=True,
+                    help="state roots on a tmpfs of their own (default), or on /run as it is")
     ap.add_argument("--floor", action="store_true",
                     help="also `unshare` of the same namespaces + root + exec, no runtime")
     ap.add_argument("--mover", action="store_true",
@@ -362,16 +367,16 @@ def main():
             sys.exit(scale_outer(rts))
         sys.exit(core.sandboxed(__file__, ["--inner", *sys.argv[1:]]))
     if ARGS.rootless:
-        # The user's $XDG_RUNTIME_DIR, as pam_systemd would make it: on /run, its own, 0700.
-        XDG = tempfile.mkdtemp(prefix="bench-xdg-", dir="/run")
-        os.chown(XDG, USER.pw_uid, USER.pw_gid)
+        # The user's $XDG_RUNTIME_DIR, as pam_systemd would make it: on /run
+        # (a tmpfs of its own, as logind mounts one), its own, 0700.
+        XDG = core.state_root("xdg", ARGS.state_tmpfs, owner=(USER.pw_uid, USER.pw_gid))
         try:
             KW = as_user()
             who = subprocess.run(["id", "-u"], capture_output=True, text=True, **KW).stdout
             assert who.strip() == str(USER.pw_uid), who
             inner()
         finally:
-            shutil.rmtree(XDG, ignore_errors=True)
+            core.drop_root(XDG)
     elif ARGS.commands:
         commands.main(ARGS, rts)
     elif ARGS.scale:

@@ -141,7 +141,7 @@ def inner(args):
             core.call([*g, "delete", "-f", cid], check=False)
         core.reap_strays()
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(root, ignore_errors=True)
+        core.drop_root(root)
 
 
 def phase_growth(first, last, min_ms=0.02):

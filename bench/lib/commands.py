@@ -51,7 +51,7 @@ def main(args, rts):
         sleeper, true = os.path.join(tmp, "sleep"), os.path.join(tmp, "true")
         core.make_bundle(sleeper, args.berth, args=("/bin/sleep", "1000"))
         core.make_bundle(true, args.berth)
-        with core.Roots() as roots:
+        with core.Roots(args.state_tmpfs) as roots:
             cases = [(n, a, k) for n, a in rts for k in ("cycle", "run")]
 
             def step(case, i):

@@ -18,7 +18,7 @@ def main(args, rts):
         bundle = os.path.join(tmp, "true")
         core.make_bundle(bundle, args.berth)
         cases = [(n, a, None) for n, a in rts]
-        with core.Roots() as roots, \
+        with core.Roots(args.state_tmpfs) as roots, \
                 concurrent.futures.ThreadPoolExecutor(args.parallel) as pool:
 
             def step(case, i):

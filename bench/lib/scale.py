@@ -103,7 +103,7 @@ def inner(args, rts):
     try:
         bundle = os.path.join(tmp, "sleep")
         core.make_bundle(bundle, args.berth, args=("/bin/sleep", "1000"))
-        with core.Roots() as roots:
+        with core.Roots(args.state_tmpfs) as roots:
             rows, after, extra = measure(args, rts, roots, bundle)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
