@@ -30,7 +30,11 @@ What it controls for (bench/README.md has the measurements behind each):
 - `--floor` adds a row with no runtime: `unshare` of the bundle's
   namespaces (mount, uts, ipc, network, pid, with the fork a pid namespace
   needs), `--root` to the bundle's rootfs, exec of /bin/true; the kernel's
-  share of a container, in the same rounds.
+  share of a container, in the same rounds.  With `--scale`, the floor is
+  bench/floor.c instead (lib/floor.py): the system calls of a detached
+  container of the bundle, its cgroups, mounts and pivot_root included,
+  with no runtime around them; its `run -d` rows are the kernel's part of
+  a runtime's growth.
 
 The whole benchmark re-executes itself in a cgroup of its own below the
 caller's, inside a cgroup namespace rooted there and a private mount
@@ -74,6 +78,7 @@ Usage: bench/bench.py [-n N] [--order shuffled|fixed] [--seed S] [--warmup W]
                       [--settle MS] [--seccomp FILE] [--variants] [--berth PATH]
                       [--also NAME=PATH] [--rootless USER] [--traces K] [--keep-trace FILE] [--floor]
                       [--mover]
+                      [--no-state-tmpfs]
                       [--commands | --scale N [--scale-how H] | --parallel P [-m M]]
 """
 import argparse
@@ -352,9 +357,11 @@ def main():
                      " --scale, --parallel)")
     if ARGS.variants and (ARGS.commands or ARGS.scale or ARGS.parallel):
         sys.exit("--variants is a mode of its own")
-    if (ARGS.floor or ARGS.mover) and (ARGS.rootless or ARGS.variants or ARGS.commands
-                                       or ARGS.scale or ARGS.parallel):
-        sys.exit("--floor and --mover go with the default mode only")
+    if ARGS.floor and (ARGS.rootless or ARGS.variants or ARGS.commands or ARGS.parallel):
+        sys.exit("--floor goes with the default mode and --scale only")
+    if ARGS.mover and (ARGS.rootless or ARGS.variants or ARGS.commands or ARGS.scale
+                       or ARGS.parallel):
+        sys.exit("--mover goes with the default mode only")
     for flag in ("n", "m", "scale", "parallel", "rounds"):
         if getattr(ARGS, flag) is not None and getattr(ARGS, flag) < 1:
             sys.exit(f"--{flag if len(flag) > 1 else flag}: must be at least 1")
@@ -380,7 +387,8 @@ def main():
     elif ARGS.commands:
         commands.main(ARGS, rts)
     elif ARGS.scale:
-        scale.inner(ARGS, [r for r in rts if ARGS.scale_only in (None, r[0])])
+        scale.inner(ARGS, [r for r in rts if ARGS.scale_only in (None, r[0])],
+                    with_floor=ARGS.floor and ARGS.scale_only in (None, "floor"))
     elif ARGS.parallel:
         parallel.main(ARGS, rts)
     else:

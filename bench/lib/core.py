@@ -386,6 +386,9 @@ def paired_table(rows, names, base="crun", first="command"):
     for label, rnds in rows:
         cells = ""
         for n in names:
+            if any(n not in r for r in rnds):  # --scale's floor: run -d rows only
+                cells += f" {'-':>9}" + (f" {'-':>8} {'-':>10}" if base else "")
+                continue
             cells += f" {pct([r[n] for r in rnds], 0.5):9.2f}"
             if base:
                 med, lo, hi = spread([r[n] / r[base] for r in rnds])

@@ -150,6 +150,20 @@ def test_spread_and_pct():
     assert core.pct([3.0], 0.9) == 3.0
 
 
+def test_paired_table_leaves_the_floor_out_of_rows_it_has_no_part_in(capsys):
+    run_d = [{"berth": 4.0, "crun": 8.0, "floor": 3.0}, {"berth": 6.0, "crun": 10.0, "floor": 3.0}]
+    listing = [{"berth": 1.0, "crun": 4.0}, {"berth": 1.0, "crun": 2.0}]
+    core.paired_table([("run -d", run_d), ("list", listing)], ["berth", "crun", "floor"])
+    head, run_line, list_line = capsys.readouterr().out.splitlines()
+    assert head.split() == ["command", "berth", "ms", "vs", "crun", "p10-p90", "crun", "ms",
+                            "vs", "crun", "p10-p90", "floor", "ms", "vs", "crun", "p10-p90"]
+    # Per-round ratios: berth 0.5 and 0.6, the floor 0.375 and 0.3.
+    assert run_line.split()[-3:] == ["3.00", "0.38x", "0.30-0.38"]
+    assert run_line.split()[2:5] == ["6.00", "0.60x", "0.50-0.60"]
+    assert list_line.split() == ["list", "1.00", "0.50x", "0.25-0.50", "4.00", "1.00x",
+                                 "1.00-1.00", "-", "-", "-"]
+
+
 def test_collect_pairs_traced_and_untraced(tmp_path):
     calls = []
 
