@@ -139,8 +139,14 @@ mount_cgroups (const struct container *c)
   mnt ("tmpfs", "sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755");
   for (int i = 0; i < c->ncgroups; i++)
     {
-      /* /sys/fs/cgroup/HIERARCHY/ID -> sys/fs/cgroup/HIERARCHY */
-      const char *h = c->cgroups[i] + strlen ("/sys/fs/cgroup/");
+      /* /sys/fs/cgroup/HIERARCHY/... -> sys/fs/cgroup/HIERARCHY */
+      static const char top[] = "/sys/fs/cgroup/";
+      if (strncmp (c->cgroups[i], top, strlen (top)) != 0)
+        {
+          errno = EINVAL;
+          die (c->cgroups[i]);
+        }
+      const char *h = c->cgroups[i] + strlen (top);
       snprintf (dst, sizeof dst, "sys/fs/cgroup/%.*s", (int) strcspn (h, "/"), h);
       if (mkdir (dst, 0755) < 0)
         die (dst);
